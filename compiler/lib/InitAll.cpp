@@ -1,0 +1,13 @@
+//===- InitAll.cpp - registers resnetc's dialects and passes ----------------===//
+
+#include "resnetc/InitAll.h"
+#include "resnetc/Dialect/RN/IR/RNDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/Passes.h"
+
+void resnetc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<mlir::rn::RNDialect, mlir::func::FuncDialect>();
+}
+
+void resnetc::registerAllPasses() { mlir::registerTransformsPasses(); }
