@@ -1,0 +1,99 @@
+//===- Family.h - base class and registry of kernel families ----*- C++ -*-===//
+//
+// A family turns one KernelSpec into Halide Funcs (define: the algorithm,
+// which never mentions a target) and then schedules them (scheduleCPU). One
+// Family object builds one kernel, so a family keeps the Funcs it defined as
+// members for its schedule to refer to.
+//
+// Adding a family: subclass Family in the file of its group, then add one
+// line to the group's register function (and that function to
+// registerAllFamilies in Kernels.cpp if the group is new).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETC_CODEGEN_KERNELS_FAMILY_H
+#define RESNETC_CODEGEN_KERNELS_FAMILY_H
+
+#include "resnetc/Codegen/Kernels.h"
+
+#include <functional>
+#include <memory>
+
+namespace resnetc::kernels {
+
+class Family {
+public:
+  explicit Family(const KernelSpec &spec) : spec(spec) {}
+  virtual ~Family() = default;
+
+  /// The algorithm: returns the output Funcs, one per spec output, in order.
+  virtual std::vector<Halide::Func> define() = 0;
+
+  /// The hand schedule for an x86-64 CPU target.
+  virtual void scheduleCPU(const Halide::Target &target) = 0;
+
+  const std::vector<Halide::ImageParam> &inputParams() const { return inputs; }
+  const std::vector<Halide::Internal::Parameter> &scalarParams() const {
+    return scalars;
+  }
+
+protected:
+  /// Spec input `i` as an ImageParam constrained to the contract's layout and
+  /// static extents. Call once per input, in order, from define().
+  Halide::ImageParam input(size_t i, const std::string &name);
+
+  /// A run-time scalar argument. Call in the family's documented order, after
+  /// all inputs. `estimate` is a typical value, for the autoschedulers.
+  Halide::Param<float> scalarF32(const std::string &name, float estimate);
+  Halide::Param<int32_t> scalarI32(const std::string &name, int32_t estimate);
+  Halide::Param<uint32_t> scalarU32(const std::string &name, uint32_t estimate);
+
+  /// Attribute `name`, which must exist and (if count > 0) have `count` values.
+  std::vector<int64_t> ints(const std::string &name, size_t count = 0) const;
+  int64_t intAttr(const std::string &name) const;
+  double floatAttr(const std::string &name) const;
+
+  /// Throws a CompileError naming the family and the problem.
+  [[noreturn]] void fail(const std::string &message) const;
+
+  const KernelSpec &spec;
+
+private:
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<Halide::Internal::Parameter> scalars;
+};
+
+using FamilyFactory = std::function<std::unique_ptr<Family>(const KernelSpec &)>;
+
+/// The table from family name to factory.
+class FamilyRegistry {
+public:
+  template <typename F> void add(const std::string &name) {
+    factories[name] = [](const KernelSpec &spec) {
+      return std::unique_ptr<Family>(new F(spec));
+    };
+  }
+  const FamilyFactory *find(const std::string &name) const;
+  std::vector<std::string> names() const;
+
+private:
+  std::map<std::string, FamilyFactory> factories;
+};
+
+/// One register function per group of families (one source file each).
+void registerElementwiseFamilies(FamilyRegistry &registry);
+
+//===----------------------------------------------------------------------===//
+// Layout helpers shared by the algorithms
+//===----------------------------------------------------------------------===//
+
+/// Constrains a buffer (input or output) to the contract's layout: dense,
+/// dim 0 innermost, static extents everywhere but an activation's batch.
+void constrainLayout(Halide::OutputImageParam buffer, const TensorSpec &tensor);
+
+/// Sets Halide's size estimates (for the autoschedulers) on a buffer.
+void setEstimates(Halide::OutputImageParam buffer, const TensorSpec &tensor);
+
+} // namespace resnetc::kernels
+
+#endif // RESNETC_CODEGEN_KERNELS_FAMILY_H

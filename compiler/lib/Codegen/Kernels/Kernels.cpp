@@ -1,0 +1,263 @@
+//===- Kernels.cpp - registry, layouts and buildKernel ----------------------===//
+//
+// Looks a spec's family up, lets it define and schedule its pipeline, and
+// holds what every family shares: the layout contract of Kernels.h, attribute
+// access with readable errors, and the autoschedulers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Family.h"
+
+#include <cstdio>
+#include <sstream>
+
+using namespace Halide;
+
+namespace resnetc::kernels {
+
+//===----------------------------------------------------------------------===//
+// KernelSpec
+//===----------------------------------------------------------------------===//
+
+static const char *typeName(ElemType type) {
+  switch (type) {
+  case ElemType::F32:
+    return "f32";
+  case ElemType::I32:
+    return "i32";
+  case ElemType::U32:
+    return "u32";
+  }
+  return "?";
+}
+
+static void printTensors(std::ostringstream &os,
+                         const std::vector<TensorSpec> &tensors) {
+  for (const TensorSpec &t : tensors) {
+    os << (t.kind == TensorKind::Activation ? 'a' : 'w') << typeName(t.type)
+       << '[';
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      os << (i ? "," : "") << t.shape[i];
+    os << ']';
+  }
+}
+
+std::string KernelSpec::key() const {
+  std::ostringstream os;
+  os << family << "|in:";
+  printTensors(os, inputs);
+  os << "|out:";
+  printTensors(os, outputs);
+  for (const auto &[name, values] : ints) {
+    os << '|' << name << '=';
+    for (size_t i = 0; i < values.size(); ++i)
+      os << (i ? "," : "") << values[i];
+  }
+  for (const auto &[name, value] : floats) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.17g", value);
+    os << '|' << name << '=' << text;
+  }
+  return os.str();
+}
+
+std::string KernelSpec::symbolName() const {
+  // FNV-1a: stable across runs and machines, which the disk cache needs.
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : key()) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  char text[24];
+  std::snprintf(text, sizeof(text), "%016llx", (unsigned long long)hash);
+  return "rn_" + family + "_" + text;
+}
+
+std::vector<Argument> Kernel::arguments() const {
+  std::vector<Argument> args;
+  for (const ImageParam &p : inputs)
+    args.push_back(p);
+  for (const Internal::Parameter &p : scalars)
+    args.push_back(Argument(p.name(), Argument::InputScalar, p.type(), 0,
+                            ArgumentEstimates{}));
+  return args;
+}
+
+//===----------------------------------------------------------------------===//
+// Layouts
+//===----------------------------------------------------------------------===//
+
+std::vector<int> halideExtents(const TensorSpec &tensor) {
+  const Shape &s = tensor.shape;
+  if (tensor.kind == TensorKind::Activation && s.size() == 4)
+    return {int(s[1]), int(s[3]), int(s[2]), int(s[0])}; // (c, x, y, n)
+  return std::vector<int>(s.rbegin(), s.rend());
+}
+
+void constrainLayout(OutputImageParam buffer, const TensorSpec &tensor) {
+  std::vector<int> extents = halideExtents(tensor);
+  Expr stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    bool runtimeBatch =
+        tensor.kind == TensorKind::Activation && d + 1 == extents.size();
+    buffer.dim(d).set_min(0).set_stride(stride);
+    if (runtimeBatch)
+      break;
+    buffer.dim(d).set_extent(extents[d]);
+    stride = stride * extents[d];
+  }
+}
+
+void setEstimates(OutputImageParam buffer, const TensorSpec &tensor) {
+  std::vector<int> extents = halideExtents(tensor);
+  for (size_t d = 0; d < extents.size(); ++d)
+    buffer.dim(d).set_estimate(0, extents[d]);
+}
+
+static Type halideType(ElemType type) {
+  switch (type) {
+  case ElemType::F32:
+    return Float(32);
+  case ElemType::I32:
+    return Int(32);
+  case ElemType::U32:
+    return UInt(32);
+  }
+  return Float(32);
+}
+
+//===----------------------------------------------------------------------===//
+// Family
+//===----------------------------------------------------------------------===//
+
+ImageParam Family::input(size_t i, const std::string &name) {
+  if (i != inputs.size() || i >= spec.inputs.size())
+    fail("input " + std::to_string(i) + " requested out of order");
+  const TensorSpec &tensor = spec.inputs[i];
+  ImageParam param(halideType(tensor.type), int(tensor.shape.size()), name);
+  constrainLayout(param, tensor);
+  inputs.push_back(param);
+  return param;
+}
+
+Param<float> Family::scalarF32(const std::string &name, float estimate) {
+  Param<float> p(name);
+  p.set_estimate(estimate);
+  scalars.push_back(p.parameter());
+  return p;
+}
+
+Param<int32_t> Family::scalarI32(const std::string &name, int32_t estimate) {
+  Param<int32_t> p(name);
+  p.set_estimate(estimate);
+  scalars.push_back(p.parameter());
+  return p;
+}
+
+Param<uint32_t> Family::scalarU32(const std::string &name, uint32_t estimate) {
+  Param<uint32_t> p(name);
+  p.set_estimate(estimate);
+  scalars.push_back(p.parameter());
+  return p;
+}
+
+std::vector<int64_t> Family::ints(const std::string &name, size_t count) const {
+  auto it = spec.ints.find(name);
+  if (it == spec.ints.end())
+    fail("missing integer attribute '" + name + "'");
+  if (count && it->second.size() != count)
+    fail("attribute '" + name + "' needs " + std::to_string(count) +
+         " values, got " + std::to_string(it->second.size()));
+  return it->second;
+}
+
+int64_t Family::intAttr(const std::string &name) const {
+  return ints(name, 1)[0];
+}
+
+double Family::floatAttr(const std::string &name) const {
+  auto it = spec.floats.find(name);
+  if (it == spec.floats.end())
+    fail("missing float attribute '" + name + "'");
+  return it->second;
+}
+
+void Family::fail(const std::string &message) const {
+  throw CompileError("kernel family '" + spec.family + "': " + message);
+}
+
+//===----------------------------------------------------------------------===//
+// Registry and buildKernel
+//===----------------------------------------------------------------------===//
+
+const FamilyFactory *FamilyRegistry::find(const std::string &name) const {
+  auto it = factories.find(name);
+  return it == factories.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> FamilyRegistry::names() const {
+  std::vector<std::string> result;
+  for (const auto &entry : factories)
+    result.push_back(entry.first);
+  return result;
+}
+
+static const FamilyRegistry &registry() {
+  static const FamilyRegistry instance = [] {
+    FamilyRegistry r;
+    registerElementwiseFamilies(r);
+    return r;
+  }();
+  return instance;
+}
+
+std::vector<std::string> familyNames() { return registry().names(); }
+
+static void autoschedule(Pipeline &pipeline, Scheduler scheduler,
+                         const Target &target) {
+  const char *name = scheduler == Scheduler::Adams2019   ? "Adams2019"
+                     : scheduler == Scheduler::Li2018    ? "Li2018"
+                                                         : "Mullapudi2016";
+  const char *library = scheduler == Scheduler::Adams2019
+                            ? "libautoschedule_adams2019.so"
+                        : scheduler == Scheduler::Li2018
+                            ? "libautoschedule_li2018.so"
+                            : "libautoschedule_mullapudi2016.so";
+  // Each plugin registers itself once per process when loaded.
+  static std::map<std::string, bool> loaded;
+  if (!loaded[library]) {
+    load_plugin(std::string(RESNETC_HALIDE_PLUGIN_DIR "/") + library);
+    loaded[library] = true;
+  }
+  // Two cores, a 2 MiB L2 per core; balance as Halide's apps use.
+  pipeline.auto_schedule(name, target, MachineParams(2, 2 * 1024 * 1024, 40));
+}
+
+Kernel buildKernel(const KernelSpec &spec, const Target &target,
+                   Scheduler scheduler) {
+  const FamilyFactory *factory = registry().find(spec.family);
+  if (!factory)
+    throw CompileError("unknown kernel family '" + spec.family + "'");
+  std::unique_ptr<Family> family = (*factory)(spec);
+  std::vector<Func> outputs = family->define();
+  if (outputs.size() != spec.outputs.size())
+    throw CompileError("kernel family '" + spec.family + "' defined " +
+                       std::to_string(outputs.size()) + " outputs, the spec has " +
+                       std::to_string(spec.outputs.size()));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    constrainLayout(outputs[i].output_buffer(), spec.outputs[i]);
+
+  Pipeline pipeline(outputs);
+  if (scheduler == Scheduler::Hand) {
+    family->scheduleCPU(target);
+  } else {
+    for (size_t i = 0; i < spec.inputs.size(); ++i)
+      setEstimates(family->inputParams()[i], spec.inputs[i]);
+    for (size_t i = 0; i < outputs.size(); ++i)
+      setEstimates(outputs[i].output_buffer(), spec.outputs[i]);
+    autoschedule(pipeline, scheduler, target);
+  }
+  return Kernel{pipeline, family->inputParams(), family->scalarParams()};
+}
+
+} // namespace resnetc::kernels

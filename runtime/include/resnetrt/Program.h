@@ -1,0 +1,97 @@
+/*===- Program.h - what a compiled program tells the runtime ----*- C -*-===//
+ *
+ * resnetc compiles a model into one object file that defines
+ * `rn_program_info`: the model's variables and where they live, the size of
+ * its memory arena, the recipe's defaults, and the generated step functions.
+ * libresnetrt (data, training loop, checkpoints, the command line) reads that
+ * table and nothing else, so the runtime never changes with the model.
+ *
+ * The arena is one allocation: a fixed region of `fixed_bytes`, then a
+ * per-sample region of `per_sample_bytes` for every image of the batch.
+ *   fixed offset o        -> arena + o
+ *   per-sample offset o   -> arena + fixed_bytes + batch * o
+ * Every offset is a multiple of 64. Tensors are laid out as the kernels
+ * expect (see compiler/include/resnetc/Codegen/Kernels.h): images NHWC f32,
+ * labels i32, weights OIHW f32.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef RESNETRT_PROGRAM_H
+#define RESNETRT_PROGRAM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RN_PROGRAM_ABI_VERSION 1
+
+/* What a variable is for: the optimizer updates parameters; state is
+ * updated by the step itself (BatchNorm running statistics); slots are the
+ * optimizer's own (momentum, Adam moments). All three go into checkpoints. */
+enum rn_variable_role { RN_PARAMETER = 0, RN_STATE = 1, RN_OPTIMIZER_SLOT = 2 };
+
+/* Same order as the rn dialect's InitKind and FanMode enums. */
+enum rn_init_kind {
+  RN_INIT_ZEROS, RN_INIT_ONES, RN_INIT_CONSTANT, RN_INIT_NORMAL,
+  RN_INIT_UNIFORM, RN_INIT_HE_NORMAL, RN_INIT_HE_UNIFORM,
+  RN_INIT_GLOROT_NORMAL, RN_INIT_GLOROT_UNIFORM, RN_INIT_LECUN_NORMAL
+};
+enum rn_fan_mode { RN_FAN_IN, RN_FAN_OUT, RN_FAN_AVG };
+
+typedef struct rn_variable {
+  const char *name;      /* e.g. "stem.conv.weight" */
+  int32_t role;          /* rn_variable_role */
+  int32_t rank;
+  int64_t shape[4];      /* logical (rn) shape, first `rank` entries */
+  int64_t offset;        /* byte offset in the fixed region */
+  int32_t init_kind;     /* rn_init_kind */
+  int32_t init_mode;     /* rn_fan_mode */
+  double init_value;     /* constant, stddev (normal) or half-width (uniform) */
+  int64_t init_seed;     /* -1: derive from the run's seed and the name */
+  int64_t fan_in, fan_out;
+} rn_variable;
+
+/* Run-time hyperparameters of one training step. */
+typedef struct rn_step_params {
+  float lr, momentum, weight_decay;  /* SGD and the shared ones */
+  int32_t nesterov;
+  float beta1, beta2, epsilon;       /* Adam / AdamW */
+  float label_smoothing;
+  int32_t step;                      /* 1-based count of optimizer steps */
+  uint32_t seed;                     /* dropout / dropblock masks */
+} rn_step_params;
+
+typedef struct rn_program {
+  int32_t abi_version;               /* RN_PROGRAM_ABI_VERSION */
+  const char *model_name;
+  const char *target;                /* Halide target the kernels were built for */
+  int32_t input_channels, input_height, input_width;
+  int32_t num_classes;
+  int32_t compiled_batch;            /* the recipe's batch */
+  int64_t fixed_bytes;
+  int64_t per_sample_bytes;
+  int64_t images_offset;             /* per-sample: [batch, H, W, C] f32 */
+  int64_t labels_offset;             /* per-sample: [batch] i32 */
+  int64_t loss_offset;               /* fixed: f32, mean loss of the batch */
+  int64_t correct_offset;            /* fixed: i32, correct predictions */
+  int32_t num_variables;
+  const rn_variable *variables;
+  const char *optimizer;             /* "sgd", "adam" or "adamw" */
+  const char *recipe;                /* defaults of train's flags, e.g.
+                                        "--batch=128 --epochs=160 ..." */
+  int32_t train_kernels, eval_kernels; /* kernel calls per step, for reports */
+  /* Each returns 0, or a Halide error code. */
+  int32_t (*train_step)(uint8_t *arena, int32_t batch,
+                        const rn_step_params *params);
+  int32_t (*eval_step)(uint8_t *arena, int32_t batch);
+} rn_program;
+
+extern const rn_program rn_program_info;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESNETRT_PROGRAM_H */

@@ -1,0 +1,177 @@
+//===- KernelHarness.cpp - run a kernel family on the host for tests -------===//
+
+#include "KernelHarness.h"
+
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+using namespace Halide;
+
+namespace resnetc::kernels::test {
+
+static size_t elementCount(const Shape &shape) {
+  size_t n = 1;
+  for (int64_t d : shape)
+    n *= size_t(d);
+  return n;
+}
+
+HostTensor::HostTensor(Shape shape)
+    : shape(std::move(shape)), data(elementCount(this->shape), 0.0) {}
+
+static size_t linearIndex(const Shape &shape,
+                          std::initializer_list<int64_t> index) {
+  if (index.size() != shape.size())
+    throw std::invalid_argument("HostTensor::at: wrong number of indices");
+  size_t linear = 0, d = 0;
+  for (int64_t i : index)
+    linear = linear * size_t(shape[d++]) + size_t(i);
+  return linear;
+}
+
+double &HostTensor::at(std::initializer_list<int64_t> index) {
+  return data[linearIndex(shape, index)];
+}
+
+double HostTensor::at(std::initializer_list<int64_t> index) const {
+  return data[linearIndex(shape, index)];
+}
+
+HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo,
+                        double hi) {
+  HostTensor t(shape);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  for (double &v : t.data)
+    v = dist(rng);
+  return t;
+}
+
+static Type halideType(ElemType type) {
+  return type == ElemType::F32 ? Float(32)
+         : type == ElemType::I32 ? Int(32)
+                                 : UInt(32);
+}
+
+/// Offset in a kernel buffer (dense, Halide order) of logical element `i`.
+static size_t bufferOffset(const TensorSpec &spec, size_t i) {
+  if (spec.kind != TensorKind::Activation || spec.shape.size() != 4)
+    return i; // row-major logical order is the buffer's order
+  const Shape &s = spec.shape; // [N, C, H, W] -> (c, x, y, n)
+  size_t x = i % s[3], y = (i / s[3]) % s[2], c = (i / (s[3] * s[2])) % s[1],
+         n = i / (s[3] * s[2] * s[1]);
+  return ((n * s[2] + y) * s[3] + x) * s[1] + c;
+}
+
+static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
+  if (t.shape != spec.shape)
+    throw std::invalid_argument("runKernel: input shape differs from spec");
+  Buffer<> buf(halideType(spec.type), halideExtents(spec));
+  for (size_t i = 0; i < t.size(); ++i) {
+    size_t o = bufferOffset(spec, i);
+    switch (spec.type) {
+    case ElemType::F32:
+      static_cast<float *>(buf.data())[o] = float(t[i]);
+      break;
+    case ElemType::I32:
+      static_cast<int32_t *>(buf.data())[o] = int32_t(t[i]);
+      break;
+    case ElemType::U32:
+      static_cast<uint32_t *>(buf.data())[o] = uint32_t(t[i]);
+      break;
+    }
+  }
+  return buf;
+}
+
+static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
+  HostTensor t(spec.shape);
+  for (size_t i = 0; i < t.size(); ++i) {
+    size_t o = bufferOffset(spec, i);
+    switch (spec.type) {
+    case ElemType::F32:
+      t[i] = static_cast<const float *>(buf.data())[o];
+      break;
+    case ElemType::I32:
+      t[i] = static_cast<const int32_t *>(buf.data())[o];
+      break;
+    case ElemType::U32:
+      t[i] = static_cast<const uint32_t *>(buf.data())[o];
+      break;
+    }
+  }
+  return t;
+}
+
+std::vector<HostTensor> runKernel(const KernelSpec &spec,
+                                  const std::vector<HostTensor> &inputs,
+                                  const std::map<std::string, double> &scalars,
+                                  Scheduler scheduler) {
+  Target target = get_jit_target_from_environment();
+  Kernel kernel = buildKernel(spec, target, scheduler);
+  if (inputs.size() != spec.inputs.size())
+    throw std::invalid_argument("runKernel: wrong number of inputs");
+
+  std::vector<Buffer<>> inputBuffers;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputBuffers.push_back(toBuffer(inputs[i], spec.inputs[i]));
+    kernel.inputs[i].set(inputBuffers.back());
+  }
+  for (Internal::Parameter &p : kernel.scalars) {
+    auto it = scalars.find(p.name());
+    if (it == scalars.end())
+      throw std::invalid_argument("runKernel: no value for scalar " + p.name());
+    if (p.type() == Float(32))
+      p.set_scalar<float>(float(it->second));
+    else if (p.type() == Int(32))
+      p.set_scalar<int32_t>(int32_t(it->second));
+    else
+      p.set_scalar<uint32_t>(uint32_t(it->second));
+  }
+
+  std::vector<Buffer<>> outputBuffers;
+  for (const TensorSpec &out : spec.outputs)
+    outputBuffers.emplace_back(halideType(out.type), halideExtents(out));
+  Realization realization(outputBuffers);
+  kernel.pipeline.realize(realization, target);
+
+  std::vector<HostTensor> results;
+  for (size_t i = 0; i < spec.outputs.size(); ++i)
+    results.push_back(fromBuffer(outputBuffers[i], spec.outputs[i]));
+  return results;
+}
+
+double relativeError(const HostTensor &a, const HostTensor &b) {
+  if (a.shape != b.shape)
+    return INFINITY;
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    norm += b[i] * b[i];
+  }
+  return norm == 0 ? std::sqrt(diff) : std::sqrt(diff / norm);
+}
+
+HostTensor finiteDifferenceGradient(
+    const std::function<HostTensor(const HostTensor &)> &forward,
+    const HostTensor &x, const HostTensor &weights, double step) {
+  auto objective = [&](const HostTensor &input) {
+    HostTensor y = forward(input);
+    double sum = 0;
+    for (size_t i = 0; i < y.size(); ++i)
+      sum += y[i] * weights[i];
+    return sum;
+  };
+  HostTensor grad(x.shape), probe = x;
+  for (size_t i = 0; i < x.size(); ++i) {
+    probe[i] = x[i] + step;
+    double up = objective(probe);
+    probe[i] = x[i] - step;
+    double down = objective(probe);
+    probe[i] = x[i];
+    grad[i] = (up - down) / (2 * step);
+  }
+  return grad;
+}
+
+} // namespace resnetc::kernels::test

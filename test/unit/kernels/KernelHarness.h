@@ -1,0 +1,61 @@
+//===- KernelHarness.h - run a kernel family on the host for tests -*- C++ -*-===//
+//
+// Tests write references in plain loops over logical (rn, NCHW) row-major
+// arrays of doubles. The harness builds the kernel with the same algorithm
+// and schedule the compiler uses, JIT-compiles it for the host, converts the
+// arrays to and from the kernels' layouts, and runs it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETC_TEST_KERNELHARNESS_H
+#define RESNETC_TEST_KERNELHARNESS_H
+
+#include "resnetc/Codegen/Kernels.h"
+
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace resnetc::kernels::test {
+
+/// A tensor in logical row-major order, in double precision.
+struct HostTensor {
+  Shape shape;
+  std::vector<double> data;
+
+  explicit HostTensor(Shape shape = {});
+  size_t size() const { return data.size(); }
+  double &operator[](size_t i) { return data[i]; }
+  double operator[](size_t i) const { return data[i]; }
+  /// Element at a logical multi-index (row-major).
+  double &at(std::initializer_list<int64_t> index);
+  double at(std::initializer_list<int64_t> index) const;
+};
+
+/// Uniform random values in [lo, hi): tests never run on zeros.
+HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo = -1,
+                        double hi = 1);
+
+/// Runs `spec` (JIT, host target, hand schedule unless told otherwise) on
+/// `inputs` with run-time `scalars` (by name, any family scalar type) and
+/// returns its outputs in logical order.
+std::vector<HostTensor> runKernel(const KernelSpec &spec,
+                                  const std::vector<HostTensor> &inputs,
+                                  const std::map<std::string, double> &scalars = {},
+                                  Scheduler scheduler = Scheduler::Hand);
+
+/// ||a - b|| / ||b||, the error measure of every numeric check.
+double relativeError(const HostTensor &a, const HostTensor &b);
+
+/// Central finite differences of sum(f(x) * weights) with respect to x[i],
+/// for every i: the gradient a backward kernel must reproduce, computed in
+/// double precision from a double-precision forward reference.
+HostTensor finiteDifferenceGradient(
+    const std::function<HostTensor(const HostTensor &)> &forward,
+    const HostTensor &x, const HostTensor &weights, double step = 1e-4);
+
+} // namespace resnetc::kernels::test
+
+#endif // RESNETC_TEST_KERNELHARNESS_H
