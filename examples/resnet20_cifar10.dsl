@@ -1,0 +1,36 @@
+# ResNet-20 for CIFAR-10 (He et al. 2016, section 4.2): 3 stages of 3 basic
+# blocks with 16, 32 and 64 filters, the parameter-free "option A" shortcut
+# where the shape changes, global average pooling and a 10-way dense layer.
+model resnet20 {
+  input image[3, 32, 32]
+  classes 10
+  init he_normal(mode = fan_out)
+
+  block basic(x, filters, stride = 1) {
+    y = conv(x, filters, 3, stride = stride, padding = 1) |> bn |> relu
+    y = conv(y, filters, 3, padding = 1) |> bn
+    shortcut = zero_pad_shortcut(x, filters, stride = stride)
+    return relu(y + shortcut)
+  }
+
+  depth = 20
+  n = (depth - 2) / 6          # blocks per stage
+  x = conv(image, 16, 3, padding = 1) |> bn |> relu
+  for filters in [16, 32, 64] {
+    repeat n as i {
+      x = basic(x, filters, stride = (i == 0 and filters > 16) ? 2 : 1)
+    }
+  }
+  return global_avg_pool(x) |> dense(classes)
+}
+
+train {
+  data cifar10 {
+    augment random_crop(32, pad = 4), flip_horizontal,
+            normalize(mean = [0.4914, 0.4822, 0.4465], std = [0.2470, 0.2435, 0.2616])
+  }
+  batch 128
+  epochs 160
+  optimizer sgd(lr = 0.1, momentum = 0.9, weight_decay = 1e-4)
+  schedule step(at = [80, 120], factor = 0.1)
+}

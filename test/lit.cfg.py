@@ -1,0 +1,21 @@
+# -*- Python -*-
+# lit configuration of resnetc: every *.mlir, *.dsl and *.test file under
+# test/ (except unit/) is a test with RUN lines.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "resnetc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".dsl", ".test"]
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.resnetc_obj_root, "test")
+
+config.substitutions.append(("%examples", os.path.join(config.resnetc_src_root, "examples")))
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["resnetc", "resnetc-opt"],
+                                   [config.resnetc_tools_dir])
