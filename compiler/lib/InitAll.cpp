@@ -2,12 +2,18 @@
 
 #include "resnetc/InitAll.h"
 #include "resnetc/Dialect/RN/IR/RNDialect.h"
+#include "resnetc/Dialect/RN/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Transforms/Passes.h"
 
 void resnetc::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<mlir::rn::RNDialect, mlir::func::FuncDialect>();
+  registry.insert<mlir::rn::RNDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect>();
 }
 
-void resnetc::registerAllPasses() { mlir::registerTransformsPasses(); }
+void resnetc::registerAllPasses() {
+  mlir::registerTransformsPasses();
+  mlir::rn::registerRNPasses();
+}

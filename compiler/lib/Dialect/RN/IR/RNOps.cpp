@@ -108,23 +108,6 @@ FailureOr<int64_t> windowOutput(std::optional<Location> loc, StringRef layer,
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// rn.load
-//===----------------------------------------------------------------------===//
-
-LogicalResult LoadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto variable =
-      symbolTable.lookupNearestSymbolFrom<VariableOp>(*this, getVariableAttr());
-  if (!variable)
-    return emitOpError("reads '") << getVariable()
-                                  << "', which is not an rn.variable";
-  if (variable.getType() != getType())
-    return emitOpError("result type ")
-           << getType() << " differs from the variable's type "
-           << variable.getType();
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
 // rn.conv2d
 //===----------------------------------------------------------------------===//
 

@@ -24,4 +24,49 @@ def RN_CostOpInterface : OpInterface<"CostOpInterface"> {
   ];
 }
 
+def RN_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op's vector-Jacobian product. `rn-autodiff` walks the training step
+    backwards and asks each op for the gradients of its operands given those
+    of its results; it never looks at which op it is, so a new op brings its
+    gradient with it.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, the gradient of the loss
+        with respect to each operand `j` for which `neededOperands[j]` is
+        set, and stores it in `operandGradients[j]` (which has one entry per
+        operand, null on entry). `resultGradients[i]` is the gradient with
+        respect to result `i`, or null where that result does not reach the
+        loss. Fails with a diagnostic if the op cannot be differentiated.
+      }],
+      "::llvm::LogicalResult", "buildGradient",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::llvm::ArrayRef<::mlir::Value>":$resultGradients,
+           "::llvm::ArrayRef<bool>":$neededOperands,
+           "::llvm::MutableArrayRef<::mlir::Value>":$operandGradients)>
+  ];
+}
+
+def RN_LossOpInterface : OpInterface<"LossOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op that computes the scalar loss of a training step and the gradient
+    of that loss with respect to its inputs, which seeds `rn-autodiff`.
+  }];
+  let methods = [
+    InterfaceMethod<"The 0-D loss this op computes.", "::mlir::Value",
+                    "getLossValue">,
+    InterfaceMethod<[{
+        Stores in `operandGradients[j]` (one entry per operand, null on
+        entry) the gradient of the loss with respect to operand `j`, where
+        one flows; fails with a diagnostic if the op was not built to
+        provide it.
+      }],
+      "::llvm::LogicalResult", "getSeedGradients",
+      (ins "::llvm::MutableArrayRef<::mlir::Value>":$operandGradients)>
+  ];
+}
+
 #endif // RESNETC_DIALECT_RN_IR_RNINTERFACES_TD

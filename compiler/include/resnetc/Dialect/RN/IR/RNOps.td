@@ -65,7 +65,7 @@ def RN_LoadOp : RN_Op<"load", [
 //===----------------------------------------------------------------------===//
 
 def RN_Conv2DOp : RN_Op<"conv2d", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "2-D convolution of an NCHW tensor with an OIHW filter";
   let description = [{
     `strides` and `dilations` are `[h, w]`; `padding` is
@@ -102,7 +102,7 @@ def RN_Conv2DOp : RN_Op<"conv2d", [Pure, InferTypeOpAdaptor,
 }
 
 def RN_DenseOp : RN_Op<"dense", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "fully connected layer: x (N x K) times weight^T (M x K)";
   let description = [{
     The weight is `[out_features, in_features]`, as in PyTorch.
@@ -169,7 +169,8 @@ def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
 
 class RN_ActivationOp<string mnemonic, string formula, dag extraArgs = (ins),
                       string attrExample = "">
-    : RN_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : RN_Op<mnemonic, [Pure, SameOperandsAndResultType,
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies `}] # formula # [{` to every element.
@@ -213,7 +214,7 @@ def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 //===----------------------------------------------------------------------===//
 
 def RN_AddOp : RN_Op<"add", [Pure, Commutative,
-    AllTypesMatch<["lhs", "rhs", "result"]>]> {
+    AllTypesMatch<["lhs", "rhs", "result"]>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "elementwise sum of two tensors of one shape (residual add)";
   let description = [{
     ```mlir
@@ -229,7 +230,8 @@ def RN_AddOp : RN_Op<"add", [Pure, Commutative,
   }];
 }
 
-def RN_ConcatOp : RN_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+def RN_ConcatOp : RN_Op<"concat", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "concatenation along the channel axis";
   let description = [{
     Joins two or more NCHW (or NC) tensors along axis 1; every other
@@ -255,7 +257,8 @@ def RN_ConcatOp : RN_Op<"concat", [Pure, InferTypeOpAdaptor]> {
 
 class RN_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
                   string extraExample = "">
-    : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor,
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = what # " pooling over 2-D windows";
   let description = [{
     `kernel` and `strides` are `[h, w]`; `padding` is
@@ -300,7 +303,8 @@ def RN_AvgPool2DOp : RN_Pool2DOp<"avg_pool2d", "average",
 }
 
 class RN_GlobalPoolOp<string mnemonic, string what>
-    : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor,
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = what # " over all spatial positions: N x C x H x W -> N x C";
   let description = [{
     ```mlir
@@ -319,7 +323,8 @@ class RN_GlobalPoolOp<string mnemonic, string what>
 def RN_GlobalAvgPoolOp : RN_GlobalPoolOp<"global_avg_pool", "mean">;
 def RN_GlobalMaxPoolOp : RN_GlobalPoolOp<"global_max_pool", "maximum">;
 
-def RN_ZeroPadOp : RN_Op<"zero_pad", [Pure, InferTypeOpAdaptor]> {
+def RN_ZeroPadOp : RN_Op<"zero_pad", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "pads channels, rows and columns with zeros";
   let description = [{
     `low` and `high` are the zeros added before and after each of
@@ -342,7 +347,8 @@ def RN_ZeroPadOp : RN_Op<"zero_pad", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
-def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor]> {
+def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "keeps every s-th row and column (x[:, :, ::sh, ::sw])";
   let description = [{
     ```mlir
@@ -360,7 +366,8 @@ def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
-def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor]> {
+def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "N x C x H x W -> N x (H * W * C), channels fastest (Keras order)";
   let description = [{
     Flattens each image in height, width, channel order, as Keras does; a
@@ -416,5 +423,7 @@ def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
+
+include "resnetc/Dialect/RN/IR/RNTrainOps.td"
 
 #endif // RESNETC_DIALECT_RN_IR_RNOPS_TD

@@ -1,0 +1,291 @@
+//===- RNGradients.cpp - each op's vector-Jacobian product ------------------===//
+//
+// GradientOpInterface for every differentiable op. Each builds the backward
+// ops of the gradients it is asked for and nothing else (the stem conv's
+// input gradient, for instance, is never built). The formulas live in the
+// backward ops' kernels; here is only which backward op answers which
+// gradient.
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace mlir::rn;
+
+//===----------------------------------------------------------------------===//
+// Convolution and dense
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2DOp::buildGradient(OpBuilder &builder,
+                                      ArrayRef<Value> resultGradients,
+                                      ArrayRef<bool> needed,
+                                      MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    operandGradients[0] = builder.create<Conv2DBackwardDataOp>(
+        getLoc(), getInput().getType(), dy, getFilter(), getStridesAttr(),
+        getPaddingAttr(), getDilationsAttr(), getGroupsAttr());
+  bool needBias = getBias() && needed[2];
+  if (!needed[1] && !needBias)
+    return success();
+  SmallVector<Type, 2> types{getFilter().getType()};
+  if (getBias())
+    types.push_back(getBias().getType());
+  auto backward = builder.create<Conv2DBackwardFilterOp>(
+      getLoc(), types, getInput(), dy, getStridesAttr(), getPaddingAttr(),
+      getDilationsAttr(), getGroupsAttr());
+  operandGradients[1] = backward.getFilterGradient();
+  if (getBias())
+    operandGradients[2] = backward.getBiasGradient();
+  return success();
+}
+
+LogicalResult DenseOp::buildGradient(OpBuilder &builder,
+                                     ArrayRef<Value> resultGradients,
+                                     ArrayRef<bool> needed,
+                                     MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    operandGradients[0] = builder.create<DenseBackwardDataOp>(
+        getLoc(), getInput().getType(), dy, getWeight());
+  bool needBias = getBias() && needed[2];
+  if (!needed[1] && !needBias)
+    return success();
+  SmallVector<Type, 2> types{getWeight().getType()};
+  if (getBias())
+    types.push_back(getBias().getType());
+  auto backward = builder.create<DenseBackwardWeightsOp>(getLoc(), types,
+                                                         getInput(), dy);
+  operandGradients[1] = backward.getWeightGradient();
+  if (getBias())
+    operandGradients[2] = backward.getBiasGradient();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and activations
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+BatchNormTrainOp::buildGradient(OpBuilder &builder,
+                                ArrayRef<Value> resultGradients,
+                                ArrayRef<bool> needed,
+                                MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  // One kernel gives all three; its reductions are needed for dx anyway.
+  auto backward = builder.create<BatchNormBackwardOp>(
+      getLoc(),
+      TypeRange{getInput().getType(), getScale().getType(),
+                getOffset().getType()},
+      dy, getInput(), getScale(), getMean(), getInvstd());
+  operandGradients[0] = backward.getInputGradient();
+  operandGradients[1] = backward.getScaleGradient();
+  operandGradients[2] = backward.getOffsetGradient();
+  return success();
+}
+
+/// dx = Backward(dy, saved) for the elementwise activations.
+template <typename BackwardOp, typename... Attrs>
+static LogicalResult activationGradient(OpBuilder &builder, Operation *op,
+                                        Value saved,
+                                        ArrayRef<Value> resultGradients,
+                                        MutableArrayRef<Value> operandGradients,
+                                        Attrs... attrs) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  operandGradients[0] = builder.create<BackwardOp>(
+      op->getLoc(), dy.getType(), dy, saved, attrs...);
+  return success();
+}
+
+LogicalResult ReluOp::buildGradient(OpBuilder &builder,
+                                    ArrayRef<Value> resultGradients,
+                                    ArrayRef<bool>,
+                                    MutableArrayRef<Value> operandGradients) {
+  return activationGradient<ReluBackwardOp>(builder, *this, getResult(),
+                                            resultGradients, operandGradients);
+}
+
+LogicalResult SigmoidOp::buildGradient(OpBuilder &builder,
+                                       ArrayRef<Value> resultGradients,
+                                       ArrayRef<bool>,
+                                       MutableArrayRef<Value> operandGradients) {
+  return activationGradient<SigmoidBackwardOp>(
+      builder, *this, getResult(), resultGradients, operandGradients);
+}
+
+LogicalResult TanhOp::buildGradient(OpBuilder &builder,
+                                    ArrayRef<Value> resultGradients,
+                                    ArrayRef<bool>,
+                                    MutableArrayRef<Value> operandGradients) {
+  return activationGradient<TanhBackwardOp>(builder, *this, getResult(),
+                                            resultGradients, operandGradients);
+}
+
+LogicalResult GeluOp::buildGradient(OpBuilder &builder,
+                                    ArrayRef<Value> resultGradients,
+                                    ArrayRef<bool>,
+                                    MutableArrayRef<Value> operandGradients) {
+  return activationGradient<GeluBackwardOp>(builder, *this, getInput(),
+                                            resultGradients, operandGradients);
+}
+
+LogicalResult LeakyReluOp::buildGradient(OpBuilder &builder,
+                                         ArrayRef<Value> resultGradients,
+                                         ArrayRef<bool>,
+                                         MutableArrayRef<Value> operandGradients) {
+  return activationGradient<LeakyReluBackwardOp>(
+      builder, *this, getInput(), resultGradients, operandGradients,
+      getAlphaAttr());
+}
+
+//===----------------------------------------------------------------------===//
+// Merging branches
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::buildGradient(OpBuilder &, ArrayRef<Value> resultGradients,
+                                   ArrayRef<bool> needed,
+                                   MutableArrayRef<Value> operandGradients) {
+  // Both branches receive the gradient as it is; no op needed.
+  for (int i = 0; i < 2; ++i)
+    if (needed[i])
+      operandGradients[i] = resultGradients[0];
+  return success();
+}
+
+LogicalResult ConcatOp::buildGradient(OpBuilder &builder,
+                                      ArrayRef<Value> resultGradients,
+                                      ArrayRef<bool> needed,
+                                      MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  auto split = builder.create<ConcatBackwardOp>(
+      getLoc(), getInputs().getTypes(), dy);
+  for (auto [i, dx] : llvm::enumerate(split.getInputGradients()))
+    if (needed[i])
+      operandGradients[i] = dx;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and resampling
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaxPool2DOp::buildGradient(OpBuilder &builder,
+                                         ArrayRef<Value> resultGradients,
+                                         ArrayRef<bool>,
+                                         MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<MaxPool2DBackwardOp>(
+        getLoc(), getInput().getType(), dy, getInput(), getKernelAttr(),
+        getStridesAttr(), getPaddingAttr());
+  return success();
+}
+
+LogicalResult AvgPool2DOp::buildGradient(OpBuilder &builder,
+                                         ArrayRef<Value> resultGradients,
+                                         ArrayRef<bool>,
+                                         MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<AvgPool2DBackwardOp>(
+        getLoc(), getInput().getType(), dy, getKernelAttr(), getStridesAttr(),
+        getPaddingAttr(), getCountIncludePadAttr());
+  return success();
+}
+
+LogicalResult
+GlobalAvgPoolOp::buildGradient(OpBuilder &builder,
+                               ArrayRef<Value> resultGradients, ArrayRef<bool>,
+                               MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<GlobalAvgPoolBackwardOp>(
+        getLoc(), getInput().getType(), dy);
+  return success();
+}
+
+LogicalResult
+GlobalMaxPoolOp::buildGradient(OpBuilder &builder,
+                               ArrayRef<Value> resultGradients, ArrayRef<bool>,
+                               MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<GlobalMaxPoolBackwardOp>(
+        getLoc(), getInput().getType(), dy, getInput());
+  return success();
+}
+
+LogicalResult ZeroPadOp::buildGradient(OpBuilder &builder,
+                                       ArrayRef<Value> resultGradients,
+                                       ArrayRef<bool>,
+                                       MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<ZeroPadBackwardOp>(
+        getLoc(), getInput().getType(), dy, getLowAttr(), getHighAttr());
+  return success();
+}
+
+LogicalResult SubsampleOp::buildGradient(OpBuilder &builder,
+                                         ArrayRef<Value> resultGradients,
+                                         ArrayRef<bool>,
+                                         MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<SubsampleBackwardOp>(
+        getLoc(), getInput().getType(), dy, getStridesAttr());
+  return success();
+}
+
+LogicalResult FlattenOp::buildGradient(OpBuilder &builder,
+                                       ArrayRef<Value> resultGradients,
+                                       ArrayRef<bool>,
+                                       MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<FlattenBackwardOp>(
+        getLoc(), getInput().getType(), dy);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Regularisation and the loss
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+DropoutTrainOp::buildGradient(OpBuilder &builder,
+                              ArrayRef<Value> resultGradients, ArrayRef<bool>,
+                              MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<DropoutBackwardOp>(
+        getLoc(), dy.getType(), dy, getSeed(), getRateAttr(), getSaltAttr());
+  return success();
+}
+
+LogicalResult
+DropBlockTrainOp::buildGradient(OpBuilder &builder,
+                                ArrayRef<Value> resultGradients, ArrayRef<bool>,
+                                MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    operandGradients[0] = builder.create<DropBlockBackwardOp>(
+        getLoc(), dy.getType(), dy, getSeed(), getRateAttr(),
+        getBlockSizeAttr(), getSaltAttr());
+  return success();
+}
+
+Value SoftmaxCrossEntropyOp::getLossValue() { return getLoss(); }
+
+LogicalResult SoftmaxCrossEntropyOp::getSeedGradients(
+    MutableArrayRef<Value> operandGradients) {
+  if (!getWithGradient())
+    return emitOpError("was built without `with_gradient`, so it cannot seed "
+                       "the backward pass");
+  operandGradients[0] = getLogitsGradient();
+  return success();
+}
