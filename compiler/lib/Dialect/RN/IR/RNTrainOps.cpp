@@ -2,8 +2,28 @@
 
 #include "resnetc/Dialect/RN/IR/RNOps.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+
 using namespace mlir;
 using namespace mlir::rn;
+
+bool mlir::rn::isBatched(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() == 0)
+    return false;
+  Operation *op = value.getDefiningOp();
+  if (!op) // the step's images and labels
+    return true;
+  unsigned index = cast<OpResult>(value).getResultNumber();
+  // Results that sum over the batch, and what follows their operands.
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case<LoadOp, Conv2DBackwardFilterOp, DenseBackwardWeightsOp>(
+          [](auto) { return false; })
+      .Case<BatchNormTrainOp, BatchNormBackwardOp>(
+          [&](auto) { return index == 0; })
+      .Case<AddOp>([](AddOp add) { return isBatched(add.getLhs()); })
+      .Default([](Operation *) { return true; });
+}
 
 LogicalResult StepParamOp::verify() {
   bool integer = getParam() == StepParam::nesterov ||

@@ -103,4 +103,29 @@ def RN_InitAttr : AttrDef<RN_Dialect, "Init"> {
   let assemblyFormat = "`<` $kind (`,` struct($value, $mode, $seed)^)? `>`";
 }
 
+def RN_ArenaRegion : I32EnumAttr<"ArenaRegion", "the part of the arena a tensor is in", [
+    I32EnumAttrCase<"fixed", 0>,
+    I32EnumAttrCase<"per_sample", 1>
+  ]> {
+  let cppNamespace = "::mlir::rn";
+  let genSpecializedAttr = 0;
+}
+
+def RN_SlotAttr : AttrDef<RN_Dialect, "Slot"> {
+  let mnemonic = "slot";
+  let summary = "where a tensor lives in the step's memory arena";
+  let description = [{
+    Set by `rn-plan-memory`. The arena is one allocation: a `fixed` region,
+    then a `per_sample` region whose offsets and sizes scale with the batch.
+    A tensor in slot `#rn.slot<fixed, o>` starts at byte `o` of the arena;
+    one in `#rn.slot<per_sample, o>` at `fixed_bytes + batch * o`.
+
+    ```mlir
+    #rn.slot<per_sample, 12288>
+    ```
+  }];
+  let parameters = (ins EnumParameter<RN_ArenaRegion>:$region, "int64_t":$offset);
+  let assemblyFormat = "`<` $region `,` $offset `>`";
+}
+
 #endif // RESNETC_DIALECT_RN_IR_RNBASE_TD

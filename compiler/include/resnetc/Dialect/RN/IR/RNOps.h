@@ -20,4 +20,15 @@
 #define GET_OP_CLASSES
 #include "resnetc/Dialect/RN/IR/RNOps.h.inc"
 
+namespace mlir::rn {
+
+/// Whether `value` holds one slice per image of the batch (its first
+/// dimension is the batch), as activations, labels and their gradients do,
+/// rather than being independent of the batch (variables, their gradients,
+/// BatchNorm's batch statistics, the loss). Kernels lay the two kinds out
+/// differently and the memory plan scales only the first with the batch.
+bool isBatched(Value value);
+
+} // namespace mlir::rn
+
 #endif // RESNETC_DIALECT_RN_IR_RNOPS_H

@@ -47,4 +47,27 @@ def Optimizer : Pass<"rn-optimizer", "mlir::ModuleOp"> {
   }];
 }
 
+def PlanMemory : Pass<"rn-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Assigns every tensor of the steps a slot in one arena";
+  let description = [{
+    Lays out the arena that `train` allocates once, so its size is known
+    before anything runs. The fixed region holds, in order: the optimizer's
+    parameters (dense, in the update's order), their gradients (same
+    layout: one flat update, one all-reduce), each kind of optimizer state
+    (same layout), the other variables, then the step's small batch-free
+    tensors (BatchNorm statistics, the loss). The per-sample region, whose
+    sizes scale with the batch, holds the images and labels first, then
+    every activation, placed by liveness (greedy by size): tensors whose
+    lives overlap, ends included, never share bytes, so no kernel reads
+    and writes the same buffer unless its contract says so (the optimizer
+    and the running statistics, updated in place). Loads and flattens
+    alias their source. The steps are planned separately and share the
+    arena, which is as large as the larger.
+
+    Writes `#rn.slot`s on variables (`rn.slot`), on step arguments and on
+    every op result (`rn.slots`), and the sizes on the module
+    (`rn.arena = {fixed_bytes, per_sample_bytes}`).
+  }];
+}
+
 #endif // RESNETC_DIALECT_RN_TRANSFORMS_PASSES_TD

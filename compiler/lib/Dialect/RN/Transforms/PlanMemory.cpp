@@ -1,0 +1,282 @@
+//===- PlanMemory.cpp - one arena for every tensor of the steps -------------===//
+//
+// See the pass description in Passes.td for the layout. Some tensors have a
+// place chosen for them (pinned): variables and what aliases them (loads,
+// stores of new running statistics, the gradients the optimizer reads),
+// the images and labels, the loss and correct count. Every other tensor is
+// an interval of op indices during which its buffer must stay intact, and
+// intervals are packed greedily, largest first, each at the lowest offset
+// free for its whole life.
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+#include "resnetc/Dialect/RN/Transforms/Passes.h"
+
+namespace mlir::rn {
+#define GEN_PASS_DEF_PLANMEMORY
+#include "resnetc/Dialect/RN/Transforms/Passes.h.inc"
+} // namespace mlir::rn
+
+using namespace mlir;
+using namespace mlir::rn;
+
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+/// Bytes of a tensor; of one image's slice when `perSample`.
+int64_t byteSize(Type type, bool perSample) {
+  auto tensor = cast<RankedTensorType>(type);
+  int64_t elements = tensor.getNumElements();
+  if (perSample)
+    elements /= tensor.getDimSize(0);
+  return elements * tensor.getElementTypeBitWidth() / 8;
+}
+
+/// A buffer whose place is to be chosen: live from op `begin` to op `end`.
+struct Interval {
+  Value value;
+  int64_t size;
+  int64_t begin, end;
+  int64_t offset = -1;
+};
+
+/// Places intervals at or after `base`, largest first, each at the lowest
+/// aligned offset not used by a placed interval it overlaps in time (ends
+/// included: an op never writes over an input it is still reading).
+/// Returns the end of the highest buffer.
+int64_t packIntervals(std::vector<Interval> &intervals, int64_t base) {
+  llvm::stable_sort(intervals, [](const Interval &a, const Interval &b) {
+    return a.size > b.size;
+  });
+  int64_t top = base;
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    Interval &next = intervals[i];
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (size_t j = 0; j < i; ++j) {
+      const Interval &placed = intervals[j];
+      if (placed.begin <= next.end && next.begin <= placed.end)
+        busy.push_back({placed.offset, placed.offset + placed.size});
+    }
+    llvm::sort(busy);
+    int64_t offset = base;
+    for (auto [start, stop] : busy) {
+      if (offset + next.size <= start)
+        break;
+      offset = std::max(offset, alignUp(stop));
+    }
+    next.offset = offset;
+    top = std::max(top, offset + next.size);
+  }
+  return top;
+}
+
+class MemoryPlanner {
+public:
+  explicit MemoryPlanner(ModuleOp module)
+      : module(module), builder(module.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  SlotAttr slot(ArenaRegion region, int64_t offset) {
+    return SlotAttr::get(module.getContext(), region, offset);
+  }
+  /// Lays out the variables; records where each optimizer gradient goes.
+  void planVariables(Operation *update);
+  /// Plans one step function's tensors.
+  LogicalResult planStep(func::FuncOp step);
+
+  ModuleOp module;
+  Builder builder;
+  llvm::DenseMap<StringAttr, int64_t> variableOffsets;
+  llvm::SmallVector<int64_t> gradientOffsets; ///< Of the update's operands.
+  int64_t imagesBytes = 0, labelsBytes = 0; ///< Per sample, at 0 and after.
+  int64_t lossOffset = 0, correctOffset = 0;
+  int64_t temporariesBase = 0; ///< Fixed-region start of step temporaries.
+  int64_t fixedBytes = 0, perSampleBytes = 0;
+};
+
+void MemoryPlanner::planVariables(Operation *update) {
+  int64_t top = 0;
+  auto place = [&](StringAttr name, int64_t offset) {
+    variableOffsets[name] = offset;
+    auto variable = module.lookupSymbol<VariableOp>(name);
+    variable->setAttr("rn.slot", slot(ArenaRegion::fixed, offset));
+    return offset + byteSize(variable.getType(), false);
+  };
+
+  // Parameters, gradients and each optimizer state: one dense run each, all
+  // with the same layout, so a flat kernel can walk them together.
+  if (update) {
+    SmallVector<ArrayAttr> runs;
+    if (auto sgd = dyn_cast<SGDUpdateOp>(update))
+      runs = {sgd.getParameters(), sgd.getMomenta()};
+    if (auto adam = dyn_cast<AdamUpdateOp>(update))
+      runs = {adam.getParameters(), adam.getFirstMoments(),
+              adam.getSecondMoments()};
+    int64_t runBytes = 0;
+    for (Attribute p : runs.front())
+      runBytes += byteSize(module.lookupSymbol<VariableOp>(
+                               cast<FlatSymbolRefAttr>(p))
+                               .getType(),
+                           false);
+    int64_t stride = alignUp(runBytes);
+    // Run 0: parameters; run 1: gradients; then the states.
+    int64_t inRun = 0;
+    for (Attribute p : runs.front()) {
+      int64_t size = byteSize(
+          module.lookupSymbol<VariableOp>(cast<FlatSymbolRefAttr>(p)).getType(),
+          false);
+      gradientOffsets.push_back(stride + inRun);
+      inRun += size;
+    }
+    for (auto [k, run] : llvm::enumerate(runs)) {
+      int64_t base = (k == 0 ? 0 : k + 1) * stride;
+      int64_t offset = base;
+      for (Attribute name : run)
+        offset = place(cast<FlatSymbolRefAttr>(name).getAttr(), offset);
+    }
+    top = (runs.size() + 1) * stride;
+  }
+  for (VariableOp variable : module.getOps<VariableOp>())
+    if (!variableOffsets.count(variable.getSymNameAttr()))
+      top = alignUp(place(variable.getSymNameAttr(), alignUp(top)));
+  lossOffset = alignUp(top);
+  correctOffset = lossOffset + kAlignment;
+  temporariesBase = correctOffset + kAlignment;
+  fixedBytes = temporariesBase;
+}
+
+LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
+  Block &body = step.getBody().front();
+  llvm::DenseMap<Value, SlotAttr> slots; // pinned and aliased tensors
+  llvm::DenseMap<Value, Value> aliasOf;  // flatten results -> their source
+
+  // The step's inputs and outputs are where the runtime expects them.
+  auto args = body.getArguments();
+  imagesBytes = alignUp(byteSize(args[0].getType(), true));
+  labelsBytes = alignUp(byteSize(args[1].getType(), true));
+  slots[args[0]] = slot(ArenaRegion::per_sample, 0);
+  slots[args[1]] = slot(ArenaRegion::per_sample, imagesBytes);
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  slots[ret.getOperand(0)] = slot(ArenaRegion::fixed, lossOffset);
+  slots[ret.getOperand(1)] = slot(ArenaRegion::fixed, correctOffset);
+
+  // Pinned and aliased results.
+  for (Operation &op : body) {
+    if (auto load = dyn_cast<LoadOp>(op))
+      slots[load.getResult()] = slot(
+          ArenaRegion::fixed, variableOffsets.lookup(load.getVariableAttr().getAttr()));
+    if (auto store = dyn_cast<StoreOp>(op)) {
+      Value stored = store.getValue();
+      if (!stored.getDefiningOp() || isa<LoadOp>(stored.getDefiningOp()) ||
+          slots.count(stored))
+        return store.emitOpError("stores a value that cannot be computed in "
+                                 "the variable's place");
+      slots[stored] = slot(ArenaRegion::fixed, variableOffsets.lookup(
+                                              store.getVariableAttr().getAttr()));
+    }
+    if (isa<SGDUpdateOp, AdamUpdateOp>(op)) {
+      for (auto [i, gradient] :
+           llvm::enumerate(op.getOperands().take_front(gradientOffsets.size()))) {
+        if (slots.count(gradient) || !gradient.getDefiningOp())
+          return op.emitOpError("gradient ")
+                 << i << " cannot be computed in the gradient block";
+        slots[gradient] = slot(ArenaRegion::fixed, gradientOffsets[i]);
+      }
+    }
+    if (isa<FlattenOp, FlattenBackwardOp>(op))
+      aliasOf[op.getResult(0)] = op.getOperand(0);
+  }
+  auto root = [&](Value v) {
+    while (aliasOf.count(v))
+      v = aliasOf.lookup(v);
+    return v;
+  };
+
+  // Live ranges of everything else, by root buffer.
+  llvm::DenseMap<Operation *, int64_t> index;
+  for (auto [i, op] : llvm::enumerate(body))
+    index[&op] = i;
+  llvm::MapVector<Value, std::pair<int64_t, int64_t>> ranges;
+  for (Operation &op : body) {
+    for (Value result : op.getResults()) {
+      Value r = root(result);
+      if (!isa<RankedTensorType>(result.getType()) || slots.count(r))
+        continue;
+      auto &range = ranges.try_emplace(r, index[&op], index[&op]).first->second;
+      for (Operation *user : result.getUsers())
+        range.second = std::max(range.second, index[user]);
+    }
+  }
+  std::vector<Interval> perSample, temporaries;
+  for (auto &[value, range] : ranges) {
+    bool batched = isBatched(value);
+    Interval interval{value, byteSize(value.getType(), batched), range.first,
+                      range.second};
+    (batched ? perSample : temporaries).push_back(interval);
+  }
+  perSampleBytes = std::max(
+      perSampleBytes,
+      alignUp(packIntervals(perSample, imagesBytes + labelsBytes)));
+  fixedBytes =
+      std::max(fixedBytes, alignUp(packIntervals(temporaries, temporariesBase)));
+  for (const Interval &i : perSample)
+    slots[i.value] = slot(ArenaRegion::per_sample, i.offset);
+  for (const Interval &i : temporaries)
+    slots[i.value] = slot(ArenaRegion::fixed, i.offset);
+
+  // Record every tensor's slot.
+  for (auto [i, arg] : llvm::enumerate(args))
+    step.setArgAttr(i, "rn.slot", slots.lookup(arg));
+  for (Operation &op : body) {
+    if (op.getNumResults() == 0)
+      continue;
+    SmallVector<Attribute> resultSlots;
+    for (Value result : op.getResults()) {
+      SlotAttr s = slots.lookup(root(result));
+      resultSlots.push_back(s ? Attribute(s) : builder.getUnitAttr());
+    }
+    op.setAttr("rn.slots", builder.getArrayAttr(resultSlots));
+  }
+  return success();
+}
+
+LogicalResult MemoryPlanner::run() {
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  if (!train || !eval)
+    return module.emitError("rn-plan-memory needs @train_step and "
+                            "@eval_step (run rn-build-train-step first)");
+  Operation *update = nullptr;
+  train.walk([&](Operation *op) {
+    if (isa<SGDUpdateOp, AdamUpdateOp>(op))
+      update = op;
+  });
+  planVariables(update);
+  if (failed(planStep(train)) || failed(planStep(eval)))
+    return failure();
+  module->setAttr("rn.arena",
+                  builder.getDictionaryAttr(
+                      {builder.getNamedAttr("fixed_bytes",
+                                            builder.getI64IntegerAttr(fixedBytes)),
+                       builder.getNamedAttr(
+                           "per_sample_bytes",
+                           builder.getI64IntegerAttr(perSampleBytes))}));
+  return success();
+}
+
+struct PlanMemory : rn::impl::PlanMemoryBase<PlanMemory> {
+  void runOnOperation() override {
+    if (failed(MemoryPlanner(getOperation()).run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace
