@@ -1,26 +1,48 @@
 //===- resnetc.cpp - the resnetc compiler driver ----------------------------===//
 //
-// Reads a model file in the resnetc DSL and, depending on the flags, prints
-// its syntax tree (--emit=ast), its rn graph (--emit=mlir) or its summary
-// (--summary). Every error in the model file is printed as
-// file:line:col with the source line and a caret; user errors exit with 1.
+// resnetc model.dsl -o train builds a standalone training program:
+//
+//   parse -> elaborate (rn forward graph) -> rn-build-train-step ->
+//   rn-autodiff -> rn-optimizer -> rn-plan-memory -> one Halide kernel per
+//   distinct op (compiled in parallel, cached on disk) -> rn-lower-to-llvm ->
+//   step object with the program table -> link with libresnetrt.
+//
+// --emit stops after any stage and prints it. Every error in the model file
+// is printed as file:line:col with the source line and a caret; user
+// errors exit with 1.
 //
 //===----------------------------------------------------------------------===//
 
+#include "resnetc/Analysis/MemoryReport.h"
 #include "resnetc/Analysis/ModelSummary.h"
+#include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Codegen/KernelCompiler.h"
+#include "resnetc/Codegen/Passes.h"
+#include "resnetc/Codegen/ProgramObject.h"
+#include "resnetc/Driver/Link.h"
+#include "resnetc/Driver/Pipeline.h"
 #include "resnetc/Frontend/Elaborator.h"
 #include "resnetc/Frontend/Parser.h"
 #include "resnetc/Frontend/Source.h"
 #include "resnetc/InitAll.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <cstdlib>
+#include <set>
 
 using namespace resnetc;
 namespace cl = llvm::cl;
@@ -32,32 +54,158 @@ cl::OptionCategory resnetcOptions("resnetc options");
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.dsl>"),
                                    cl::Required, cl::cat(resnetcOptions));
 
-cl::opt<std::string> outputFilename("o", cl::desc("Write the output here"),
-                                    cl::value_desc("file"), cl::init("-"),
-                                    cl::cat(resnetcOptions));
+cl::opt<std::string> outputFilename(
+    "o",
+    cl::desc("Output file (default: ./train for a program, model.o with -c, "
+             "standard output for --emit)"),
+    cl::value_desc("file"), cl::cat(resnetcOptions));
 
-enum class Emit { None, AST, MLIR };
+enum class Emit { Program, AST, MLIR, Train, Memory, Halide, LLVM, Obj };
 cl::opt<Emit> emit(
-    "emit", cl::desc("The compiler stage to print"), cl::init(Emit::None),
-    cl::values(clEnumValN(Emit::AST, "ast", "the syntax tree of the file"),
-               clEnumValN(Emit::MLIR, "mlir",
-                          "the model as an rn dialect graph")),
+    "emit", cl::desc("Stop after a stage and print it"),
+    cl::init(Emit::Program),
+    cl::values(
+        clEnumValN(Emit::AST, "ast", "the syntax tree of the file"),
+        clEnumValN(Emit::MLIR, "mlir", "the model as an rn forward graph"),
+        clEnumValN(Emit::Train, "train",
+                   "the planned training and evaluation steps (rn dialect)"),
+        clEnumValN(Emit::Memory, "memory",
+                   "the memory plan: every buffer of the steps and the arena"),
+        clEnumValN(Emit::Halide, "halide",
+                   "each distinct kernel's lowered Halide statement"),
+        clEnumValN(Emit::LLVM, "llvm", "the step functions as LLVM IR"),
+        clEnumValN(Emit::Obj, "obj",
+                   "one relocatable object (step, kernels, Halide runtime), "
+                   "not linked; same as -c")),
     cl::cat(resnetcOptions));
+
+cl::opt<bool> compileOnly("c", cl::desc("Stop before linking (--emit=obj)"),
+                          cl::cat(resnetcOptions));
 
 cl::opt<bool> printSummaryTable(
     "summary",
-    cl::desc("Print a Keras-style table of the model: layers, output "
-             "shapes, parameters, multiply-adds and activation memory"),
+    cl::desc("Print a Keras-style table of the model (layers, output shapes, "
+             "parameters), its multiply-adds, activation memory and the "
+             "training step's memory, then stop"),
     cl::cat(resnetcOptions));
 
 cl::opt<int64_t> batchOverride(
     "batch",
-    cl::desc("Batch size of the compiled graph (default: the train block's "
-             "`batch`, else 128)"),
+    cl::desc("Batch size the graph is compiled for (default: the train "
+             "block's `batch`, else 128)"),
     cl::value_desc("n"), cl::init(0), cl::cat(resnetcOptions));
 
-/// Returns 0 on success, 1 after a user error (already reported).
-int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr) {
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("CPU the kernels are built for: host (AVX-512 if this machine "
+             "has it, else AVX2), avx512, avx2, or a Halide target string"),
+    cl::value_desc("name"), cl::init("host"), cl::cat(resnetcOptions));
+
+cl::opt<kernels::Scheduler> scheduler(
+    "scheduler", cl::desc("How kernels are scheduled"),
+    cl::init(kernels::Scheduler::Hand),
+    cl::values(
+        clEnumValN(kernels::Scheduler::Hand, "hand",
+                   "resnetc's hand-written schedules (default)"),
+        clEnumValN(kernels::Scheduler::Adams2019, "adams2019",
+                   "Halide's Adams2019 autoscheduler"),
+        clEnumValN(kernels::Scheduler::Li2018, "li2018",
+                   "Halide's Li2018 autoscheduler"),
+        clEnumValN(kernels::Scheduler::Mullapudi2016, "mullapudi2016",
+                   "Halide's Mullapudi2016 autoscheduler")),
+    cl::cat(resnetcOptions));
+
+cl::opt<unsigned> jobs("j",
+                       cl::desc("Kernels compiled at once (default: one per "
+                                "hardware thread)"),
+                       cl::value_desc("n"), cl::init(0), cl::cat(resnetcOptions));
+
+cl::opt<std::string> cacheDir(
+    "cache-dir",
+    cl::desc("Where compiled kernels are kept (default: $RESNETC_CACHE_DIR, "
+             "else $XDG_CACHE_HOME/resnetc, else ~/.cache/resnetc)"),
+    cl::value_desc("dir"), cl::cat(resnetcOptions));
+
+cl::opt<bool> noCache("no-cache",
+                      cl::desc("Compile every kernel, reading and writing no "
+                               "cache"),
+                      cl::cat(resnetcOptions));
+
+cl::opt<bool> verbose("v", cl::desc("Print the link command"),
+                      cl::cat(resnetcOptions));
+
+/// A user error: the message is printed as `resnetc: error: ...`.
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "resnetc: error: " << message << "\n";
+  return 1;
+}
+
+std::string defaultCacheDir() {
+  for (const char *var : {"RESNETC_CACHE_DIR", "XDG_CACHE_HOME", "HOME"}) {
+    const char *value = std::getenv(var);
+    if (!value || !*value)
+      continue;
+    llvm::SmallString<256> dir(value);
+    if (llvm::StringRef(var) == "XDG_CACHE_HOME")
+      llvm::sys::path::append(dir, "resnetc");
+    else if (llvm::StringRef(var) == "HOME")
+      llvm::sys::path::append(dir, ".cache", "resnetc");
+    return std::string(dir);
+  }
+  return "";
+}
+
+/// Identifies this resnetc build: a rebuilt compiler never reuses the
+/// kernels an older one cached.
+std::string compilerId(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&compilerId));
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(exe, status))
+    return RESNETC_VERSION;
+  return std::string(RESNETC_VERSION) + "|" + exe + "|" +
+         std::to_string(status.getSize()) + "|" +
+         std::to_string(status.getLastModificationTime().time_since_epoch().count());
+}
+
+/// Every kernel call of the planned steps, in program order.
+mlir::FailureOr<std::vector<kernels::KernelSpec>>
+collectKernels(mlir::ModuleOp planned) {
+  std::vector<kernels::KernelSpec> specs;
+  for (llvm::StringRef name : {"train_step", "eval_step"}) {
+    auto step = planned.lookupSymbol<mlir::func::FuncOp>(name);
+    mlir::WalkResult walk = step.walk([&](KernelOpInterface op) {
+      mlir::FailureOr<KernelCall> call = op.getKernelCall();
+      if (mlir::failed(call))
+        return mlir::WalkResult::interrupt();
+      specs.push_back(call->spec);
+      return mlir::WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return mlir::failure();
+  }
+  return specs;
+}
+
+int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
+        const char *argv0) {
+  if (compileOnly)
+    emit = Emit::Obj;
+  bool toFile = emit == Emit::Program || emit == Emit::Obj;
+  std::string output = outputFilename;
+  if (output.empty())
+    output = emit == Emit::Program ? "train"
+             : emit == Emit::Obj
+                 ? llvm::sys::path::stem(inputFilename).str() + ".o"
+                 : "-";
+  if (batchOverride < 0 || batchOverride > 65536)
+    return fail("--batch must be from 1 to 65536, got " +
+                llvm::Twine(batchOverride));
+  std::string target = kernels::resolveTarget(targetName);
+  if (target.empty())
+    return fail("unknown --target '" + targetName +
+                "'; use host, avx512, avx2 or a Halide target string");
+
   std::string displayName =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename;
   Diagnostics diags(context, displayName);
@@ -65,33 +213,22 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr) {
       loadModelFile(inputFilename, sourceMgr, diags);
   if (!source)
     return 1;
-  if (batchOverride < 0 || batchOverride > 65536) {
-    llvm::errs() << "error: --batch must be from 1 to 65536, got "
-                 << batchOverride << "\n";
-    return 1;
-  }
-  if (emit == Emit::None && !printSummaryTable) {
-    llvm::errs() << "error: nothing to do; give --emit=ast, --emit=mlir or "
-                    "--summary (see --help)\n";
-    return 1;
-  }
-
   std::string errorMessage;
-  auto output = mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << "error: " << errorMessage << "\n";
-    return 1;
+  std::unique_ptr<llvm::ToolOutputFile> text;
+  if (!toFile) {
+    text = mlir::openOutputFile(output, &errorMessage);
+    if (!text)
+      return fail(errorMessage);
   }
 
   std::unique_ptr<ast::File> file = parseFile(*source, diags);
   if (!file)
     return 1;
   if (emit == Emit::AST) {
-    ast::dump(*file, output->os());
-    output->keep();
+    ast::dump(*file, text->os());
+    text->keep();
     return 0;
   }
-
   ElaborateOptions options;
   if (batchOverride > 0)
     options.batch = batchOverride;
@@ -99,22 +236,127 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr) {
   if (!module)
     return 1;
 
+  std::optional<ModelSummary> summary;
   if (printSummaryTable) {
-    mlir::FailureOr<ModelSummary> summary = summarize(*module);
-    if (mlir::failed(summary))
+    mlir::FailureOr<ModelSummary> table = summarize(*module);
+    if (mlir::failed(table))
       return 1;
-    printSummary(*summary, output->os());
+    summary = *table;
   }
   if (emit == Emit::MLIR) {
-    // The pass manager honours --mlir-print-ir-after-all and friends.
-    mlir::PassManager pm(&context);
-    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)) ||
-        mlir::failed(pm.run(*module)))
-      return 1;
-    module->print(output->os());
-    output->os() << "\n";
+    module->print(text->os());
+    text->os() << "\n";
+    text->keep();
+    return 0;
   }
-  output->keep();
+
+  // The training program, planned.
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  buildTrainingPipeline(pm);
+  if (mlir::failed(pm.run(*module)))
+    return 1;
+  if (summary) {
+    llvm::raw_ostream &os = text ? text->os() : llvm::outs();
+    printSummary(*summary, os);
+    printArenaLine(*arenaSize(*module), summary->batch, os);
+    if (text)
+      text->keep();
+    return 0;
+  }
+  if (emit == Emit::Train || emit == Emit::Memory) {
+    if (emit == Emit::Train)
+      module->print(text->os());
+    else if (mlir::failed(printMemoryPlan(*module, text->os())))
+      return 1;
+    text->keep();
+    return 0;
+  }
+
+  mlir::FailureOr<std::vector<kernels::KernelSpec>> specs =
+      collectKernels(*module);
+  if (mlir::failed(specs))
+    return 1;
+  kernels::CompileOptions compile;
+  compile.target = target;
+  compile.scheduler = scheduler;
+  compile.jobs = jobs;
+  compile.compilerId = compilerId(argv0);
+  if (emit == Emit::Halide) {
+    std::set<std::string> printed;
+    for (const kernels::KernelSpec &spec : *specs) {
+      if (!printed.insert(spec.symbolName()).second)
+        continue;
+      text->os() << "// " << spec.symbolName() << ": " << spec.key() << "\n"
+                 << kernels::loweredStatement(spec, compile) << "\n";
+    }
+    text->keep();
+    return 0;
+  }
+
+  mlir::FailureOr<ProgramInfo> info = collectProgramInfo(*module);
+  if (mlir::failed(info))
+    return 1;
+  info->target = target;
+  mlir::PassManager lower(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(lower)))
+    return 1;
+  lower.addPass(createLowerToLLVM());
+  if (mlir::failed(lower.run(*module)))
+    return 1;
+  if (emit == Emit::LLVM) {
+    text->keep();
+    return mlir::failed(emitProgramObject(*module, *info, output, true));
+  }
+
+  // Object files go to a scratch directory that is removed at the end.
+  llvm::SmallString<128> scratch;
+  if (llvm::sys::fs::createUniqueDirectory("resnetc", scratch))
+    return fail("cannot create a temporary directory");
+  auto cleanup = llvm::make_scope_exit(
+      [&] { llvm::sys::fs::remove_directories(scratch); });
+  compile.workDir = std::string(scratch) + "/kernels";
+  compile.cacheDir = noCache ? "" : cacheDir.empty() ? defaultCacheDir()
+                                                     : std::string(cacheDir);
+  bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
+  kernels::CompiledKernels kernelObjects = kernels::compileKernels(
+      *specs, compile, [&](size_t done, size_t total) {
+        if (terminal)
+          llvm::errs() << "\rresnetc: compiling kernels " << done << "/"
+                       << total;
+      });
+  if (terminal)
+    llvm::errs() << "\r\033[K";
+  if (kernelObjects.error)
+    return fail(*kernelObjects.error);
+
+  std::string stepObject = std::string(scratch) + "/step.o";
+  if (mlir::failed(emitProgramObject(*module, *info, stepObject, false)))
+    return 1;
+  std::vector<std::string> objects{stepObject};
+  objects.insert(objects.end(), kernelObjects.objects.begin(),
+                 kernelObjects.objects.end());
+  std::string linker = findLinker();
+  if (linker.empty())
+    return fail("no C++ compiler to link with (looked for $CXX, c++, g++, "
+                "clang++); install g++");
+  std::string runtime;
+  if (emit == Emit::Program) {
+    runtime = findRuntimeLibrary(argv0);
+    if (runtime.empty())
+      return fail("cannot find libresnetrt.a next to resnetc (in ../lib); "
+                  "set RESNETC_RUNTIME to its path");
+  }
+  if (std::optional<std::string> error = link(
+          linker, objects, runtime, output, emit == Emit::Obj, verbose))
+    return fail(*error);
+  llvm::errs() << "resnetc: " << info->modelName << ": "
+               << kernelObjects.distinct << " kernels ("
+               << kernelObjects.fromCache << " cached) built in "
+               << llvm::format("%.1f", kernelObjects.seconds) << " s, "
+               << info->trainKernels << " calls per training step; wrote "
+               << output << "\n";
   return 0;
 }
 
@@ -132,16 +374,19 @@ int main(int argc, char **argv) {
   });
   cl::ParseCommandLineOptions(
       argc, argv,
-      "resnetc: compiles a residual network written in the resnetc DSL\n\n"
-      "  resnetc model.dsl --summary      layers, parameters, FLOPs\n"
-      "  resnetc model.dsl --emit=mlir    the rn dialect graph\n"
-      "  resnetc model.dsl --emit=ast     the syntax tree\n");
+      "resnetc: compiles a residual network written in the resnetc DSL into "
+      "a standalone training program\n\n"
+      "  resnetc model.dsl -o train      build ./train (run ./train --help)\n"
+      "  resnetc model.dsl --summary     layers, parameters, FLOPs, memory\n"
+      "  resnetc model.dsl --emit=STAGE  print a stage (ast, mlir, train, "
+      "memory, halide, llvm)\n");
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext context(registry);
+  context.disableMultithreading(); // kernels compile on their own threads
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  return run(context, sourceMgr);
+  return run(context, sourceMgr, argv[0]);
 }

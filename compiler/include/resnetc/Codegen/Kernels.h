@@ -112,51 +112,14 @@
 #ifndef RESNETC_CODEGEN_KERNELS_H
 #define RESNETC_CODEGEN_KERNELS_H
 
+#include "resnetc/Codegen/KernelSpec.h"
+
 #include "Halide.h"
 
-#include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 namespace resnetc::kernels {
-
-using Shape = std::vector<int64_t>;
-
-enum class ElemType { F32, I32, U32 };
-
-/// Activations (and labels) have the run-time batch as their first logical
-/// dimension and the NHWC layout above; weights (filters, dense weights,
-/// per-channel vectors, flat optimizer buffers, scalars) have only static
-/// extents and Halide dims in the reverse of their logical order.
-enum class TensorKind { Activation, Weight };
-
-struct TensorSpec {
-  Shape shape;
-  TensorKind kind = TensorKind::Activation;
-  ElemType type = ElemType::F32;
-};
-
-/// What one kernel computes: its family, tensors and attributes.
-struct KernelSpec {
-  std::string family;
-  std::vector<TensorSpec> inputs;
-  std::vector<TensorSpec> outputs;
-  std::map<std::string, std::vector<int64_t>> ints;
-  std::map<std::string, double> floats;
-
-  /// Canonical text of everything above. Equal keys mean one shared kernel.
-  std::string key() const;
-  /// C symbol of the generated function: the family and a hash of key().
-  std::string symbolName() const;
-};
-
-/// Extents of a tensor's buffer in Halide dimension order (the layouts
-/// above). An activation's batch extent is its logical (estimate) value.
-std::vector<int> halideExtents(const TensorSpec &tensor);
-
-/// How a kernel is scheduled.
-enum class Scheduler { Hand, Adams2019, Li2018, Mullapudi2016 };
 
 /// A built, scheduled pipeline and the parameters it reads.
 struct Kernel {

@@ -8,70 +8,14 @@
 
 #include "Family.h"
 
-#include <cstdio>
-#include <sstream>
 
 using namespace Halide;
 
 namespace resnetc::kernels {
 
 //===----------------------------------------------------------------------===//
-// KernelSpec
+// Kernel
 //===----------------------------------------------------------------------===//
-
-static const char *typeName(ElemType type) {
-  switch (type) {
-  case ElemType::F32:
-    return "f32";
-  case ElemType::I32:
-    return "i32";
-  case ElemType::U32:
-    return "u32";
-  }
-  return "?";
-}
-
-static void printTensors(std::ostringstream &os,
-                         const std::vector<TensorSpec> &tensors) {
-  for (const TensorSpec &t : tensors) {
-    os << (t.kind == TensorKind::Activation ? 'a' : 'w') << typeName(t.type)
-       << '[';
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      os << (i ? "," : "") << t.shape[i];
-    os << ']';
-  }
-}
-
-std::string KernelSpec::key() const {
-  std::ostringstream os;
-  os << family << "|in:";
-  printTensors(os, inputs);
-  os << "|out:";
-  printTensors(os, outputs);
-  for (const auto &[name, values] : ints) {
-    os << '|' << name << '=';
-    for (size_t i = 0; i < values.size(); ++i)
-      os << (i ? "," : "") << values[i];
-  }
-  for (const auto &[name, value] : floats) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.17g", value);
-    os << '|' << name << '=' << text;
-  }
-  return os.str();
-}
-
-std::string KernelSpec::symbolName() const {
-  // FNV-1a: stable across runs and machines, which the disk cache needs.
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : key()) {
-    hash ^= c;
-    hash *= 0x100000001b3ull;
-  }
-  char text[24];
-  std::snprintf(text, sizeof(text), "%016llx", (unsigned long long)hash);
-  return "rn_" + family + "_" + text;
-}
 
 std::vector<Argument> Kernel::arguments() const {
   std::vector<Argument> args;
@@ -86,13 +30,6 @@ std::vector<Argument> Kernel::arguments() const {
 //===----------------------------------------------------------------------===//
 // Layouts
 //===----------------------------------------------------------------------===//
-
-std::vector<int> halideExtents(const TensorSpec &tensor) {
-  const Shape &s = tensor.shape;
-  if (tensor.kind == TensorKind::Activation && s.size() == 4)
-    return {int(s[1]), int(s[3]), int(s[2]), int(s[0])}; // (c, x, y, n)
-  return std::vector<int>(s.rbegin(), s.rend());
-}
 
 void constrainLayout(OutputImageParam buffer, const TensorSpec &tensor) {
   std::vector<int> extents = halideExtents(tensor);

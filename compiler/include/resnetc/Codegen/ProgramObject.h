@@ -1,0 +1,56 @@
+//===- ProgramObject.h - the compiled step and its program table -*- C++ -*-===//
+//
+// The object file resnetc links with the kernels and libresnetrt: the
+// generated step functions and `rn_program_info`, the table through which
+// the runtime learns the model (runtime/include/resnetrt/Program.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETC_CODEGEN_PROGRAMOBJECT_H
+#define RESNETC_CODEGEN_PROGRAMOBJECT_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace resnetc {
+
+/// One variable as the runtime sees it.
+struct ProgramVariable {
+  std::string name;
+  int role;                  ///< rn_variable_role
+  std::vector<int64_t> shape;
+  int64_t offset;
+  int initKind, initMode;    ///< rn_init_kind, rn_fan_mode
+  double initValue;
+  int64_t initSeed;
+  int64_t fanIn, fanOut;
+};
+
+/// Everything rn_program_info holds but the step functions.
+struct ProgramInfo {
+  std::string modelName, target, optimizer, recipeFlags;
+  int64_t channels, height, width, classes, batch;
+  int64_t fixedBytes, perSampleBytes;
+  int64_t imagesOffset, labelsOffset, lossOffset, correctOffset;
+  std::vector<ProgramVariable> variables;
+  int64_t trainKernels, evalKernels;
+};
+
+/// Reads the program's description from a module after rn-plan-memory.
+mlir::FailureOr<ProgramInfo> collectProgramInfo(mlir::ModuleOp planned);
+
+/// The recipe (`rn.recipe`) as the default flags of `train`.
+std::string recipeFlags(mlir::DictionaryAttr recipe);
+
+/// Translates a module after rn-lower-to-llvm to LLVM IR, adds
+/// rn_program_info, optimises, and writes an x86-64 object (or, with
+/// `emitIR`, the LLVM IR as text) to `path`.
+mlir::LogicalResult emitProgramObject(mlir::ModuleOp lowered,
+                                      const ProgramInfo &info,
+                                      llvm::StringRef path, bool emitIR);
+
+} // namespace resnetc
+
+#endif // RESNETC_CODEGEN_PROGRAMOBJECT_H

@@ -1,0 +1,31 @@
+//===- Link.h - linking train with the system's C++ compiler driver -*- C++ -*-===//
+
+#ifndef RESNETC_DRIVER_LINK_H
+#define RESNETC_DRIVER_LINK_H
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace resnetc {
+
+/// The C++ compiler driver used as linker: $CXX, else c++, g++ or clang++
+/// on PATH. Empty if there is none.
+std::string findLinker();
+
+/// libresnetrt.a: $RESNETC_RUNTIME, else <resnetc's dir>/../lib. Empty if
+/// it is not there.
+std::string findRuntimeLibrary(const char *argv0);
+
+/// Links `objects` and the runtime into the executable `output`, or with
+/// `relocatable` merges the objects into one object file. Returns the
+/// error, with the linker's output, on failure.
+std::optional<std::string> link(const std::string &linker,
+                                const std::vector<std::string> &objects,
+                                const std::string &runtimeLibrary,
+                                const std::string &output, bool relocatable,
+                                bool verbose);
+
+} // namespace resnetc
+
+#endif // RESNETC_DRIVER_LINK_H

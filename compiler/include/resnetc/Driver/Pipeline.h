@@ -1,0 +1,16 @@
+//===- Pipeline.h - the pass pipelines resnetc runs -------------*- C++ -*-===//
+
+#ifndef RESNETC_DRIVER_PIPELINE_H
+#define RESNETC_DRIVER_PIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace resnetc {
+
+/// forward graph -> planned training and evaluation steps:
+/// rn-build-train-step, rn-autodiff, rn-optimizer, rn-plan-memory.
+void buildTrainingPipeline(mlir::OpPassManager &pm);
+
+} // namespace resnetc
+
+#endif // RESNETC_DRIVER_PIPELINE_H

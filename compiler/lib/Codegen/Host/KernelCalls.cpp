@@ -1,0 +1,203 @@
+//===- KernelCalls.cpp - which kernel each rn op runs as ---------------------===//
+//
+// Most ops map to the family of their own name generically: tensor operands
+// are the kernel's inputs, scalar operands its run-time scalars, results its
+// outputs, and inherent attributes its integer and float attributes. A few
+// ops say more (the family names of Kernels.h where they differ from the
+// op's, the loss's flags, the optimizers' flat views of the arena).
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+
+using namespace mlir;
+using namespace resnetc;
+using kernels::ElemType;
+using kernels::TensorKind;
+using kernels::TensorSpec;
+
+#include "resnetc/Codegen/KernelOpInterface.cpp.inc"
+
+namespace {
+
+TensorSpec tensorSpec(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  TensorSpec spec;
+  spec.shape = type.getShape().vec();
+  spec.kind = rn::isBatched(value) ? TensorKind::Activation : TensorKind::Weight;
+  spec.type = type.getElementType().isF32() ? ElemType::F32 : ElemType::I32;
+  return spec;
+}
+
+/// The generic mapping, with the family named `family`.
+KernelCall genericCall(Operation *op, StringRef family) {
+  KernelCall call;
+  call.spec.family = family.str();
+  for (Value operand : op->getOperands()) {
+    if (isa<RankedTensorType>(operand.getType())) {
+      call.spec.inputs.push_back(tensorSpec(operand));
+      call.inputs.push_back({operand});
+    } else {
+      call.scalars.push_back(operand);
+    }
+  }
+  for (Value result : op->getResults()) {
+    call.spec.outputs.push_back(tensorSpec(result));
+    call.outputs.push_back({result});
+  }
+  // Inherent attributes only: the planner's rn.slots are not the kernel's.
+  for (NamedAttribute attr : op->getAttrs()) {
+    if (attr.getName().strref().starts_with("rn."))
+      continue;
+    std::string name = attr.getName().str();
+    if (auto array = dyn_cast<DenseI64ArrayAttr>(attr.getValue()))
+      call.spec.ints[name] = array.asArrayRef().vec();
+    else if (auto integer = dyn_cast<IntegerAttr>(attr.getValue()))
+      call.spec.ints[name] = {integer.getInt()};
+    else if (auto boolean = dyn_cast<BoolAttr>(attr.getValue()))
+      call.spec.ints[name] = {boolean.getValue()};
+    else if (auto real = dyn_cast<FloatAttr>(attr.getValue()))
+      call.spec.floats[name] = real.getValueAsDouble();
+  }
+  return call;
+}
+
+template <typename OpT> FailureOr<KernelCall> callFor(OpT op) {
+  return genericCall(op, op->getName().stripDialect());
+}
+
+FailureOr<KernelCall> callFor(rn::BatchNormOp op) {
+  return genericCall(op, "batch_norm_inference");
+}
+
+FailureOr<KernelCall> callFor(rn::DropoutTrainOp op) {
+  return genericCall(op, "dropout");
+}
+
+FailureOr<KernelCall> callFor(rn::DropBlockTrainOp op) {
+  return genericCall(op, "dropblock");
+}
+
+FailureOr<KernelCall> callFor(rn::SoftmaxCrossEntropyOp op) {
+  KernelCall call = genericCall(op, "softmax_cross_entropy");
+  call.spec.ints["with_gradient"] = {op.getWithGradient()};
+  return call;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizers: flat views of the parameter, gradient and state runs
+//===----------------------------------------------------------------------===//
+
+/// The fixed-region offset where a planned tensor or variable starts.
+FailureOr<int64_t> fixedOffset(Operation *op, Attribute slot) {
+  auto planned = dyn_cast_or_null<rn::SlotAttr>(slot);
+  if (!planned || planned.getRegion() != rn::ArenaRegion::fixed)
+    return op->emitOpError("needs the memory plan (run rn-plan-memory)");
+  return planned.getOffset();
+}
+
+FailureOr<int64_t> variableOffset(Operation *op, ArrayAttr names) {
+  auto variable = SymbolTable::lookupNearestSymbolFrom<rn::VariableOp>(
+      op, cast<SymbolRefAttr>(names[0]));
+  return fixedOffset(op, variable->getAttr("rn.slot"));
+}
+
+FailureOr<int64_t> valueOffset(Operation *op, Value value) {
+  Operation *producer = value.getDefiningOp();
+  auto slots = producer->getAttrOfType<ArrayAttr>("rn.slots");
+  if (!slots)
+    return fixedOffset(op, nullptr);
+  return fixedOffset(op, slots[cast<OpResult>(value).getResultNumber()]);
+}
+
+/// The flat update over runs starting at the first parameter, the first
+/// gradient and the first entry of each state run: in place, so the
+/// parameter and state runs are both inputs and outputs.
+FailureOr<KernelCall> flatUpdate(Operation *op, StringRef family,
+                                 ValueRange gradients, ArrayAttr parameters,
+                                 ArrayRef<ArrayAttr> states,
+                                 ValueRange scalars) {
+  int64_t elements = 0;
+  for (Value g : gradients)
+    elements += cast<RankedTensorType>(g.getType()).getNumElements();
+  TensorSpec flat;
+  flat.shape = {elements};
+  flat.kind = TensorKind::Weight;
+
+  FailureOr<int64_t> weights = variableOffset(op, parameters);
+  if (failed(weights))
+    return failure();
+  FailureOr<int64_t> grads = valueOffset(op, gradients[0]);
+  if (failed(grads))
+    return failure();
+  KernelCall call;
+  call.spec.family = family.str();
+  call.inputs = {{Value(), *weights}, {Value(), *grads}};
+  call.outputs = {{Value(), *weights}};
+  for (ArrayAttr state : states) {
+    FailureOr<int64_t> offset = variableOffset(op, state);
+    if (failed(offset))
+      return failure();
+    call.inputs.push_back({Value(), *offset});
+    call.outputs.push_back({Value(), *offset});
+  }
+  call.spec.inputs.assign(call.inputs.size(), flat);
+  call.spec.outputs.assign(call.outputs.size(), flat);
+  call.scalars.assign(scalars.begin(), scalars.end());
+  return call;
+}
+
+FailureOr<KernelCall> callFor(rn::SGDUpdateOp op) {
+  return flatUpdate(op, "sgd_update", op.getGradients(), op.getParameters(),
+                    {op.getMomenta()},
+                    {op.getLr(), op.getMomentum(), op.getWeightDecay(),
+                     op.getNesterov()});
+}
+
+FailureOr<KernelCall> callFor(rn::AdamUpdateOp op) {
+  FailureOr<KernelCall> call = flatUpdate(
+      op, "adam_update", op.getGradients(), op.getParameters(),
+      {op.getFirstMoments(), op.getSecondMoments()},
+      {op.getLr(), op.getBeta1(), op.getBeta2(), op.getEpsilon(),
+       op.getWeightDecay(), op.getStep()});
+  if (succeeded(call))
+    call->spec.floats["decoupled"] = op.getDecoupled();
+  return call;
+}
+
+template <typename OpT>
+struct KernelModel
+    : public KernelOpInterface::ExternalModel<KernelModel<OpT>, OpT> {
+  FailureOr<KernelCall> getKernelCall(Operation *op) const {
+    return callFor(cast<OpT>(op));
+  }
+};
+
+template <typename... Ops> void attach(MLIRContext *ctx) {
+  (Ops::template attachInterface<KernelModel<Ops>>(*ctx), ...);
+}
+
+} // namespace
+
+void resnetc::registerKernelCallModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, rn::RNDialect *) {
+    using namespace rn;
+    // Forward.
+    attach<Conv2DOp, DenseOp, BatchNormOp, BatchNormTrainOp, ReluOp,
+           LeakyReluOp, SigmoidOp, TanhOp, GeluOp, SoftmaxOp, AddOp, ConcatOp,
+           MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp, GlobalMaxPoolOp,
+           ZeroPadOp, SubsampleOp, DropoutTrainOp, DropBlockTrainOp,
+           SoftmaxCrossEntropyOp>(ctx);
+    // Backward.
+    attach<Conv2DBackwardDataOp, Conv2DBackwardFilterOp, DenseBackwardDataOp,
+           DenseBackwardWeightsOp, BatchNormBackwardOp, ReluBackwardOp,
+           LeakyReluBackwardOp, SigmoidBackwardOp, TanhBackwardOp,
+           GeluBackwardOp, MaxPool2DBackwardOp, AvgPool2DBackwardOp,
+           GlobalAvgPoolBackwardOp, GlobalMaxPoolBackwardOp,
+           ZeroPadBackwardOp, SubsampleBackwardOp, ConcatBackwardOp,
+           DropoutBackwardOp, DropBlockBackwardOp>(ctx);
+    // Optimizers.
+    attach<SGDUpdateOp, AdamUpdateOp>(ctx);
+  });
+}

@@ -1,0 +1,315 @@
+//===- LowerToLLVM.cpp - planned steps to LLVM functions that call kernels --===//
+//
+// The generated step is straight-line code: for each kernel op, fill one
+// halide_buffer_t per tensor argument (a few descriptors on the stack,
+// reused by every call), call the kernel, stop on a non-zero status. The
+// descriptor layout is Halide 14's:
+//   halide_buffer_t     { u64 device; ptr device_interface; ptr host;
+//                         u64 flags; {u8 code, u8 bits, u16 lanes} type;
+//                         i32 dimensions; ptr dim; ptr padding }
+//   halide_dimension_t  { i32 min, extent, stride; u32 flags }
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Codegen/Passes.h"
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+namespace resnetc {
+#define GEN_PASS_DEF_LOWERTOLLVM
+#include "resnetc/Codegen/Passes.h.inc"
+} // namespace resnetc
+
+using namespace mlir;
+using namespace resnetc;
+using kernels::ElemType;
+using kernels::TensorKind;
+using kernels::TensorSpec;
+
+namespace {
+
+/// Builds one step function.
+class StepLowering {
+public:
+  StepLowering(ModuleOp module, int64_t fixedBytes)
+      : module(module), ctx(module.getContext()), builder(ctx),
+        fixedBytes(fixedBytes) {
+    ptr = LLVM::LLVMPointerType::get(ctx);
+    i8 = builder.getI8Type();
+    i16 = builder.getI16Type();
+    i32 = builder.getI32Type();
+    i64 = builder.getI64Type();
+    bufferType = LLVM::LLVMStructType::getLiteral(
+        ctx, {i64, ptr, ptr, i64, i8, i8, i16, i32, ptr, ptr});
+    dimensionType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, i32, i32});
+  }
+
+  /// Lowers `step` into `name`; `withParams` adds the rn_step_params arg.
+  LogicalResult lower(func::FuncOp step, StringRef name, bool withParams);
+
+private:
+  Value constant(Type type, int64_t value) {
+    return builder.create<LLVM::ConstantOp>(loc, type,
+                                            builder.getIntegerAttr(type, value));
+  }
+  /// The kernel's declaration, created on first use.
+  LLVM::LLVMFuncOp declareKernel(const KernelCall &call);
+  /// Where a buffer's data starts.
+  FailureOr<Value> hostPointer(Operation *op, const KernelBuffer &buffer);
+  /// Fills descriptor `index` for `tensor` at `host`; returns its address.
+  Value describe(unsigned index, const TensorSpec &tensor, Value host);
+  /// The value of a scalar operand: a step parameter or a constant.
+  FailureOr<Value> scalar(Value value);
+  LogicalResult lowerKernel(Operation *op, KernelOpInterface kernel);
+
+  ModuleOp module;
+  MLIRContext *ctx;
+  OpBuilder builder;
+  int64_t fixedBytes;
+  Location loc = UnknownLoc::get(ctx);
+  Type ptr, i8, i16, i32, i64;
+  LLVM::LLVMStructType bufferType, dimensionType;
+
+  // Per function.
+  Value arena, batch, batch64, params, buffers, dimensions;
+  Block *failBlock = nullptr;
+};
+
+LLVM::LLVMFuncOp StepLowering::declareKernel(const KernelCall &call) {
+  std::string symbol = call.spec.symbolName();
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(symbol))
+    return existing;
+  SmallVector<Type> args(call.inputs.size(), ptr);
+  for (Value s : call.scalars)
+    args.push_back(s.getType());
+  args.append(call.outputs.size(), ptr);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  return builder.create<LLVM::LLVMFuncOp>(
+      loc, symbol, LLVM::LLVMFunctionType::get(i32, args));
+}
+
+FailureOr<Value> StepLowering::hostPointer(Operation *op,
+                                           const KernelBuffer &buffer) {
+  rn::SlotAttr slot;
+  if (buffer.fixedOffset >= 0) {
+    slot = rn::SlotAttr::get(ctx, rn::ArenaRegion::fixed, buffer.fixedOffset);
+  } else if (auto result = dyn_cast<OpResult>(buffer.value)) {
+    auto slots = result.getOwner()->getAttrOfType<ArrayAttr>("rn.slots");
+    slot = slots ? dyn_cast<rn::SlotAttr>(slots[result.getResultNumber()])
+                 : rn::SlotAttr();
+  } else {
+    auto arg = cast<BlockArgument>(buffer.value);
+    slot = cast<func::FuncOp>(arg.getOwner()->getParentOp())
+               .getArgAttrOfType<rn::SlotAttr>(arg.getArgNumber(), "rn.slot");
+  }
+  if (!slot)
+    return op->emitOpError("has a tensor without a memory slot (run "
+                           "rn-plan-memory first)");
+  if (slot.getRegion() == rn::ArenaRegion::fixed)
+    return builder
+        .create<LLVM::GEPOp>(loc, ptr, i8, arena,
+                             ValueRange{constant(i64, slot.getOffset())})
+        .getResult();
+  // Per-sample: fixed_bytes + batch * offset.
+  Value scaled = builder.create<LLVM::MulOp>(loc, batch64,
+                                             constant(i64, slot.getOffset()));
+  Value offset =
+      builder.create<LLVM::AddOp>(loc, scaled, constant(i64, fixedBytes));
+  return builder.create<LLVM::GEPOp>(loc, ptr, i8, arena, ValueRange{offset})
+      .getResult();
+}
+
+Value StepLowering::describe(unsigned index, const TensorSpec &tensor,
+                             Value host) {
+  std::vector<int> extents = kernels::halideExtents(tensor);
+  Value buffer = builder.create<LLVM::GEPOp>(
+      loc, ptr, bufferType, buffers, ArrayRef<LLVM::GEPArg>{int32_t(index)});
+  Value dims = builder.create<LLVM::GEPOp>(
+      loc, ptr, dimensionType, dimensions,
+      ArrayRef<LLVM::GEPArg>{int32_t(index * 4)});
+  auto field = [&](Value base, Type type, int32_t i) {
+    return builder.create<LLVM::GEPOp>(loc, ptr, type, base,
+                                       ArrayRef<LLVM::GEPArg>{0, i});
+  };
+  auto store = [&](Value v, Value at) { builder.create<LLVM::StoreOp>(loc, v, at); };
+  Value null = builder.create<LLVM::ZeroOp>(loc, ptr);
+  int code = tensor.type == ElemType::F32   ? 2  // halide_type_float
+             : tensor.type == ElemType::I32 ? 0  // halide_type_int
+                                            : 1; // halide_type_uint
+  store(constant(i64, 0), field(buffer, bufferType, 0));
+  store(null, field(buffer, bufferType, 1));
+  store(host, field(buffer, bufferType, 2));
+  store(constant(i64, 0), field(buffer, bufferType, 3));
+  store(constant(i8, code), field(buffer, bufferType, 4));
+  store(constant(i8, 32), field(buffer, bufferType, 5));
+  store(constant(i16, 1), field(buffer, bufferType, 6));
+  store(constant(i32, extents.size()), field(buffer, bufferType, 7));
+  store(dims, field(buffer, bufferType, 8));
+  store(null, field(buffer, bufferType, 9));
+  int64_t stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    Value dim = builder.create<LLVM::GEPOp>(loc, ptr, dimensionType, dims,
+                                            ArrayRef<LLVM::GEPArg>{int32_t(d)});
+    bool runtimeBatch =
+        tensor.kind == TensorKind::Activation && d + 1 == extents.size();
+    store(constant(i32, 0), field(dim, dimensionType, 0));
+    store(runtimeBatch ? batch : constant(i32, extents[d]),
+          field(dim, dimensionType, 1));
+    store(constant(i32, stride), field(dim, dimensionType, 2));
+    store(constant(i32, 0), field(dim, dimensionType, 3));
+    stride *= extents[d];
+  }
+  return buffer;
+}
+
+FailureOr<Value> StepLowering::scalar(Value value) {
+  if (auto param = value.getDefiningOp<rn::StepParamOp>()) {
+    if (!params)
+      return param.emitOpError("is read in a step that has no parameters");
+    // rn_step_params has one 4-byte field per StepParam, in enum order.
+    Value field = builder.create<LLVM::GEPOp>(
+        loc, ptr, i8, params,
+        ValueRange{constant(i64, 4 * int64_t(param.getParam()))});
+    return builder.create<LLVM::LoadOp>(loc, value.getType(), field)
+        .getResult();
+  }
+  if (auto cst = value.getDefiningOp<arith::ConstantOp>())
+    return builder.create<LLVM::ConstantOp>(loc, value.getType(), cst.getValue())
+        .getResult();
+  return emitError(value.getLoc(), "a kernel scalar must be a step "
+                                   "parameter or a constant");
+}
+
+LogicalResult StepLowering::lowerKernel(Operation *op,
+                                        KernelOpInterface kernel) {
+  FailureOr<KernelCall> call = kernel.getKernelCall();
+  if (failed(call))
+    return failure();
+  SmallVector<Value> args;
+  unsigned index = 0;
+  auto addBuffer = [&](const KernelBuffer &b, const TensorSpec &t) {
+    FailureOr<Value> host = hostPointer(op, b);
+    if (failed(host))
+      return failure();
+    args.push_back(describe(index++, t, *host));
+    return success();
+  };
+  for (auto [b, t] : llvm::zip(call->inputs, call->spec.inputs))
+    if (failed(addBuffer(b, t)))
+      return failure();
+  for (Value s : call->scalars) {
+    FailureOr<Value> v = scalar(s);
+    if (failed(v))
+      return failure();
+    args.push_back(*v);
+  }
+  for (auto [b, t] : llvm::zip(call->outputs, call->spec.outputs))
+    if (failed(addBuffer(b, t)))
+      return failure();
+
+  LLVM::LLVMFuncOp callee = declareKernel(*call);
+  Value status = builder.create<LLVM::CallOp>(loc, callee, args).getResult();
+  Value failed = builder.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne,
+                                              status, constant(i32, 0));
+  Block *next = builder.getInsertionBlock()->splitBlock(
+      builder.getInsertionPoint());
+  builder.create<LLVM::CondBrOp>(loc, failed, failBlock, ValueRange{status},
+                                 next, ValueRange{});
+  builder.setInsertionPointToStart(next);
+  return success();
+}
+
+LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
+                                  bool withParams) {
+  loc = step.getLoc();
+  // Descriptors for the call with the most tensor arguments.
+  size_t maxBuffers = 1;
+  WalkResult walk = step.walk([&](KernelOpInterface op) {
+    FailureOr<KernelCall> call = op.getKernelCall();
+    if (failed(call))
+      return WalkResult::interrupt();
+    maxBuffers =
+        std::max(maxBuffers, call->inputs.size() + call->outputs.size());
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+
+  builder.setInsertionPointToEnd(module.getBody());
+  SmallVector<Type> argTypes{ptr, i32};
+  if (withParams)
+    argTypes.push_back(ptr);
+  auto func = builder.create<LLVM::LLVMFuncOp>(
+      loc, name, LLVM::LLVMFunctionType::get(i32, argTypes));
+  Block *entry = func.addEntryBlock(builder);
+  arena = entry->getArgument(0);
+  batch = entry->getArgument(1);
+  params = withParams ? entry->getArgument(2) : Value();
+  failBlock = new Block();
+  failBlock->addArgument(i32, loc);
+  func.getBody().push_back(failBlock);
+  builder.setInsertionPointToStart(failBlock);
+  builder.create<LLVM::ReturnOp>(loc, failBlock->getArgument(0));
+
+  builder.setInsertionPointToStart(entry);
+  buffers = builder.create<LLVM::AllocaOp>(loc, ptr, bufferType,
+                                           constant(i32, maxBuffers));
+  dimensions = builder.create<LLVM::AllocaOp>(loc, ptr, dimensionType,
+                                              constant(i32, 4 * maxBuffers));
+  batch64 = builder.create<LLVM::SExtOp>(loc, i64, batch);
+
+  for (Operation &op : step.getBody().front()) {
+    if (auto kernel = dyn_cast<KernelOpInterface>(op)) {
+      loc = op.getLoc();
+      if (failed(lowerKernel(&op, kernel)))
+        return failure();
+      continue;
+    }
+    // Views and inputs move no data; their slots say where the data is.
+    if (isa<rn::LoadOp, rn::StoreOp, rn::FlattenOp, rn::FlattenBackwardOp,
+            rn::StepParamOp, arith::ConstantOp>(op))
+      continue;
+    if (isa<func::ReturnOp>(op)) {
+      builder.create<LLVM::ReturnOp>(loc, constant(i32, 0));
+      continue;
+    }
+    return op.emitOpError("cannot be lowered: it is neither a kernel nor a "
+                          "view of memory");
+  }
+  return success();
+}
+
+struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto arena = module->getAttrOfType<DictionaryAttr>("rn.arena");
+    auto train = module.lookupSymbol<func::FuncOp>("train_step");
+    auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+    if (!arena || !train || !eval) {
+      module.emitError("rn-lower-to-llvm needs planned @train_step and "
+                       "@eval_step (run rn-plan-memory first)");
+      return signalPassFailure();
+    }
+    int64_t fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
+    StepLowering lowering(module, fixedBytes);
+    if (failed(lowering.lower(train, "rn_train_step", true)) ||
+        failed(lowering.lower(eval, "rn_eval_step", false)))
+      return signalPassFailure();
+    // Only the LLVM functions remain.
+    for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
+      if (!isa<LLVM::LLVMFuncOp>(op))
+        op.erase();
+    SmallVector<StringAttr> discardable;
+    for (NamedAttribute attr : module->getDiscardableAttrs())
+      discardable.push_back(attr.getName());
+    for (StringAttr name : discardable)
+      module->removeAttr(name);
+  }
+};
+
+} // namespace

@@ -1,0 +1,352 @@
+//===- ProgramObject.cpp - the compiled step and its program table ----------===//
+//
+// The step functions come from MLIR's LLVM translation; rn_program_info is
+// built with LLVM's constant API in the same module, with the struct layout
+// of runtime/include/resnetrt/Program.h (checked below at compile time).
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Codegen/ProgramObject.h"
+#include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+#include "resnetrt/Program.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+
+#include <cstddef>
+
+using namespace mlir;
+using namespace resnetc;
+
+// The LLVM structs below spell out Program.h field by field; these pin the
+// offsets they assume.
+static_assert(offsetof(rn_variable, shape) == 16 &&
+                  offsetof(rn_variable, offset) == 48 &&
+                  offsetof(rn_variable, init_value) == 64 &&
+                  offsetof(rn_variable, fan_out) == 88 &&
+                  sizeof(rn_variable) == 96,
+              "rn_variable changed: update variableType()");
+static_assert(offsetof(rn_program, model_name) == 8 &&
+                  offsetof(rn_program, input_channels) == 24 &&
+                  offsetof(rn_program, fixed_bytes) == 48 &&
+                  offsetof(rn_program, num_variables) == 96 &&
+                  offsetof(rn_program, variables) == 104 &&
+                  offsetof(rn_program, train_kernels) == 128 &&
+                  offsetof(rn_program, train_step) == 136 &&
+                  sizeof(rn_program) == 152,
+              "rn_program changed: update programType()");
+
+//===----------------------------------------------------------------------===//
+// Collecting the program's description
+//===----------------------------------------------------------------------===//
+
+static int64_t fixedSlot(Attribute slot) {
+  return cast<rn::SlotAttr>(slot).getOffset();
+}
+
+/// PyTorch's fans: dim 0 is the outputs, dim 1 the inputs, the rest the
+/// receptive field; a vector's fans are its size.
+static std::pair<int64_t, int64_t> fans(ArrayRef<int64_t> shape) {
+  if (shape.size() < 2)
+    return {shape.empty() ? 1 : shape[0], shape.empty() ? 1 : shape[0]};
+  int64_t field = 1;
+  for (int64_t d : shape.drop_front(2))
+    field *= d;
+  return {shape[1] * field, shape[0] * field};
+}
+
+FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
+  auto arena = planned->getAttrOfType<DictionaryAttr>("rn.arena");
+  auto recipe = planned->getAttrOfType<DictionaryAttr>("rn.recipe");
+  auto train = planned.lookupSymbol<func::FuncOp>("train_step");
+  auto eval = planned.lookupSymbol<func::FuncOp>("eval_step");
+  if (!arena || !recipe || !train || !eval)
+    return planned.emitError("the module is not a planned training program");
+
+  ProgramInfo info;
+  info.modelName = planned.getSymName().value_or("model").str();
+  auto images = cast<RankedTensorType>(train.getArgumentTypes()[0]);
+  info.batch = images.getDimSize(0);
+  info.channels = images.getDimSize(1);
+  info.height = images.getDimSize(2);
+  info.width = images.getDimSize(3);
+  info.classes = planned->getAttrOfType<IntegerAttr>("rn.classes").getInt();
+  info.fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
+  info.perSampleBytes = arena.getAs<IntegerAttr>("per_sample_bytes").getInt();
+  info.imagesOffset = cast<rn::SlotAttr>(train.getArgAttr(0, "rn.slot")).getOffset();
+  info.labelsOffset = cast<rn::SlotAttr>(train.getArgAttr(1, "rn.slot")).getOffset();
+  auto ret = cast<func::ReturnOp>(train.getBody().front().getTerminator());
+  auto resultSlot = [](Value v) {
+    auto result = cast<OpResult>(v);
+    return fixedSlot(result.getOwner()->getAttrOfType<ArrayAttr>(
+        "rn.slots")[result.getResultNumber()]);
+  };
+  info.lossOffset = resultSlot(ret.getOperand(0));
+  info.correctOffset = resultSlot(ret.getOperand(1));
+  info.optimizer = recipe.getAs<StringAttr>("optimizer").str();
+  info.recipeFlags = recipeFlags(recipe);
+
+  // Roles: the step stores state; the optimizer names its slots.
+  llvm::StringSet<> stored, slots;
+  train.walk([&](Operation *op) {
+    if (auto store = dyn_cast<rn::StoreOp>(op))
+      stored.insert(store.getVariable());
+    auto addSlots = [&](ArrayAttr names) {
+      for (Attribute n : names)
+        slots.insert(cast<FlatSymbolRefAttr>(n).getValue());
+    };
+    if (auto sgd = dyn_cast<rn::SGDUpdateOp>(op))
+      addSlots(sgd.getMomenta());
+    if (auto adam = dyn_cast<rn::AdamUpdateOp>(op)) {
+      addSlots(adam.getFirstMoments());
+      addSlots(adam.getSecondMoments());
+    }
+  });
+  for (rn::VariableOp v : planned.getOps<rn::VariableOp>()) {
+    ProgramVariable var;
+    var.name = v.getSymName().str();
+    var.role = v.getTrainable()           ? RN_PARAMETER
+               : slots.contains(var.name) ? RN_OPTIMIZER_SLOT
+                                          : RN_STATE;
+    var.shape = v.getTensorType().getShape().vec();
+    var.offset = fixedSlot(v->getAttr("rn.slot"));
+    rn::InitAttr init = v.getInit();
+    var.initKind = int(init.getKind());
+    var.initMode = int(init.getMode());
+    var.initValue = init.getValue() ? init.getValue().getValueAsDouble() : 0.0;
+    var.initSeed = init.getSeed();
+    std::tie(var.fanIn, var.fanOut) = fans(var.shape);
+    info.variables.push_back(std::move(var));
+  }
+  auto countKernels = [](func::FuncOp f) {
+    int64_t n = 0;
+    f.walk([&](KernelOpInterface) { ++n; });
+    return n;
+  };
+  info.trainKernels = countKernels(train);
+  info.evalKernels = countKernels(eval);
+  return info;
+}
+
+std::string resnetc::recipeFlags(DictionaryAttr recipe) {
+  std::string flags;
+  llvm::raw_string_ostream os(flags);
+  auto flag = [&](StringRef name) -> llvm::raw_ostream & {
+    os << (flags.empty() ? "" : " ") << "--" << name << "=";
+    return os;
+  };
+  auto number = [&](StringRef key) {
+    Attribute a = recipe.get(key);
+    if (auto f = dyn_cast_or_null<FloatAttr>(a))
+      os << llvm::formatv("{0}", f.getValueAsDouble());
+    else if (auto i = dyn_cast_or_null<IntegerAttr>(a))
+      os << i.getInt();
+  };
+  auto simple = [&](StringRef key, StringRef name) {
+    if (recipe.get(key)) {
+      flag(name);
+      number(key);
+    }
+  };
+  if (auto dataset = recipe.getAs<StringAttr>("dataset"))
+    flag("dataset") << dataset.getValue();
+  if (auto path = recipe.getAs<StringAttr>("data_path"))
+    flag("data") << path.getValue();
+  simple("batch", "batch");
+  simple("epochs", "epochs");
+  simple("steps", "steps");
+  flag("optimizer") << recipe.getAs<StringAttr>("optimizer").getValue();
+  simple("lr", "lr");
+  simple("momentum", "momentum");
+  if (auto nesterov = recipe.getAs<BoolAttr>("nesterov"))
+    flag("nesterov") << (nesterov.getValue() ? "true" : "false");
+  simple("weight_decay", "weight-decay");
+  simple("beta1", "beta1");
+  simple("beta2", "beta2");
+  simple("epsilon", "eps");
+  flag("schedule") << recipe.getAs<StringAttr>("schedule").getValue();
+  if (auto at = recipe.getAs<DenseI64ArrayAttr>("schedule_at")) {
+    flag("schedule-at");
+    llvm::interleave(at.asArrayRef(), os, ",");
+  }
+  simple("schedule_factor", "schedule-factor");
+  simple("warmup_epochs", "warmup-epochs");
+  simple("min_lr", "min-lr");
+  simple("max_lr", "max-lr");
+  simple("pct_start", "pct-start");
+  simple("label_smoothing", "label-smoothing");
+  simple("validation_split", "validation-split");
+  simple("seed", "seed");
+  // Transforms: augment=random_crop(32,pad=4),flip_horizontal and
+  // normalize=mean/mean/...,std/std/...
+  std::string augment, normalize;
+  for (Attribute a : recipe.getAs<ArrayAttr>("augment")) {
+    auto t = cast<DictionaryAttr>(a);
+    StringRef kind = t.getAs<StringAttr>("kind").getValue();
+    if (kind == "normalize") {
+      llvm::raw_string_ostream n(normalize);
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n, "/");
+      n << ",";
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("std").asArrayRef(), n, "/");
+      continue;
+    }
+    llvm::raw_string_ostream aug(augment);
+    aug << (augment.empty() ? "" : ",") << kind;
+    if (auto size = t.getAs<DenseI64ArrayAttr>("size")) {
+      aug << "(" << size[0];
+      if (size[1] != size[0])
+        aug << "x" << size[1];
+      if (auto pad = t.getAs<IntegerAttr>("pad"))
+        aug << ",pad=" << pad.getInt();
+      aug << ")";
+    }
+  }
+  flag("augment") << (augment.empty() ? "none" : augment);
+  if (!normalize.empty())
+    flag("normalize") << normalize;
+  return flags;
+}
+
+//===----------------------------------------------------------------------===//
+// The program table in LLVM IR
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class TableBuilder {
+public:
+  explicit TableBuilder(llvm::Module &module)
+      : module(module), ctx(module.getContext()) {}
+
+  void build(const ProgramInfo &info);
+
+private:
+  llvm::Constant *i32(int64_t v) {
+    return llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), v);
+  }
+  llvm::Constant *i64(int64_t v) {
+    return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), v);
+  }
+  llvm::Constant *string(llvm::StringRef text, const llvm::Twine &name) {
+    auto *init = llvm::ConstantDataArray::getString(ctx, text);
+    return new llvm::GlobalVariable(module, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init,
+                                    name);
+  }
+  llvm::Constant *variable(const ProgramVariable &v, size_t index);
+
+  llvm::Module &module;
+  llvm::LLVMContext &ctx;
+};
+
+llvm::Constant *TableBuilder::variable(const ProgramVariable &v,
+                                       size_t index) {
+  llvm::Type *i64Ty = llvm::Type::getInt64Ty(ctx);
+  auto *shapeTy = llvm::ArrayType::get(i64Ty, 4);
+  SmallVector<llvm::Constant *, 4> shape;
+  for (size_t d = 0; d < 4; ++d)
+    shape.push_back(i64(d < v.shape.size() ? v.shape[d] : 0));
+  return llvm::ConstantStruct::getAnon(
+      ctx, {string(v.name, "rn.variable.name." + llvm::Twine(index)),
+            i32(v.role), i32(v.shape.size()),
+            llvm::ConstantArray::get(shapeTy, shape), i64(v.offset),
+            i32(v.initKind), i32(v.initMode),
+            llvm::ConstantFP::get(llvm::Type::getDoubleTy(ctx), v.initValue),
+            i64(v.initSeed), i64(v.fanIn), i64(v.fanOut)});
+}
+
+void TableBuilder::build(const ProgramInfo &info) {
+  SmallVector<llvm::Constant *> variables;
+  for (auto [i, v] : llvm::enumerate(info.variables))
+    variables.push_back(variable(v, i));
+  llvm::Constant *table = llvm::ConstantPointerNull::get(
+      llvm::PointerType::getUnqual(ctx));
+  if (!variables.empty()) {
+    auto *type = llvm::ArrayType::get(variables.front()->getType(),
+                                      variables.size());
+    table = new llvm::GlobalVariable(
+        module, type, true, llvm::GlobalValue::PrivateLinkage,
+        llvm::ConstantArray::get(type, variables), "rn.variables");
+  }
+  auto function = [&](llvm::StringRef name) -> llvm::Constant * {
+    return module.getFunction(name);
+  };
+  llvm::Constant *program = llvm::ConstantStruct::getAnon(
+      ctx, {i32(RN_PROGRAM_ABI_VERSION), string(info.modelName, "rn.model"),
+            string(info.target, "rn.target"), i32(info.channels),
+            i32(info.height), i32(info.width), i32(info.classes),
+            i32(info.batch), i64(info.fixedBytes), i64(info.perSampleBytes),
+            i64(info.imagesOffset), i64(info.labelsOffset),
+            i64(info.lossOffset), i64(info.correctOffset),
+            i32(info.variables.size()), table,
+            string(info.optimizer, "rn.optimizer"),
+            string(info.recipeFlags, "rn.recipe"), i32(info.trainKernels),
+            i32(info.evalKernels), function("rn_train_step"),
+            function("rn_eval_step")});
+  new llvm::GlobalVariable(module, program->getType(), true,
+                           llvm::GlobalValue::ExternalLinkage, program,
+                           "rn_program_info");
+}
+
+} // namespace
+
+LogicalResult resnetc::emitProgramObject(ModuleOp lowered,
+                                         const ProgramInfo &info,
+                                         llvm::StringRef path, bool emitIR) {
+  MLIRContext *ctx = lowered.getContext();
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> module =
+      translateModuleToLLVMIR(lowered, llvmContext, info.modelName);
+  if (!module)
+    return lowered.emitError("could not translate the step to LLVM IR");
+  TableBuilder(*module).build(info);
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  const std::string triple = "x86_64-pc-linux-gnu";
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return lowered.emitError("no x86-64 target in LLVM: ") << error;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+  module->setTargetTriple(triple);
+  module->setDataLayout(machine->createDataLayout());
+  if (llvm::Error err =
+          makeOptimizingTransformer(2, 0, machine.get())(module.get()))
+    return lowered.emitError("LLVM optimisation failed: ")
+           << llvm::toString(std::move(err));
+
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return lowered.emitError("cannot write '") << path << "': " << ec.message();
+  if (emitIR) {
+    module->print(out.os(), nullptr);
+  } else {
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, out.os(), nullptr,
+                                     llvm::CodeGenFileType::ObjectFile))
+      return lowered.emitError("LLVM cannot emit an object file here");
+    codegen.run(*module);
+  }
+  out.keep();
+  return success();
+}
