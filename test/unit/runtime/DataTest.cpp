@@ -236,6 +236,30 @@ TEST(DataTest, PartialCifar10) {
                   "data_batch_3.bin");
 }
 
+TEST(DataTest, RealCifar10MatchesItsPublishedStatistics) {
+  // The copy beside the project (shared/datasets), when there is one.
+  std::string dir = RESNETC_SHARED_DATASETS "/cifar-10-batches-bin";
+  if (!std::filesystem::exists(dir + "/data_batch_1.bin"))
+    GTEST_SKIP() << dir << " is absent";
+  DataSource source = findData(dir);
+  Dataset train = loadSplit(source, Split::Train);
+  EXPECT_EQ(train.size(), 50000);
+  EXPECT_EQ(loadSplit(source, Split::Test).size(), 10000);
+  std::vector<int64_t> perClass(10);
+  for (int32_t label : train.labels)
+    ++perClass[label];
+  EXPECT_EQ(perClass, std::vector<int64_t>(10, 5000));
+  // Channel means on the 0..255 scale, as published: they come out right
+  // only if the planes were interleaved into HWC correctly.
+  double sums[3] = {0, 0, 0};
+  for (size_t i = 0; i < train.pixels.size(); ++i)
+    sums[i % 3] += train.pixels[i];
+  double count = double(train.pixels.size()) / 3;
+  EXPECT_NEAR(sums[0] / count, 125.307, 0.001);
+  EXPECT_NEAR(sums[1] / count, 122.950, 0.001);
+  EXPECT_NEAR(sums[2] / count, 113.865, 0.001);
+}
+
 //===----------------------------------------------------------------------===//
 // Data against the program, through train
 //===----------------------------------------------------------------------===//
