@@ -27,9 +27,6 @@ std::string_view formatName(DataFormat format) {
   return "?";
 }
 
-const std::vector<std::string_view> kDatasetNames = {"fashion_mnist", "mnist",
-                                                     "cifar10", "cifar100"};
-
 DataFormat datasetFormat(std::string_view dataset) {
   if (dataset == "fashion_mnist" || dataset == "mnist")
     return DataFormat::Idx;
@@ -117,7 +114,8 @@ static std::vector<uint8_t> gunzip(const std::string &path,
   return out;
 }
 
-std::vector<uint8_t> readDataFile(const std::string &path) {
+/// The bytes of a file, inflated if it starts with gzip's magic bytes.
+static std::vector<uint8_t> readDataFile(const std::string &path) {
   std::vector<uint8_t> bytes = readRaw(path);
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
     return gunzip(path, bytes);

@@ -219,14 +219,13 @@ public:
     return raw[name].text;
   }
 
-  bool given(std::string_view name) const {
-    return raw[name].origin != Origin::Fallback;
-  }
-
   int64_t integer(std::string_view name, int64_t lo, int64_t hi) const {
     std::optional<int64_t> value = parseInteger(text(name));
     if (!value || *value < lo || *value > hi)
-      invalid(name, fmt::format("expected an integer from {} to {}", lo, hi));
+      invalid(name,
+              hi >= INT32_MAX
+                  ? fmt::format("expected an integer >= {}", lo)
+                  : fmt::format("expected an integer from {} to {}", lo, hi));
     return *value;
   }
 

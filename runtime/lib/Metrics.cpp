@@ -11,7 +11,8 @@
 
 namespace resnetrt {
 
-std::string jsonString(std::string_view text) {
+/// `text` as a JSON string literal, quotes included.
+static std::string jsonString(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\')

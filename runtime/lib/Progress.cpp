@@ -10,7 +10,8 @@
 
 namespace resnetrt {
 
-std::string formatDuration(double seconds) {
+/// "1:02:13" or "4:05".
+static std::string formatDuration(double seconds) {
   auto total = int64_t(std::max(0.0, std::round(seconds)));
   if (total >= 3600)
     return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60,

@@ -71,7 +71,6 @@ public:
   Augmenter(std::vector<AugmentOp> ops, const Normalize &normalize,
             ImageShape input);
 
-  ImageShape inputShape() const { return input; }
   ImageShape outputShape() const { return output; }
 
   /// Writes the model input for `image` ([H, W, C] u8) to `out`

@@ -31,10 +31,8 @@ enum class DataFormat { Idx, Cifar10, Cifar100 };
 /// "MNIST/Fashion-MNIST IDX", "CIFAR-10 binary", "CIFAR-100 binary".
 std::string_view formatName(DataFormat format);
 
-/// The names --dataset accepts: fashion_mnist, mnist, cifar10, cifar100.
-extern const std::vector<std::string_view> kDatasetNames;
-
-/// The format a --dataset name comes in; throws a usage Error for others.
+/// The format a --dataset name (fashion_mnist, mnist, cifar10, cifar100)
+/// comes in; throws a usage Error for others.
 DataFormat datasetFormat(std::string_view dataset);
 
 /// Where a data set is looked for when --data is not given:
@@ -75,9 +73,6 @@ DataSource findData(const std::string &dir);
 
 /// Reads and checks one split.
 Dataset loadSplit(const DataSource &source, Split split);
-
-/// The bytes of a file, inflated if it starts with gzip's magic bytes.
-std::vector<uint8_t> readDataFile(const std::string &path);
 
 } // namespace resnetrt
 

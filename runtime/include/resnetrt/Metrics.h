@@ -44,9 +44,6 @@ private:
   std::string body;
 };
 
-/// `text` as a JSON string literal, quotes included.
-std::string jsonString(std::string_view text);
-
 /// metrics.jsonl in --log-dir; does nothing when that is empty.
 class MetricsLog {
 public:

@@ -35,15 +35,10 @@ struct StepReport {
   double etaSeconds;
 };
 
-/// "1:02:13" or "4:05".
-std::string formatDuration(double seconds);
-
 class Progress {
 public:
   /// Auto becomes Bar when `out` is a terminal, Plain otherwise.
   Progress(FILE *out, ProgressMode mode, int64_t every);
-
-  ProgressMode mode() const { return resolved; }
 
   /// Prints a line that stays.
   template <typename... Args>
