@@ -4,6 +4,7 @@
 
 #include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/File.h"
 
 #include <fmt/ranges.h>
 #include <zlib.h>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <fcntl.h>
@@ -131,7 +131,7 @@ namespace {
 /// Reads fields off a checkpoint's bytes, failing on a short file.
 class Reader {
 public:
-  Reader(const std::string &path, const std::vector<char> &data)
+  Reader(const std::string &path, const std::vector<uint8_t> &data)
       : path(path), data(data) {}
   void bytes(void *out, size_t size) {
     if (size > data.size() - pos)
@@ -152,26 +152,21 @@ public:
 
 private:
   const std::string &path;
-  const std::vector<char> &data;
+  const std::vector<uint8_t> &data;
   size_t pos = 0;
 };
 } // namespace
 
 Checkpoint readCheckpoint(const std::string &path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    fail("cannot open checkpoint {}: {}", path, std::strerror(errno));
-  std::vector<char> data((std::istreambuf_iterator<char>(file)),
-                         std::istreambuf_iterator<char>());
+  std::vector<uint8_t> data = readWholeFile(path, "checkpoint");
   if (data.size() < sizeof kMagic + 8 ||
       std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
     fail("{} is not a resnetc checkpoint", path);
   uint32_t stored;
   std::memcpy(&stored, data.data() + data.size() - 4, 4);
   data.resize(data.size() - 4);
-  if (uint32_t(crc32_z(crc32_z(0, nullptr, 0),
-                       reinterpret_cast<const Bytef *>(data.data()),
-                       data.size())) != stored)
+  if (uint32_t(crc32_z(crc32_z(0, nullptr, 0), data.data(), data.size())) !=
+      stored)
     fail("checkpoint {} is damaged (its checksum does not match); use "
          "another checkpoint or start afresh",
          path);

@@ -3,13 +3,11 @@
 #include "resnetrt/Data.h"
 
 #include "resnetrt/Error.h"
+#include "resnetrt/File.h"
 
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 namespace fs = std::filesystem;
 
@@ -50,17 +48,6 @@ std::string defaultDataDir(std::string_view dataset) {
 //===----------------------------------------------------------------------===//
 // Files
 //===----------------------------------------------------------------------===//
-
-static std::vector<uint8_t> readRaw(const std::string &path) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file)
-    fail("cannot open {}: {}", path, std::strerror(errno));
-  std::vector<uint8_t> bytes(size_t(file.tellg()));
-  file.seekg(0);
-  if (!file.read(reinterpret_cast<char *>(bytes.data()), bytes.size()))
-    fail("cannot read {}: {}", path, std::strerror(errno));
-  return bytes;
-}
 
 /// Inflates every gzip member of `compressed`.
 static std::vector<uint8_t> gunzip(const std::string &path,
@@ -116,7 +103,7 @@ static std::vector<uint8_t> gunzip(const std::string &path,
 
 /// The bytes of a file, inflated if it starts with gzip's magic bytes.
 static std::vector<uint8_t> readDataFile(const std::string &path) {
-  std::vector<uint8_t> bytes = readRaw(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "data file");
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
     return gunzip(path, bytes);
   return bytes;

@@ -6,21 +6,17 @@
 #include "resnetrt/Arena.h"
 #include "resnetrt/Checkpoint.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/File.h"
 #include "resnetrt/Init.h"
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <filesystem>
 
 using namespace resnetrt;
 using namespace resnetrt::test;
 
 namespace {
-
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "\"" << (text) << "\" lacks \"" << (part) << "\""
 
 std::string loadError(const std::string &path, const rn_program &program) {
   Arena arena(program, 1);
@@ -114,7 +110,7 @@ TEST_F(CheckpointFile, ReplacesAtomicallyAndLeavesNoTemporaryFile) {
 }
 
 TEST_F(CheckpointFile, DamageIsDetected) {
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   bytes[bytes.size() / 2] ^= 1;
   writeFile(path, bytes);
   EXPECT_CONTAINS(loadError(path, program),

@@ -5,6 +5,7 @@
 
 #include "resnetrt/Data.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/File.h"
 
 #include <gtest/gtest.h>
 
@@ -28,10 +29,6 @@ std::string loadError(const std::string &dir) {
   ADD_FAILURE() << "no error";
   return "";
 }
-
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "\"" << (text) << "\" lacks \"" << (part) << "\""
 
 class IdxFiles : public ::testing::Test {
 protected:
@@ -122,7 +119,7 @@ TEST_F(IdxFiles, MissingFileOfTheSet) {
 }
 
 TEST_F(IdxFiles, WrongMagic) {
-  writeFile(images(), readFile(labels()));
+  writeFile(images(), readWholeFile(labels(), "file"));
   EXPECT_CONTAINS(loadError(dir.path()),
                   images() + ": not an IDX image file: it starts with "
                              "0x00000801, expected 0x00000803");
@@ -134,7 +131,7 @@ TEST_F(IdxFiles, TooShortForAHeader) {
 }
 
 TEST_F(IdxFiles, Truncated) {
-  std::vector<uint8_t> bytes = readFile(images());
+  std::vector<uint8_t> bytes = readWholeFile(images(), "file");
   bytes.resize(bytes.size() - 10);
   writeFile(images(), bytes);
   EXPECT_CONTAINS(loadError(dir.path()),
@@ -143,7 +140,7 @@ TEST_F(IdxFiles, Truncated) {
 }
 
 TEST_F(IdxFiles, TrailingBytes) {
-  std::vector<uint8_t> bytes = readFile(labels());
+  std::vector<uint8_t> bytes = readWholeFile(labels(), "file");
   bytes.push_back(0);
   writeFile(labels(), bytes);
   EXPECT_CONTAINS(loadError(dir.path()), labels() + ": 1 unexpected bytes");
@@ -162,7 +159,7 @@ TEST_F(IdxFiles, CountsDisagree) {
 }
 
 TEST_F(IdxFiles, LabelOutOfRange) {
-  std::vector<uint8_t> bytes = readFile(labels());
+  std::vector<uint8_t> bytes = readWholeFile(labels(), "file");
   bytes[8 + 4] = 10;
   writeFile(labels(), bytes);
   EXPECT_CONTAINS(loadError(dir.path()),
@@ -173,7 +170,7 @@ TEST(DataTest, DamagedGzip) {
   TempDir dir;
   writeMnist(dir.path(), 30, 10, true);
   std::string path = dir / "train-images-idx3-ubyte.gz";
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   for (size_t i = 20; i < 60; ++i)
     bytes[i] ^= 0x5a;
   writeFile(path, bytes);
@@ -184,7 +181,7 @@ TEST(DataTest, TruncatedGzip) {
   TempDir dir;
   writeMnist(dir.path(), 30, 10, true);
   std::string path = dir / "t10k-labels-idx1-ubyte.gz";
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   bytes.resize(bytes.size() / 2);
   writeFile(path, bytes);
   EXPECT_CONTAINS(loadError(dir.path()), path + ": the gzip data ends early");
@@ -194,7 +191,7 @@ TEST(DataTest, CifarRecordsCutShort) {
   TempDir dir;
   writeCifar10(dir.path(), 3);
   std::string path = dir / "data_batch_4.bin";
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   bytes.resize(bytes.size() - 100);
   writeFile(path, bytes);
   EXPECT_CONTAINS(loadError(dir.path()),
@@ -208,7 +205,7 @@ TEST(DataTest, CifarLabelOutOfRange) {
   TempDir dir;
   writeCifar10(dir.path(), 3);
   std::string path = dir / "test_batch.bin";
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   bytes[3073] = 12;
   writeFile(path, bytes);
   EXPECT_CONTAINS(loadError(dir.path()),
@@ -220,7 +217,7 @@ TEST(DataTest, Cifar100CoarseLabelOutOfRange) {
   TempDir dir;
   writeCifar100(dir.path(), 4, 4);
   std::string path = dir / "train.bin";
-  std::vector<uint8_t> bytes = readFile(path);
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
   bytes[2 * 3074] = 20;
   writeFile(path, bytes);
   EXPECT_CONTAINS(loadError(dir.path()),

@@ -13,10 +13,6 @@ using namespace resnetrt::test;
 
 namespace {
 
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "\"" << (text) << "\" lacks \"" << (part) << "\""
-
 /// The message of the usage Error that parsing `args` throws.
 std::string flagError(const std::vector<std::string> &args,
                       const rn_program &program = cifarLogistic()) {

@@ -43,12 +43,6 @@ void writeFile(const std::string &path, const std::vector<uint8_t> &bytes,
              std::streamsize(bytes.size()));
 }
 
-std::vector<uint8_t> readFile(const std::string &path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file),
-          std::istreambuf_iterator<char>()};
-}
-
 Images syntheticImages(int64_t count, int32_t height, int32_t width,
                        int32_t channels, int32_t classes, uint64_t seed) {
   Images images{height, width, channels, {}, {}};

@@ -36,7 +36,6 @@ private:
 
 void writeFile(const std::string &path, const std::vector<uint8_t> &bytes,
                bool gzip = false);
-std::vector<uint8_t> readFile(const std::string &path);
 
 /// Images whose class is learnable: class k lights up its own band of
 /// rows (and channel k % C), over uniform noise. [count, H, W, C] u8.
@@ -72,6 +71,11 @@ struct RunResult {
 };
 RunResult runTrain(const rn_program &program,
                    const std::vector<std::string> &args);
+
+/// Checks that `text` contains `part`, showing both when it does not.
+#define EXPECT_CONTAINS(text, part)                                            \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
+      << "\"" << (text) << "\" lacks \"" << (part) << "\""
 
 /// The number under "key" in a one-line JSON object.
 std::optional<double> jsonNumber(const std::string &json,

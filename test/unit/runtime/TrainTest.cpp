@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -21,10 +22,6 @@ using namespace resnetrt;
 using namespace resnetrt::test;
 
 namespace {
-
-#define EXPECT_CONTAINS(text, part)                                            \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                   \
-      << "\"" << (text) << "\" lacks \"" << (part) << "\""
 
 class TrainRun : public ::testing::Test {
 protected:
