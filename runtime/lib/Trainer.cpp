@@ -377,13 +377,13 @@ void Trainer::checkResume(const CheckpointInfo &info,
   mismatch("batch", std::to_string(info.batch), std::to_string(options.batch));
   mismatch("validation-split", fmt::format("{}", info.validationSplit),
            fmt::format("{}", options.validationSplit));
-  const TrainingState &state = info.state;
-  if (state.batchInEpoch >= stepsPerEpoch ||
-      state.step != state.epoch * stepsPerEpoch + state.batchInEpoch)
+  const TrainingState &saved = info.state;
+  if (saved.batchInEpoch >= stepsPerEpoch ||
+      saved.step != saved.epoch * stepsPerEpoch + saved.batchInEpoch)
     fail("checkpoint {} is at step {} (epoch {}, batch {}), which does not "
          "fit this training set's {} steps per epoch; resume on the data "
          "set the checkpoint was trained on",
-         options.resume, state.step, state.epoch + 1, state.batchInEpoch,
+         options.resume, saved.step, saved.epoch + 1, saved.batchInEpoch,
          stepsPerEpoch);
 }
 
