@@ -10,9 +10,21 @@
  * per-sample region of `per_sample_bytes` for every image of the batch.
  *   fixed offset o        -> arena + o
  *   per-sample offset o   -> arena + fixed_bytes + batch * o
- * Every offset is a multiple of 64. Tensors are laid out as the kernels
- * expect (see compiler/include/resnetc/Codegen/Kernels.h): images NHWC f32,
- * labels i32, weights OIHW f32.
+ * where `batch` is the batch of the call (train_step's or eval_step's
+ * argument), so one arena, sized by the runtime for the largest batch of the
+ * run (its --batch, which may differ from compiled_batch), serves every
+ * smaller call too, such as the last batch of an evaluation. Every offset is
+ * a multiple of 64. Tensors are laid out as the kernels expect (see
+ * compiler/include/resnetc/Codegen/Kernels.h): images NHWC f32, labels i32,
+ * weights OIHW f32. Every variable is a dense f32 tensor of its shape.
+ *
+ * A call reads `batch` images and labels from their slots; it may use every
+ * per-sample slot as scratch, the image and label slots included (the
+ * runtime fills them before each call). train_step runs forward, backward
+ * and the optimizer update, updating parameters, state and slots in place,
+ * and writes the loss (mean over the batch, from the forward pass) and the
+ * count of correct predictions. eval_step runs the forward pass in
+ * inference mode, writes the loss and the count, and changes no variable.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -80,7 +92,10 @@ typedef struct rn_program {
   const rn_variable *variables;
   const char *optimizer;             /* "sgd", "adam" or "adamw" */
   const char *recipe;                /* defaults of train's flags, e.g.
-                                        "--batch=128 --epochs=160 ..." */
+                                        "--batch=128 --epochs=160 ...":
+                                        blank-separated --name=value tokens,
+                                        names and values as in
+                                        runtime/include/resnetrt/Flags.h */
   int32_t train_kernels, eval_kernels; /* kernel calls per step, for reports */
   /* Each returns 0, or a Halide error code. */
   int32_t (*train_step)(uint8_t *arena, int32_t batch,

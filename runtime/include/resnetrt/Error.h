@@ -1,0 +1,55 @@
+//===- Error.h - errors the user of train can act on ------------*- C++ -*-===//
+//
+// Every problem `train` meets at run time (a bad flag, a malformed data file,
+// a checkpoint for another model, a diverging loss) is an Error carrying the
+// message to print and the exit status to leave with. trainMain is the one
+// place that catches them, so library code and tests see ordinary exceptions
+// and nothing calls exit() behind their back.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETRT_ERROR_H
+#define RESNETRT_ERROR_H
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace resnetrt {
+
+/// Exit statuses of `train`, part of its command-line contract.
+enum ExitCode : int {
+  ExitOk = 0,
+  ExitFailure = 1,      ///< data, checkpoint or I/O problem
+  ExitUsage = 2,        ///< a bad flag or flag value
+  ExitDiverged = 3,     ///< the loss became NaN or infinite
+  ExitInterrupted = 130 ///< SIGINT (128 + 2, as shells report it)
+};
+
+class Error : public std::runtime_error {
+public:
+  Error(int exitCode, const std::string &message)
+      : std::runtime_error(message), code(exitCode) {}
+  int exitCode() const { return code; }
+
+private:
+  int code;
+};
+
+/// Throws an Error that exits with ExitFailure.
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args &&...args) {
+  throw Error(ExitFailure, fmt::format(format, std::forward<Args>(args)...));
+}
+
+/// Throws an Error that exits with ExitUsage.
+template <typename... Args>
+[[noreturn]] void usageError(fmt::format_string<Args...> format,
+                             Args &&...args) {
+  throw Error(ExitUsage, fmt::format(format, std::forward<Args>(args)...));
+}
+
+} // namespace resnetrt
+
+#endif // RESNETRT_ERROR_H

@@ -1,0 +1,112 @@
+//===- Flags.h - the command line of train ----------------------*- C++ -*-===//
+//
+// Every value of a run comes from one flag. A flag's value is, in order of
+// precedence: the command line, the recipe compiled into the program
+// (rn_program_info.recipe), the fallback in the table in Flags.cpp.
+//
+// The recipe string (what resnetc emits from the DSL's train block) is a
+// whitespace-separated list of `--name=value` tokens using exactly the flag
+// names below; values contain no blanks; booleans are `--name=true|false`.
+// A flag the runtime does not know is an error, so the compiler and the
+// runtime cannot drift apart silently. Example:
+//   --dataset=cifar10 --batch=128 --epochs=160 --optimizer=sgd --lr=0.1
+//   --momentum=0.9 --nesterov=false --weight-decay=1e-4 --schedule=step
+//   --schedule-at=80,120 --schedule-factor=0.1
+//   --augment=random_crop(32,pad=4),flip_horizontal
+//   --normalize=0.4914,0.4822,0.4465/0.2470,0.2435,0.2616
+//   --validation-split=0 --label-smoothing=0 --seed=0
+//
+// The flags (see --help or flagTable() for each one's fallback):
+//   data        --data=DIR --dataset=fashion_mnist|mnist|cifar10|cifar100
+//               --augment=LIST --normalize=MEANS/STDS|none
+//               --validation-split=FRACTION
+//   length      --epochs=N --steps=N --batch=N
+//   optimizer   --optimizer=sgd|adam|adamw --lr=X --momentum=X
+//               --nesterov[=BOOL] --weight-decay=X --beta1=X --beta2=X
+//               --eps=X --label-smoothing=X
+//   schedule    --schedule=constant|step|cosine|one_cycle --schedule-at=E,E
+//               --schedule-factor=X --warmup-epochs=X --min-lr=X --max-lr=X
+//               --pct-start=X
+//   run         --seed=N --threads=N --device=cpu --checkpoint=PATH
+//               --resume=PATH --eval-only[=BOOL]
+//   output      --progress=auto|bar|plain|none --log-dir=DIR --log-every=N
+//   benchmark   --benchmark[=BOOL] --warmup=N (with --steps, --batch)
+//   --help
+// On the command line `--name value` works as `--name=value` does, and a
+// bare boolean flag means true.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETRT_FLAGS_H
+#define RESNETRT_FLAGS_H
+
+#include "resnetrt/Augment.h"
+#include "resnetrt/Program.h"
+#include "resnetrt/Schedule.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace resnetrt {
+
+enum class ProgressMode { Auto, Bar, Plain, None };
+
+/// The checked, typed values of every flag.
+struct Options {
+  // Data
+  std::string data;    ///< empty: defaultDataDir(dataset)
+  std::string dataset; ///< empty: whatever --data holds
+  std::vector<AugmentOp> augment;
+  std::string augmentText; ///< as given, for messages
+  Normalize normalize;
+  double validationSplit = 0;
+  // Length
+  int64_t epochs = 1;
+  int64_t steps = 0; ///< 0: epochs decide
+  int32_t batch = 1;
+  // Optimizer
+  std::string optimizer;
+  double momentum = 0, weightDecay = 0;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double labelSmoothing = 0;
+  Schedule schedule; ///< holds --lr
+  // Run
+  uint64_t seed = 0;
+  int32_t threads = 1; ///< resolved: never 0
+  std::string checkpoint, resume;
+  bool evalOnly = false;
+  // Output
+  ProgressMode progress = ProgressMode::Auto;
+  std::string logDir; ///< empty: no metrics file
+  int64_t logEvery = 100;
+  // Benchmark
+  bool benchmark = false;
+  int64_t warmup = 5;
+
+  bool help = false;
+};
+
+/// One flag: its name (without "--"), what its value looks like (empty for
+/// booleans), its value when neither the recipe nor the command line gives
+/// one, and the line --help shows.
+struct FlagInfo {
+  std::string_view group, name, metavar, fallback, help;
+};
+
+/// Every flag, in --help's order.
+const std::vector<FlagInfo> &flagTable();
+
+/// Reads the recipe of `program` and then `args` (argv without argv[0]).
+/// Throws a usage Error naming the flag and what it accepts.
+Options parseFlags(const rn_program &program,
+                   const std::vector<std::string> &args);
+
+/// What --help prints: every flag with its default for this program.
+std::string helpText(const rn_program &program);
+
+} // namespace resnetrt
+
+#endif // RESNETRT_FLAGS_H

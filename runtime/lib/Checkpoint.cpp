@@ -1,0 +1,268 @@
+//===- Checkpoint.cpp - saving and resuming a training run ----------------===//
+
+#include "resnetrt/Checkpoint.h"
+
+#include "resnetrt/Arena.h"
+#include "resnetrt/Error.h"
+#include "resnetrt/File.h"
+
+#include <fmt/ranges.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "checkpoints are written in the host's byte order, which must "
+              "be little-endian");
+
+namespace fs = std::filesystem;
+
+namespace resnetrt {
+
+static constexpr char kMagic[8] = {'R', 'N', 'C', 'K', 'P', 'T', 0, 0};
+static constexpr uint32_t kVersion = 1;
+
+//===----------------------------------------------------------------------===//
+// Writing
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Appends to a file and keeps the CRC-32 of what it wrote.
+class Writer {
+public:
+  Writer(FILE *file) : file(file) {}
+  void bytes(const void *data, size_t size) {
+    if (size == 0)
+      return;
+    crc = crc32_z(crc, static_cast<const Bytef *>(data), size);
+    ok = ok && std::fwrite(data, 1, size, file) == size;
+  }
+  template <typename T> void pod(T value) { bytes(&value, sizeof value); }
+  void str(const std::string &text) {
+    pod(uint32_t(text.size()));
+    bytes(text.data(), text.size());
+  }
+  /// Writes the checksum; false if any write failed.
+  bool finish() {
+    uint32_t sum = uint32_t(crc);
+    ok = ok && std::fwrite(&sum, 1, sizeof sum, file) == sizeof sum;
+    return ok;
+  }
+
+private:
+  FILE *file;
+  uLong crc = crc32_z(0, nullptr, 0);
+  bool ok = true;
+};
+} // namespace
+
+static void writeContents(Writer &out, const rn_program &program, Arena &arena,
+                          const CheckpointInfo &info) {
+  out.bytes(kMagic, sizeof kMagic);
+  out.pod(kVersion);
+  out.str(info.model);
+  out.str(info.optimizer);
+  out.pod(info.seed);
+  out.pod(info.batch);
+  out.pod(info.validationSplit);
+  const TrainingState &state = info.state;
+  out.pod(state.step);
+  out.pod(state.epoch);
+  out.pod(state.batchInEpoch);
+  out.pod(state.epochLossSum);
+  out.pod(state.epochCorrect);
+  out.pod(state.epochImages);
+  out.pod(state.bestValAccuracy);
+  out.pod(uint32_t(program.num_variables));
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    out.str(variable.name);
+    out.pod(variable.role);
+    out.pod(variable.rank);
+    out.bytes(variable.shape, sizeof(int64_t) * variable.rank);
+    out.bytes(arena.variable(variable), sizeof(float) * elementCount(variable));
+  }
+}
+
+void saveCheckpoint(const std::string &path, const rn_program &program,
+                    Arena &arena, const CheckpointInfo &info) {
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  std::error_code ignored;
+  fs::create_directories(dir, ignored);
+  std::string temporary = fmt::format("{}.tmp.{}", path, getpid());
+
+  FILE *file = std::fopen(temporary.c_str(), "wb");
+  if (!file)
+    fail("cannot write checkpoint {}: {}; check --checkpoint's directory",
+         temporary, std::strerror(errno));
+  Writer out(file);
+  writeContents(out, program, arena, info);
+  bool ok = out.finish() && std::fflush(file) == 0 && fsync(fileno(file)) == 0;
+  int error = errno;
+  ok = std::fclose(file) == 0 && ok;
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = ok ? errno : error;
+    std::remove(temporary.c_str());
+    fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
+         "is unchanged)",
+         path, std::strerror(error));
+  }
+  // The rename is durable once the directory is synced.
+  int dirFd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dirFd >= 0) {
+    fsync(dirFd);
+    close(dirFd);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Reading
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Reads fields off a checkpoint's bytes, failing on a short file.
+class Reader {
+public:
+  Reader(const std::string &path, const std::vector<uint8_t> &data)
+      : path(path), data(data) {}
+  void bytes(void *out, size_t size) {
+    if (size > data.size() - pos)
+      fail("checkpoint {} is truncated", path);
+    std::memcpy(out, data.data() + pos, size);
+    pos += size;
+  }
+  template <typename T> T pod() {
+    T value;
+    bytes(&value, sizeof value);
+    return value;
+  }
+  std::string str() {
+    std::string text(pod<uint32_t>(), '\0');
+    bytes(text.data(), text.size());
+    return text;
+  }
+
+private:
+  const std::string &path;
+  const std::vector<uint8_t> &data;
+  size_t pos = 0;
+};
+} // namespace
+
+Checkpoint readCheckpoint(const std::string &path) {
+  std::vector<uint8_t> data = readWholeFile(path, "checkpoint");
+  if (data.size() < sizeof kMagic + 8 ||
+      std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
+    fail("{} is not a resnetc checkpoint", path);
+  uint32_t stored;
+  std::memcpy(&stored, data.data() + data.size() - 4, 4);
+  data.resize(data.size() - 4);
+  if (uint32_t(crc32_z(crc32_z(0, nullptr, 0), data.data(), data.size())) !=
+      stored)
+    fail("checkpoint {} is damaged (its checksum does not match); use "
+         "another checkpoint or start afresh",
+         path);
+
+  Reader in(path, data);
+  char magic[sizeof kMagic];
+  in.bytes(magic, sizeof magic);
+  uint32_t version = in.pod<uint32_t>();
+  if (version != kVersion)
+    fail("checkpoint {} has format version {}; this runtime reads version {}",
+         path, version, kVersion);
+  Checkpoint checkpoint;
+  CheckpointInfo &info = checkpoint.info;
+  info.model = in.str();
+  info.optimizer = in.str();
+  info.seed = in.pod<uint64_t>();
+  info.batch = in.pod<int32_t>();
+  info.validationSplit = in.pod<double>();
+  TrainingState &state = info.state;
+  state.step = in.pod<int64_t>();
+  state.epoch = in.pod<int64_t>();
+  state.batchInEpoch = in.pod<int64_t>();
+  state.epochLossSum = in.pod<double>();
+  state.epochCorrect = in.pod<int64_t>();
+  state.epochImages = in.pod<int64_t>();
+  state.bestValAccuracy = in.pod<double>();
+  uint32_t count = in.pod<uint32_t>();
+  for (uint32_t i = 0; i < count; ++i) {
+    StoredVariable variable;
+    variable.name = in.str();
+    variable.role = in.pod<int32_t>();
+    int32_t rank = in.pod<int32_t>();
+    if (rank < 0 || rank > 4)
+      fail("checkpoint {} is damaged: variable {} has rank {}", path,
+           variable.name, rank);
+    int64_t elements = 1;
+    for (int32_t d = 0; d < rank; ++d) {
+      variable.shape.push_back(in.pod<int64_t>());
+      if (variable.shape.back() <= 0 || variable.shape.back() > (1ll << 40))
+        fail("checkpoint {} is damaged: variable {} has extent {}", path,
+             variable.name, variable.shape.back());
+      elements *= variable.shape.back();
+    }
+    if (elements > int64_t(data.size()))
+      fail("checkpoint {} is truncated", path);
+    variable.values.resize(size_t(elements));
+    in.bytes(variable.values.data(), sizeof(float) * variable.values.size());
+    checkpoint.variables.push_back(std::move(variable));
+  }
+  return checkpoint;
+}
+
+CheckpointInfo loadCheckpoint(const std::string &path,
+                              const rn_program &program, Arena &arena) {
+  Checkpoint checkpoint = readCheckpoint(path);
+  const CheckpointInfo &info = checkpoint.info;
+  if (info.model != program.model_name)
+    fail("checkpoint {} is for model {}, but this program is model {}", path,
+         info.model, program.model_name);
+  if (info.optimizer != program.optimizer)
+    fail("checkpoint {} was trained with {}, but this program was compiled "
+         "for {}",
+         path, info.optimizer, program.optimizer);
+
+  std::map<std::string_view, const StoredVariable *> stored;
+  for (const StoredVariable &variable : checkpoint.variables)
+    stored[variable.name] = &variable;
+  std::vector<std::string> problems;
+  std::vector<const StoredVariable *> sources;
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    std::vector<int64_t> shape(variable.shape, variable.shape + variable.rank);
+    auto found = stored.find(variable.name);
+    if (found == stored.end()) {
+      problems.push_back(fmt::format("{} is missing", variable.name));
+      continue;
+    }
+    const StoredVariable &source = *found->second;
+    if (source.shape != shape || source.role != variable.role)
+      problems.push_back(fmt::format(
+          "{} has shape [{}] and role {} there but [{}] and role {} here",
+          variable.name, fmt::join(source.shape, ","), source.role,
+          fmt::join(shape, ","), variable.role));
+    sources.push_back(&source);
+    stored.erase(found);
+  }
+  for (const auto &[name, variable] : stored)
+    problems.push_back(fmt::format("{} is not in this model", name));
+  if (!problems.empty())
+    fail("checkpoint {} does not match model {}: {}", path, program.model_name,
+         fmt::join(problems, "; "));
+
+  for (int32_t i = 0; i < program.num_variables; ++i)
+    std::copy(sources[i]->values.begin(), sources[i]->values.end(),
+              arena.variable(program.variables[i]));
+  return info;
+}
+
+} // namespace resnetrt

@@ -1,0 +1,408 @@
+//===- Flags.cpp - the command line of train ------------------------------===//
+
+#include "resnetrt/Flags.h"
+
+#include "resnetrt/Data.h"
+#include "resnetrt/Error.h"
+#include "resnetrt/Text.h"
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+namespace resnetrt {
+
+const std::vector<FlagInfo> &flagTable() {
+  static const std::vector<FlagInfo> table = {
+      {"Data", "data", "DIR", "",
+       "directory with the data set's files (empty: the --dataset's usual "
+       "place)"},
+      {"Data", "dataset", "NAME", "",
+       "fashion_mnist, mnist, cifar10 or cifar100; picks the default --data "
+       "and must match its files"},
+      {"Data", "augment", "LIST", "none",
+       "training augmentation: random_crop(SIZE,pad=P), central_crop(SIZE), "
+       "flip_horizontal, or none"},
+      {"Data", "normalize", "MEANS/STDS", "none",
+       "per-channel mean/std on the [0,1] scale, e.g. "
+       "0.4914,0.4822,0.4465/0.247,0.2435,0.2616, or none"},
+      {"Data", "validation-split", "FRACTION", "0",
+       "share of the training set held out (fixed split) and evaluated each "
+       "epoch"},
+      {"Length", "epochs", "N", "1", "passes over the training set"},
+      {"Length", "steps", "N", "0",
+       "total optimizer steps, overriding --epochs (0: --epochs decides); "
+       "with --benchmark, the timed steps (0: 20)"},
+      {"Length", "batch", "N", "",
+       "images per optimizer step; evaluation uses batches of this size too"},
+      {"Optimizer", "optimizer", "NAME", "",
+       "sgd, adam or adamw; must be the one the program was compiled for"},
+      {"Optimizer", "lr", "X", "0.01", "learning rate"},
+      {"Optimizer", "momentum", "X", "0", "SGD momentum"},
+      {"Optimizer", "nesterov", "", "false", "Nesterov momentum (SGD)"},
+      {"Optimizer", "weight-decay", "X", "0",
+       "weight decay (L2 for sgd and adam, decoupled for adamw)"},
+      {"Optimizer", "beta1", "X", "0.9", "Adam's first-moment decay"},
+      {"Optimizer", "beta2", "X", "0.999", "Adam's second-moment decay"},
+      {"Optimizer", "eps", "X", "1e-08", "Adam's epsilon"},
+      {"Optimizer", "label-smoothing", "X", "0",
+       "share of the target spread evenly over all classes"},
+      {"Schedule", "schedule", "NAME", "constant",
+       "learning-rate schedule: constant, step, cosine or one_cycle"},
+      {"Schedule", "schedule-at", "EPOCHS", "",
+       "step: multiply the rate by --schedule-factor after each of these "
+       "epochs, e.g. 80,120"},
+      {"Schedule", "schedule-factor", "X", "0.1",
+       "step: the multiplier at each milestone"},
+      {"Schedule", "warmup-epochs", "X", "0",
+       "linear warm-up from 0 over this many epochs (constant, step, cosine)"},
+      {"Schedule", "min-lr", "X", "0", "cosine: the rate at the last step"},
+      {"Schedule", "max-lr", "X", "0", "one_cycle: the peak rate (0: --lr)"},
+      {"Schedule", "pct-start", "X", "0.3",
+       "one_cycle: share of the steps spent rising to the peak"},
+      {"Run", "seed", "N", "0",
+       "seed of the initial weights, shuffling, augmentation and dropout "
+       "(the validation split is fixed)"},
+      {"Run", "threads", "N", "0", "compute threads (0: one per core)"},
+      {"Run", "device", "NAME", "cpu", "cpu (the only device for now)"},
+      {"Run", "checkpoint", "PATH", "",
+       "save a checkpoint here after every epoch, at the end and on Ctrl-C"},
+      {"Run", "resume", "PATH", "",
+       "continue from this checkpoint; the result equals an uninterrupted "
+       "run's"},
+      {"Run", "eval-only", "", "false",
+       "evaluate the --resume checkpoint on the test split and exit"},
+      {"Output", "progress", "MODE", "auto",
+       "auto (a bar on a terminal, lines otherwise), bar, plain or none"},
+      {"Output", "log-dir", "DIR", "",
+       "write metrics.jsonl here (steps and epochs; empty: no file)"},
+      {"Output", "log-every", "N", "100",
+       "steps between progress lines and step metrics"},
+      {"Benchmark", "benchmark", "", "false",
+       "time --steps training steps on synthetic data instead of training"},
+      {"Benchmark", "warmup", "N", "5", "untimed steps before the timed ones"},
+      {"", "help", "", "false", "print this help and exit"},
+  };
+  return table;
+}
+
+namespace {
+
+const FlagInfo *findFlag(std::string_view name) {
+  for (const FlagInfo &flag : flagTable())
+    if (flag.name == name)
+      return &flag;
+  return nullptr;
+}
+
+/// Levenshtein distance, to suggest the flag a typo meant.
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min(
+          {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string suggestion(std::string_view name) {
+  const FlagInfo *best = nullptr;
+  size_t bestDistance = 3; // farther than this is no suggestion
+  for (const FlagInfo &flag : flagTable()) {
+    size_t distance = editDistance(name, flag.name);
+    if (distance < bestDistance) {
+      best = &flag;
+      bestDistance = distance;
+    }
+  }
+  return best ? fmt::format("; did you mean --{}?", best->name) : "";
+}
+
+enum class Origin { Fallback, Recipe, CommandLine };
+
+struct RawValue {
+  std::string text;
+  Origin origin = Origin::Fallback;
+};
+
+/// The flags' values as text: fallback, then recipe, then command line.
+class RawFlags {
+public:
+  explicit RawFlags(const rn_program &program) {
+    for (const FlagInfo &flag : flagTable())
+      values[std::string(flag.name)] = {std::string(flag.fallback)};
+    values["batch"].text = std::to_string(program.compiled_batch);
+    values["optimizer"].text = program.optimizer;
+    readRecipe(program.recipe ? program.recipe : "");
+  }
+
+  void readArgs(const std::vector<std::string> &args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      std::string_view arg = args[i];
+      if (arg == "-h")
+        arg = "--help";
+      if (arg.substr(0, 2) != "--" || arg.size() == 2)
+        usageError("unexpected argument '{}': flags look like --name=value; "
+                   "see --help",
+                   arg);
+      size_t equals = arg.find('=');
+      std::string_view name = arg.substr(2, equals - 2);
+      const FlagInfo *flag = findFlag(name);
+      if (!flag)
+        usageError("unknown flag --{}{}; see --help for every flag", name,
+                   suggestion(name));
+      std::string text;
+      if (equals != std::string_view::npos)
+        text = arg.substr(equals + 1);
+      else if (flag->metavar.empty())
+        text = "true";
+      else if (i + 1 < args.size())
+        text = args[++i];
+      else
+        usageError("--{} needs a value: --{}={}", name, name, flag->metavar);
+      values[std::string(name)] = {text, Origin::CommandLine};
+    }
+  }
+
+  const RawValue &operator[](std::string_view name) const {
+    return values.find(name)->second;
+  }
+
+private:
+  void readRecipe(std::string_view recipe) {
+    size_t pos = 0;
+    while ((pos = recipe.find_first_not_of(" \t\n", pos)) !=
+           std::string_view::npos) {
+      size_t end = std::min(recipe.find_first_of(" \t\n", pos), recipe.size());
+      std::string_view token = recipe.substr(pos, end - pos);
+      pos = end;
+      size_t equals = token.find('=');
+      std::string_view name =
+          equals == std::string_view::npos ? "" : token.substr(2, equals - 2);
+      if (token.substr(0, 2) != "--" || !findFlag(name) || name == "help")
+        usageError("the compiled recipe has '{}', which this runtime does not "
+                   "know; rebuild the program with the resnetc that matches "
+                   "this runtime",
+                   token);
+      values[std::string(name)] = {std::string(token.substr(equals + 1)),
+                                   Origin::Recipe};
+    }
+  }
+
+  std::map<std::string, RawValue, std::less<>> values;
+};
+
+/// Converts flag values, naming the flag (and the recipe, when the bad value
+/// came from it) in every message.
+class Converter {
+public:
+  explicit Converter(const RawFlags &raw) : raw(raw) {}
+
+  [[noreturn]] void invalid(std::string_view name,
+                            std::string_view expected) const {
+    const RawValue &value = raw[name];
+    usageError("--{}={}{}: {}", name, value.text,
+               value.origin == Origin::Recipe ? " (from the compiled recipe)"
+                                              : "",
+               expected);
+  }
+
+  const std::string &text(std::string_view name) const {
+    return raw[name].text;
+  }
+
+  int64_t integer(std::string_view name, int64_t lo, int64_t hi) const {
+    std::optional<int64_t> value = parseInteger(text(name));
+    if (!value || *value < lo || *value > hi)
+      invalid(name,
+              hi >= INT32_MAX
+                  ? fmt::format("expected an integer >= {}", lo)
+                  : fmt::format("expected an integer from {} to {}", lo, hi));
+    return *value;
+  }
+
+  template <typename Valid>
+  double number(std::string_view name, Valid valid,
+                std::string_view range) const {
+    std::optional<double> value = parseNumber(text(name));
+    if (!value || !valid(*value))
+      invalid(name, fmt::format("expected a number {}", range));
+    return *value;
+  }
+  double nonNegative(std::string_view name) const {
+    return number(
+        name, [](double v) { return v >= 0; }, ">= 0");
+  }
+  double positive(std::string_view name) const {
+    return number(
+        name, [](double v) { return v > 0; }, "> 0");
+  }
+  double fraction(std::string_view name) const {
+    return number(
+        name, [](double v) { return v >= 0 && v < 1; }, "in [0, 1)");
+  }
+
+  bool boolean(std::string_view name) const {
+    const std::string &value = text(name);
+    if (value == "true" || value == "1" || value == "yes")
+      return true;
+    if (value == "false" || value == "0" || value == "no")
+      return false;
+    invalid(name, "expected true or false");
+  }
+
+  /// Runs a parser of the flag's text; its usage Error gets the flag's name.
+  template <typename Parse>
+  auto parsed(std::string_view name, Parse parse) const {
+    try {
+      return parse(text(name));
+    } catch (const Error &error) {
+      invalid(name, error.what());
+    }
+  }
+
+private:
+  const RawFlags &raw;
+};
+
+ProgressMode parseProgress(std::string_view text) {
+  if (text == "auto")
+    return ProgressMode::Auto;
+  if (text == "bar")
+    return ProgressMode::Bar;
+  if (text == "plain")
+    return ProgressMode::Plain;
+  if (text == "none")
+    return ProgressMode::None;
+  usageError("expected auto, bar, plain or none");
+}
+
+std::vector<int64_t> parseMilestones(std::string_view text) {
+  std::vector<int64_t> epochs;
+  for (std::string_view piece : splitList(text)) {
+    std::optional<int64_t> epoch = parseInteger(piece);
+    if (!epoch || *epoch < 0 || (!epochs.empty() && *epoch <= epochs.back()))
+      usageError("expected increasing epoch numbers >= 0, e.g. 80,120");
+    epochs.push_back(*epoch);
+  }
+  return epochs;
+}
+
+} // namespace
+
+Options parseFlags(const rn_program &program,
+                   const std::vector<std::string> &args) {
+  RawFlags raw(program);
+  raw.readArgs(args);
+  Converter flags(raw);
+  Options options;
+  options.help = flags.boolean("help");
+  if (options.help)
+    return options;
+
+  options.data = flags.text("data");
+  options.dataset = flags.text("dataset");
+  if (!options.dataset.empty())
+    flags.parsed("dataset", datasetFormat);
+  options.augmentText = flags.text("augment");
+  options.augment = flags.parsed("augment", parseAugment);
+  options.normalize = flags.parsed("normalize", parseNormalize);
+  options.validationSplit = flags.fraction("validation-split");
+
+  options.epochs = flags.integer("epochs", 1, INT32_MAX);
+  options.steps = flags.integer("steps", 0, INT64_MAX / 2);
+  options.batch = int32_t(flags.integer("batch", 1, 1 << 20));
+
+  options.optimizer = flags.text("optimizer");
+  if (options.optimizer != program.optimizer)
+    flags.invalid("optimizer",
+                  fmt::format("this program was compiled for {0}, and the "
+                              "optimizer is part of the compiled step; change "
+                              "`optimizer` in the DSL's train block and "
+                              "recompile (or leave --optimizer out)",
+                              program.optimizer));
+  options.momentum = flags.fraction("momentum");
+  options.nesterov = flags.boolean("nesterov");
+  if (options.nesterov && options.momentum == 0)
+    flags.invalid("nesterov", "Nesterov momentum needs --momentum > 0");
+  options.weightDecay = flags.nonNegative("weight-decay");
+  options.beta1 = flags.fraction("beta1");
+  options.beta2 = flags.fraction("beta2");
+  options.eps = flags.positive("eps");
+  options.labelSmoothing = flags.fraction("label-smoothing");
+
+  Schedule &schedule = options.schedule;
+  schedule.kind = flags.parsed("schedule", parseScheduleKind);
+  schedule.lr = flags.positive("lr");
+  schedule.at = flags.parsed("schedule-at", parseMilestones);
+  schedule.factor = flags.positive("schedule-factor");
+  schedule.warmupEpochs = flags.nonNegative("warmup-epochs");
+  schedule.minLr = flags.nonNegative("min-lr");
+  schedule.maxLr = flags.nonNegative("max-lr");
+  schedule.pctStart = flags.number(
+      "pct-start", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
+
+  options.seed = uint64_t(flags.integer("seed", 0, INT64_MAX));
+  options.threads = int32_t(flags.integer("threads", 0, 1024));
+  if (options.threads == 0)
+    options.threads =
+        int32_t(std::max(1u, std::thread::hardware_concurrency()));
+  if (flags.text("device") != "cpu")
+    flags.invalid("device", "this runtime runs on the CPU only for now; use "
+                            "--device=cpu");
+  options.checkpoint = flags.text("checkpoint");
+  options.resume = flags.text("resume");
+  options.evalOnly = flags.boolean("eval-only");
+  if (options.evalOnly && options.resume.empty())
+    flags.invalid("eval-only", "needs --resume=PATH, the checkpoint to "
+                               "evaluate");
+
+  options.progress = flags.parsed("progress", parseProgress);
+  options.logDir = flags.text("log-dir");
+  options.logEvery = flags.integer("log-every", 1, INT32_MAX);
+
+  options.benchmark = flags.boolean("benchmark");
+  options.warmup = flags.integer("warmup", 0, INT32_MAX);
+  if (options.benchmark && options.evalOnly)
+    flags.invalid("benchmark", "--benchmark and --eval-only exclude each "
+                               "other");
+  return options;
+}
+
+std::string helpText(const rn_program &program) {
+  RawFlags raw(program);
+  std::string text = fmt::format(
+      "Usage: train [--flag=value ...]\n\n"
+      "Trains {}: input {}x{}x{} (HxWxC), {} classes, {} optimizer, built "
+      "for {}.\nDefaults come from the model's train block; every flag "
+      "overrides one.\n",
+      program.model_name, program.input_height, program.input_width,
+      program.input_channels, program.num_classes, program.optimizer,
+      program.target);
+  std::string_view group;
+  for (const FlagInfo &flag : flagTable()) {
+    if (flag.group != group) {
+      group = flag.group;
+      text += fmt::format("\n{}:\n", group.empty() ? "Other" : group);
+    }
+    std::string usage = flag.metavar.empty()
+                            ? fmt::format("--{}", flag.name)
+                            : fmt::format("--{}={}", flag.name, flag.metavar);
+    const std::string &value = raw[flag.name].text;
+    text += fmt::format("  {:<28} {} [default: {}]\n", usage, flag.help,
+                        value.empty() ? "none" : value);
+  }
+  text += "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 3 "
+          "loss diverged, 130 interrupted.\n";
+  return text;
+}
+
+} // namespace resnetrt

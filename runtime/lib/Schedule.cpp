@@ -1,0 +1,73 @@
+//===- Schedule.cpp - the learning rate of each optimizer step ------------===//
+
+#include "resnetrt/Schedule.h"
+
+#include "resnetrt/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+namespace resnetrt {
+
+static constexpr std::string_view kScheduleNames[] = {"constant", "step",
+                                                      "cosine", "one_cycle"};
+
+ScheduleKind parseScheduleKind(std::string_view text) {
+  for (size_t kind = 0; kind < std::size(kScheduleNames); ++kind)
+    if (text == kScheduleNames[kind])
+      return ScheduleKind(kind);
+  usageError("expected constant, step, cosine or one_cycle");
+}
+
+std::string_view scheduleName(ScheduleKind kind) {
+  return kScheduleNames[size_t(kind)];
+}
+
+/// Cosine interpolation from `start` (pct 0) to `end` (pct 1).
+static double cosineAnneal(double start, double end, double pct) {
+  return end + (start - end) / 2.0 * (std::cos(M_PI * pct) + 1.0);
+}
+
+/// PyTorch's OneCycleLR, two phases, indexed by the 0-based step.
+static double oneCycle(const Schedule &schedule, int64_t index,
+                       int64_t totalSteps) {
+  double peak = schedule.maxLr > 0 ? schedule.maxLr : schedule.lr;
+  double initial = peak / 25.0;
+  double final = initial / 1e4;
+  double peakStep = schedule.pctStart * double(totalSteps) - 1.0;
+  double lastStep = double(totalSteps) - 1.0;
+  if (peakStep > 0 && double(index) <= peakStep)
+    return cosineAnneal(initial, peak, double(index) / peakStep);
+  return cosineAnneal(peak, final,
+                      (double(index) - peakStep) / (lastStep - peakStep));
+}
+
+double learningRate(const Schedule &schedule, int64_t step,
+                    int64_t stepsPerEpoch, int64_t totalSteps) {
+  if (schedule.kind == ScheduleKind::OneCycle)
+    return oneCycle(schedule, step - 1, totalSteps);
+
+  auto warmupSteps =
+      int64_t(std::llround(schedule.warmupEpochs * double(stepsPerEpoch)));
+  if (step <= warmupSteps)
+    return schedule.lr * double(step) / double(warmupSteps);
+
+  switch (schedule.kind) {
+  case ScheduleKind::Step: {
+    int64_t epoch = (step - 1) / stepsPerEpoch;
+    auto passed = std::count_if(schedule.at.begin(), schedule.at.end(),
+                                [&](int64_t at) { return at <= epoch; });
+    return schedule.lr * std::pow(schedule.factor, double(passed));
+  }
+  case ScheduleKind::Cosine: {
+    double span = double(std::max<int64_t>(totalSteps - warmupSteps, 1));
+    double t = double(step - 1 - warmupSteps) / span;
+    return cosineAnneal(schedule.lr, schedule.minLr, t);
+  }
+  default:
+    return schedule.lr;
+  }
+}
+
+} // namespace resnetrt

@@ -1,0 +1,114 @@
+//===- ExecutableTest.cpp - a train linked as resnetc links one -----------===//
+//
+// logistic-train is a program table, libresnetrt.a and a Halide runtime
+// object, nothing else: the archive's main() is the one that runs. These
+// tests run it as a process, for what only a process shows: exit statuses,
+// and SIGINT from outside.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+
+#include "resnetrt/Checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+using namespace resnetrt;
+using namespace resnetrt::test;
+
+namespace {
+
+struct Process {
+  int status; ///< exit status, or 128 + signal
+  std::string out;
+};
+
+/// Runs logistic-train with `args`; `onLine` sees each line of its stdout
+/// as it comes and may signal the process.
+Process runProcess(
+    const std::vector<std::string> &args,
+    const std::function<void(pid_t, const std::string &)> &onLine = nullptr) {
+  int pipeFds[2];
+  EXPECT_EQ(pipe(pipeFds), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipeFds[0]);
+  std::vector<std::string> all = {LOGISTIC_TRAIN};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (std::string &arg : all)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  EXPECT_EQ(posix_spawn(&pid, LOGISTIC_TRAIN, &actions, nullptr, argv.data(),
+                        environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipeFds[1]);
+
+  Process result{0, ""};
+  FILE *out = fdopen(pipeFds[0], "r");
+  char *line = nullptr;
+  size_t capacity = 0;
+  while (getline(&line, &capacity, out) > 0) {
+    result.out += line;
+    if (onLine)
+      onLine(pid, line);
+  }
+  free(line);
+  fclose(out);
+  int status;
+  waitpid(pid, &status, 0);
+  result.status =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+} // namespace
+
+TEST(ExecutableTest, HelpAndBadFlags) {
+  Process help = runProcess({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--benchmark"), std::string::npos);
+  EXPECT_EQ(runProcess({"--bogus"}).status, 2);
+  EXPECT_EQ(runProcess({"--data=/no/such/dir"}).status, 1);
+}
+
+TEST(ExecutableTest, Benchmark) {
+  Process run = runProcess({"--benchmark", "--steps=3", "--warmup=1"});
+  ASSERT_EQ(run.status, 0);
+  std::string last = run.out.substr(run.out.rfind('{'));
+  EXPECT_TRUE(jsonNumber(last, "images_per_s"));
+  EXPECT_EQ(*jsonNumber(last, "batch"), 64);
+}
+
+TEST(ExecutableTest, SigintSavesACheckpointAndExits130) {
+  TempDir data;
+  writeMnist(data.path(), 640, 100, false);
+  std::string checkpoint = data / "run.ckpt";
+  bool sent = false;
+  Process run = runProcess(
+      {"--data=" + data.path(), "--epochs=100000", "--progress=plain",
+       "--log-every=1", "--checkpoint=" + checkpoint},
+      [&](pid_t pid, const std::string &line) {
+        if (!sent && line.find("step 3/10") != std::string::npos) {
+          kill(pid, SIGINT);
+          sent = true;
+        }
+      });
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(run.status, 130);
+  EXPECT_GE(readCheckpoint(checkpoint).info.state.step, 3);
+}

@@ -1,0 +1,263 @@
+//===- LogisticProgram.cpp - hand-written programs for runtime tests ------===//
+
+#include "LogisticProgram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+
+namespace resnetrt::test {
+
+ProgramHooks hooks;
+
+namespace {
+
+constexpr int64_t align64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/// The arena layout of a model with P pixels and K classes.
+struct Layout {
+  int64_t pixels, classes;
+  // Fixed region.
+  int64_t weight = 0;
+  int64_t bias = align64(weight + 4 * pixels * classes);
+  int64_t weightMomentum = align64(bias + 4 * classes);
+  int64_t biasMomentum = align64(weightMomentum + 4 * pixels * classes);
+  int64_t runningLoss = align64(biasMomentum + 4 * classes);
+  int64_t loss = runningLoss + 64;
+  int64_t correct = loss + 64;
+  int64_t weightGrad = correct + 64;
+  int64_t biasGrad = align64(weightGrad + 4 * pixels * classes);
+  int64_t fixedBytes = align64(biasGrad + 4 * classes);
+  // Per-sample region.
+  int64_t images = 0;
+  int64_t labels = align64(4 * pixels);
+  int64_t logits = labels + 64;
+  int64_t perSampleBytes = logits + align64(4 * classes);
+
+  constexpr Layout(int64_t pixels, int64_t classes)
+      : pixels(pixels), classes(classes) {}
+};
+
+template <typename T> T *at(uint8_t *arena, int64_t offset) {
+  return reinterpret_cast<T *>(arena + offset);
+}
+
+/// Forward pass of the batch: softmax probabilities into the logits slot,
+/// the mean loss (against smoothed targets) and the correct count into
+/// their slots.
+void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing) {
+  const float *w = at<float>(arena, l.weight);
+  const float *b = at<float>(arena, l.bias);
+  const float *x = at<float>(arena, l.fixedBytes + batch * l.images);
+  const int32_t *labels = at<int32_t>(arena, l.fixedBytes + batch * l.labels);
+  float *probs = at<float>(arena, l.fixedBytes + batch * l.logits);
+  double loss = 0;
+  int32_t correct = 0;
+  for (int32_t n = 0; n < batch; ++n) {
+    const float *xn = x + n * l.pixels;
+    float *p = probs + n * l.classes;
+    for (int64_t k = 0; k < l.classes; ++k) {
+      const float *wk = w + k * l.pixels;
+      float z = b[k];
+      for (int64_t i = 0; i < l.pixels; ++i)
+        z += wk[i] * xn[i];
+      p[k] = z;
+    }
+    int64_t best = std::max_element(p, p + l.classes) - p;
+    correct += best == labels[n];
+    float top = p[best];
+    double sum = 0;
+    for (int64_t k = 0; k < l.classes; ++k)
+      sum += std::exp(double(p[k] - top));
+    double logSum = std::log(sum) + top;
+    for (int64_t k = 0; k < l.classes; ++k) {
+      double logP = p[k] - logSum;
+      double target = smoothing / double(l.classes) +
+                      (k == labels[n] ? 1.0 - smoothing : 0.0);
+      loss -= target * logP;
+      p[k] = float(std::exp(logP));
+    }
+  }
+  *at<float>(arena, l.loss) = float(loss / batch);
+  *at<int32_t>(arena, l.correct) = correct;
+}
+
+int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
+                  const rn_step_params *params) {
+  if (hooks.steps)
+    hooks.steps->push_back(*params);
+  forward(l, arena, batch, params->label_smoothing);
+  if (params->step == hooks.nanAtStep) {
+    *at<float>(arena, l.loss) = NAN;
+    return 0;
+  }
+
+  // Gradient of the mean loss: (p - target) x^T / batch.
+  const float *x = at<float>(arena, l.fixedBytes + batch * l.images);
+  const int32_t *labels = at<int32_t>(arena, l.fixedBytes + batch * l.labels);
+  const float *probs = at<float>(arena, l.fixedBytes + batch * l.logits);
+  float *gw = at<float>(arena, l.weightGrad);
+  float *gb = at<float>(arena, l.biasGrad);
+  std::fill(gw, gw + l.pixels * l.classes, 0.0f);
+  std::fill(gb, gb + l.classes, 0.0f);
+  for (int32_t n = 0; n < batch; ++n) {
+    for (int64_t k = 0; k < l.classes; ++k) {
+      float target = params->label_smoothing / float(l.classes) +
+                     (k == labels[n] ? 1.0f - params->label_smoothing : 0.0f);
+      float d = (probs[n * l.classes + k] - target) / float(batch);
+      gb[k] += d;
+      float *gwk = gw + k * l.pixels;
+      const float *xn = x + n * l.pixels;
+      for (int64_t i = 0; i < l.pixels; ++i)
+        gwk[i] += d * xn[i];
+    }
+  }
+
+  // sgd_update of Kernels.h over both parameters.
+  auto update = [&](int64_t wOffset, int64_t gOffset, int64_t mOffset,
+                    int64_t count) {
+    float *w = at<float>(arena, wOffset);
+    const float *g = at<float>(arena, gOffset);
+    float *m = at<float>(arena, mOffset);
+    for (int64_t i = 0; i < count; ++i) {
+      float grad = g[i] + params->weight_decay * w[i];
+      m[i] = params->momentum * m[i] + grad;
+      float step = params->nesterov ? grad + params->momentum * m[i] : m[i];
+      w[i] -= params->lr * step;
+    }
+  };
+  update(l.weight, l.weightGrad, l.weightMomentum, l.pixels * l.classes);
+  update(l.bias, l.biasGrad, l.biasMomentum, l.classes);
+  float *running = at<float>(arena, l.runningLoss);
+  *running = 0.9f * *running + 0.1f * *at<float>(arena, l.loss);
+
+  if (params->step == hooks.interruptAtStep)
+    std::raise(SIGINT);
+  return 0;
+}
+
+/// One program per input shape; the step functions find their layout
+/// through the template arguments, as generated code has it built in.
+template <int H, int W, int C, int K> struct Logistic {
+  static constexpr Layout layout{H * W * C, K};
+
+  static int32_t train(uint8_t *arena, int32_t batch,
+                       const rn_step_params *params) {
+    return trainStep(layout, arena, batch, params);
+  }
+  static int32_t eval(uint8_t *arena, int32_t batch) {
+    forward(layout, arena, batch, 0.0f);
+    return 0;
+  }
+
+  static inline const rn_variable variables[] = {
+      {"dense.weight",
+       RN_PARAMETER,
+       2,
+       {K, H *W *C},
+       layout.weight,
+       RN_INIT_GLOROT_UNIFORM,
+       RN_FAN_IN,
+       0,
+       -1,
+       H *W *C,
+       K},
+      {"dense.bias",
+       RN_PARAMETER,
+       1,
+       {K},
+       layout.bias,
+       RN_INIT_ZEROS,
+       RN_FAN_IN,
+       0,
+       -1,
+       H *W *C,
+       K},
+      {"dense.weight.momentum",
+       RN_OPTIMIZER_SLOT,
+       2,
+       {K, H *W *C},
+       layout.weightMomentum,
+       RN_INIT_ZEROS,
+       RN_FAN_IN,
+       0,
+       -1,
+       0,
+       0},
+      {"dense.bias.momentum",
+       RN_OPTIMIZER_SLOT,
+       1,
+       {K},
+       layout.biasMomentum,
+       RN_INIT_ZEROS,
+       RN_FAN_IN,
+       0,
+       -1,
+       0,
+       0},
+      {"loss.running_mean",
+       RN_STATE,
+       0,
+       {},
+       layout.runningLoss,
+       RN_INIT_CONSTANT,
+       RN_FAN_IN,
+       std::log(double(K)),
+       -1,
+       0,
+       0},
+  };
+
+  static rn_program program(const char *name, const char *recipe) {
+    rn_program p{};
+    p.abi_version = RN_PROGRAM_ABI_VERSION;
+    p.model_name = name;
+    p.target = "host";
+    p.input_channels = C;
+    p.input_height = H;
+    p.input_width = W;
+    p.num_classes = K;
+    p.compiled_batch = 64;
+    p.fixed_bytes = layout.fixedBytes;
+    p.per_sample_bytes = layout.perSampleBytes;
+    p.images_offset = layout.images;
+    p.labels_offset = layout.labels;
+    p.loss_offset = layout.loss;
+    p.correct_offset = layout.correct;
+    p.num_variables = std::size(variables);
+    p.variables = variables;
+    p.optimizer = "sgd";
+    p.recipe = recipe;
+    p.train_kernels = 3;
+    p.eval_kernels = 1;
+    p.train_step = train;
+    p.eval_step = eval;
+    return p;
+  }
+};
+
+} // namespace
+
+const rn_program &mnistLogistic() {
+  static const rn_program program = Logistic<28, 28, 1, 10>::program(
+      "logistic_mnist",
+      "--dataset=fashion_mnist --batch=64 --epochs=1 --optimizer=sgd "
+      "--lr=0.02 --momentum=0.9 --nesterov=false --weight-decay=0 "
+      "--schedule=cosine --augment=none --normalize=0.286/0.353 "
+      "--validation-split=0 --label-smoothing=0 --seed=0");
+  return program;
+}
+
+const rn_program &cifarLogistic() {
+  static const rn_program program = Logistic<32, 32, 3, 10>::program(
+      "logistic_cifar",
+      "--dataset=cifar10 --batch=128 --epochs=160 --optimizer=sgd --lr=0.1 "
+      "--momentum=0.9 --weight-decay=1e-4 --schedule=step "
+      "--schedule-at=80,120 --schedule-factor=0.1 "
+      "--augment=random_crop(32,pad=4),flip_horizontal "
+      "--normalize=0.4914,0.4822,0.4465/0.2470,0.2435,0.2616 "
+      "--validation-split=0 --label-smoothing=0 --seed=0");
+  return program;
+}
+
+} // namespace resnetrt::test

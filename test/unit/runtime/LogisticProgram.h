@@ -1,0 +1,39 @@
+//===- LogisticProgram.h - hand-written programs for runtime tests -*- C++
+//-*-===//
+//
+// What resnetc would generate, written by hand: a program table with a
+// variable of every role, an arena layout, and step functions in plain C++.
+// The model is multinomial logistic regression on the pixels (logits =
+// W x + b, softmax cross-entropy with label smoothing), trained with the
+// compiled sgd_update's rule (PyTorch's SGD: momentum, Nesterov, weight
+// decay). It learns real data sets well enough to tell a working runtime
+// from a broken one, in seconds.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETRT_TEST_LOGISTICPROGRAM_H
+#define RESNETRT_TEST_LOGISTICPROGRAM_H
+
+#include "resnetrt/Program.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace resnetrt::test {
+
+/// Knobs tests turn on the programs; all off by default.
+struct ProgramHooks {
+  int64_t nanAtStep = 0;       ///< train_step reports a NaN loss at this step
+  int64_t interruptAtStep = 0; ///< train_step raises SIGINT at this step
+  std::vector<rn_step_params> *steps = nullptr; ///< records every call
+};
+extern ProgramHooks hooks;
+
+/// 28x28x1 images, 10 classes: MNIST and Fashion-MNIST.
+const rn_program &mnistLogistic();
+/// 32x32x3 images, 10 classes: CIFAR-10.
+const rn_program &cifarLogistic();
+
+} // namespace resnetrt::test
+
+#endif // RESNETRT_TEST_LOGISTICPROGRAM_H

@@ -1,0 +1,314 @@
+//===- TrainTest.cpp - whole runs of train on a small data set ------------===//
+//
+// A synthetic MNIST-format data set (640 training images, 200 test images)
+// and the logistic program: 10 steps per epoch at batch 64, so every run
+// takes milliseconds and the checks are about the runtime, not the model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LogisticProgram.h"
+#include "TestUtil.h"
+
+#include "resnetrt/Checkpoint.h"
+#include "resnetrt/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <set>
+
+using namespace resnetrt;
+using namespace resnetrt::test;
+
+namespace {
+
+class TrainRun : public ::testing::Test {
+protected:
+  void SetUp() override { writeMnist(data.path(), 640, 200, true); }
+  void TearDown() override { hooks = {}; }
+
+  /// Runs train on the data set with `args` after the defaults.
+  RunResult run(std::vector<std::string> args) {
+    args.insert(args.begin(), "--data=" + data.path());
+    return runTrain(mnistLogistic(), args);
+  }
+
+  TempDir data, work;
+};
+
+std::vector<StoredVariable> variablesOf(const std::string &path) {
+  return readCheckpoint(path).variables;
+}
+
+void expectSameVariables(const std::string &a, const std::string &b) {
+  std::vector<StoredVariable> left = variablesOf(a), right = variablesOf(b);
+  ASSERT_EQ(left.size(), right.size());
+  for (size_t i = 0; i < left.size(); ++i) {
+    EXPECT_EQ(left[i].name, right[i].name);
+    // Bit-identical, not merely close.
+    EXPECT_EQ(0, std::memcmp(left[i].values.data(), right[i].values.data(),
+                             4 * left[i].values.size()))
+        << left[i].name;
+  }
+}
+
+} // namespace
+
+TEST_F(TrainRun, EndsWithOneJsonLine) {
+  RunResult result = run({"--epochs=2"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::string last = result.lastLine();
+  EXPECT_EQ(last.front(), '{');
+  EXPECT_EQ(last.back(), '}');
+  EXPECT_GT(*jsonNumber(last, "test_accuracy"), 0.9);
+  EXPECT_LT(*jsonNumber(last, "test_loss"), 0.5);
+  EXPECT_EQ(*jsonNumber(last, "epochs"), 2);
+  EXPECT_EQ(*jsonNumber(last, "steps"), 20);
+  EXPECT_EQ(*jsonNumber(last, "batch"), 64);
+  EXPECT_GE(*jsonNumber(last, "threads"), 1);
+  EXPECT_GT(*jsonNumber(last, "images_per_s"), 0);
+  EXPECT_GT(*jsonNumber(last, "train_seconds"), 0);
+  EXPECT_CONTAINS(last, "\"model\":\"logistic_mnist\"");
+  EXPECT_CONTAINS(result.out, "arena: ");
+  EXPECT_CONTAINS(result.out, "MiB, allocated once");
+  EXPECT_CONTAINS(result.out, "epoch 2/2: train loss");
+  EXPECT_EQ(result.err, "");
+}
+
+TEST_F(TrainRun, StepParametersFollowTheFlags) {
+  std::vector<rn_step_params> steps;
+  hooks.steps = &steps;
+  RunResult result =
+      run({"--epochs=2", "--schedule=step", "--schedule-at=1",
+           "--schedule-factor=0.5", "--lr=0.2", "--momentum=0.8", "--nesterov",
+           "--weight-decay=0.001", "--label-smoothing=0.1"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  ASSERT_EQ(steps.size(), 20u);
+  std::set<uint32_t> seeds;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].step, int32_t(i + 1));
+    EXPECT_FLOAT_EQ(steps[i].lr, i < 10 ? 0.2f : 0.1f);
+    EXPECT_FLOAT_EQ(steps[i].momentum, 0.8f);
+    EXPECT_EQ(steps[i].nesterov, 1);
+    EXPECT_FLOAT_EQ(steps[i].weight_decay, 0.001f);
+    EXPECT_FLOAT_EQ(steps[i].label_smoothing, 0.1f);
+    seeds.insert(steps[i].seed);
+  }
+  EXPECT_EQ(seeds.size(), steps.size());
+}
+
+TEST_F(TrainRun, StepsOverrideEpochs) {
+  RunResult result = run({"--epochs=9", "--steps=15"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 15);
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "epochs"), 2);
+  EXPECT_CONTAINS(result.out, "2 epoch(s) of 10 steps (15 steps)");
+}
+
+TEST_F(TrainRun, ValidationSplitIsHeldOutAndEvaluated) {
+  RunResult result = run({"--epochs=2", "--validation-split=0.25"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "480 training images after holding out 160 for "
+                              "validation");
+  EXPECT_CONTAINS(result.out, "| val loss ");
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 14); // 7 per epoch
+  EXPECT_GT(*jsonNumber(result.lastLine(), "val_accuracy"), 0.8);
+  EXPECT_GE(*jsonNumber(result.lastLine(), "best_val_accuracy"),
+            *jsonNumber(result.lastLine(), "val_accuracy"));
+}
+
+TEST_F(TrainRun, PlainProgressEveryNSteps) {
+  RunResult result = run({"--epochs=1", "--log-every=5", "--progress=plain"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "epoch 1/1 step 5/10 loss ");
+  EXPECT_CONTAINS(result.out, "epoch 1/1 step 10/10 loss ");
+  EXPECT_EQ(result.out.find("step 3/10"), std::string::npos);
+}
+
+TEST_F(TrainRun, ProgressBarRedrawsOneLine) {
+  RunResult result = run({"--epochs=1", "--progress=bar"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "\r\033[Kepoch 1/1 [");
+  EXPECT_CONTAINS(result.out, "] 10/10 loss ");
+  EXPECT_CONTAINS(result.out, " img/s ETA 0:00");
+  EXPECT_EQ(result.lastLine().front(), '{');
+}
+
+TEST_F(TrainRun, NoProgressPrintsOnlyTheResult) {
+  RunResult result = run({"--epochs=1", "--progress=none"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, result.lastLine() + "\n");
+}
+
+TEST_F(TrainRun, MetricsGoToJsonLines) {
+  RunResult result =
+      run({"--epochs=2", "--log-every=5", "--log-dir=" + (work / "logs"),
+           "--validation-split=0.2"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::ifstream file(work / "logs/metrics.jsonl");
+  std::vector<std::string> steps, epochs;
+  for (std::string line; std::getline(file, line);) {
+    EXPECT_EQ(line.front(), '{');
+    EXPECT_EQ(line.back(), '}');
+    (line.find("\"type\":\"step\"") != std::string::npos ? steps : epochs)
+        .push_back(line);
+  }
+  ASSERT_EQ(epochs.size(), 2u);
+  ASSERT_EQ(steps.size(), 16u / 5); // 8 steps per epoch, one record per 5
+  EXPECT_EQ(*jsonNumber(steps[0], "step"), 5);
+  for (const char *key : {"loss", "lr", "images_per_s", "epoch"})
+    EXPECT_TRUE(jsonNumber(steps[0], key)) << key;
+  for (const char *key :
+       {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+        "test_loss", "test_accuracy", "seconds", "images_per_s", "lr"})
+    EXPECT_TRUE(jsonNumber(epochs[1], key)) << key;
+  EXPECT_EQ(*jsonNumber(epochs[1], "epoch"), 2);
+  EXPECT_EQ(*jsonNumber(epochs[1], "test_accuracy"),
+            *jsonNumber(result.lastLine(), "test_accuracy"));
+}
+
+TEST_F(TrainRun, ResumeAtAnEpochBoundaryMatchesAStraightRun) {
+  std::vector<std::string> recipe = {
+      "--augment=random_crop(28,pad=2),flip_horizontal",
+      "--normalize=0.2/0.3",
+      "--schedule=step",
+      "--schedule-at=1",
+      "--validation-split=0.1",
+      "--seed=5"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), recipe.begin(), recipe.end());
+    return args;
+  };
+  std::string straight = work / "straight.ckpt", resumed = work / "b.ckpt";
+  ASSERT_EQ(run(with({"--epochs=2", "--checkpoint=" + straight})).status, 0);
+  ASSERT_EQ(run(with({"--epochs=1", "--checkpoint=" + resumed})).status, 0);
+  EXPECT_EQ(readCheckpoint(resumed).info.state.step, 9);
+  RunResult second = run(
+      with({"--epochs=2", "--resume=" + resumed, "--checkpoint=" + resumed}));
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_CONTAINS(second.out, "resumed from " + resumed + " at step 9");
+  EXPECT_EQ(*jsonNumber(second.lastLine(), "steps"), 18);
+  expectSameVariables(straight, resumed);
+}
+
+TEST_F(TrainRun, ResumeAfterCtrlCMidEpochMatchesAStraightRun) {
+  std::vector<std::string> args = {"--epochs=3", "--schedule=cosine",
+                                   "--warmup-epochs=1",
+                                   "--augment=random_crop(28,pad=3)"};
+  auto with = [&](std::string checkpoint, std::vector<std::string> extra = {}) {
+    std::vector<std::string> all = args;
+    all.push_back("--checkpoint=" + checkpoint);
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  };
+  std::string straight = work / "straight.ckpt", resumed = work / "r.ckpt";
+  RunResult reference = run(with(straight));
+  ASSERT_EQ(reference.status, 0) << reference.err;
+
+  hooks.interruptAtStep = 14;
+  RunResult stopped = run(with(resumed));
+  EXPECT_EQ(stopped.status, ExitInterrupted);
+  EXPECT_CONTAINS(stopped.err, "train: interrupted at step 14; resume with "
+                               "--resume=" +
+                                   resumed);
+  Checkpoint saved = readCheckpoint(resumed);
+  EXPECT_EQ(saved.info.state.step, 14);
+  EXPECT_EQ(saved.info.state.epoch, 1);
+  EXPECT_EQ(saved.info.state.batchInEpoch, 4);
+
+  hooks.interruptAtStep = 0;
+  RunResult finished = run(with(resumed, {"--resume=" + resumed}));
+  ASSERT_EQ(finished.status, 0) << finished.err;
+  EXPECT_EQ(*jsonNumber(finished.lastLine(), "steps"), 30);
+  expectSameVariables(straight, resumed);
+  EXPECT_EQ(*jsonNumber(finished.lastLine(), "test_accuracy"),
+            *jsonNumber(reference.lastLine(), "test_accuracy"));
+}
+
+TEST_F(TrainRun, CtrlCWithoutCheckpointSaysHowToKeepProgress) {
+  hooks.interruptAtStep = 3;
+  RunResult result = run({"--epochs=2"});
+  EXPECT_EQ(result.status, ExitInterrupted);
+  EXPECT_CONTAINS(result.err, "interrupted at step 3; pass "
+                              "--checkpoint=PATH to keep progress");
+}
+
+TEST_F(TrainRun, ResumeNeedsTheSameDataOrder) {
+  std::string path = work / "a.ckpt";
+  ASSERT_EQ(run({"--epochs=1", "--checkpoint=" + path}).status, 0);
+  RunResult result = run({"--epochs=2", "--resume=" + path, "--seed=3"});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_CONTAINS(result.err, "was made with --seed=0, this run has --seed=3; "
+                              "resume with --seed=0");
+  result = run({"--epochs=2", "--resume=" + path, "--batch=32"});
+  EXPECT_CONTAINS(result.err, "--batch=64");
+}
+
+TEST_F(TrainRun, NanLossStopsAndKeepsTheLastGoodCheckpoint) {
+  std::string path = work / "c.ckpt";
+  hooks.nanAtStep = 15;
+  RunResult result = run({"--epochs=3", "--checkpoint=" + path});
+  EXPECT_EQ(result.status, ExitDiverged);
+  EXPECT_CONTAINS(result.err, "the loss is nan at step 15: training diverged "
+                              "and stopped. The last good checkpoint, " +
+                                  path +
+                                  ", is kept. Try a lower learning "
+                                  "rate, e.g. --lr=0.002.");
+  EXPECT_EQ(readCheckpoint(path).info.state.step, 10);
+  EXPECT_EQ(result.out.find("\"test_accuracy\""), std::string::npos);
+}
+
+TEST_F(TrainRun, RealDivergenceIsCaught) {
+  // Weights of ~1e36 overflow the logits within two steps.
+  RunResult result = run({"--epochs=2", "--lr=1e38"});
+  EXPECT_EQ(result.status, ExitDiverged);
+  EXPECT_CONTAINS(result.err, "training diverged and stopped");
+  EXPECT_CONTAINS(result.err, "--lr=1e+37");
+}
+
+TEST_F(TrainRun, EvalOnlyReproducesTheTestResult) {
+  std::string path = work / "e.ckpt";
+  RunResult trained = run({"--epochs=1", "--checkpoint=" + path});
+  ASSERT_EQ(trained.status, 0) << trained.err;
+  RunResult evaluated = run({"--eval-only", "--resume=" + path, "--batch=48"});
+  ASSERT_EQ(evaluated.status, 0) << evaluated.err;
+  std::string last = evaluated.lastLine();
+  EXPECT_EQ(*jsonNumber(last, "test_images"), 200);
+  EXPECT_EQ(*jsonNumber(last, "step"), 10);
+  EXPECT_EQ(*jsonNumber(last, "test_accuracy"),
+            *jsonNumber(trained.lastLine(), "test_accuracy"));
+  EXPECT_NEAR(*jsonNumber(last, "test_loss"),
+              *jsonNumber(trained.lastLine(), "test_loss"), 1e-6);
+}
+
+TEST_F(TrainRun, BenchmarkTimesStepsOnSyntheticData) {
+  std::vector<rn_step_params> steps;
+  hooks.steps = &steps;
+  RunResult result = runTrain(
+      mnistLogistic(), {"--benchmark", "--steps=6", "--warmup=2", "--batch=32",
+                        "--threads=1", "--data=/no/such/dir"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(steps.size(), 8u);
+  std::string last = result.lastLine();
+  EXPECT_EQ(*jsonNumber(last, "batch"), 32);
+  EXPECT_EQ(*jsonNumber(last, "threads"), 1);
+  EXPECT_EQ(*jsonNumber(last, "steps"), 6);
+  EXPECT_GT(*jsonNumber(last, "images_per_s"), 0);
+  EXPECT_LE(*jsonNumber(last, "step_ms_p10"),
+            *jsonNumber(last, "step_ms_median"));
+  EXPECT_LE(*jsonNumber(last, "step_ms_median"),
+            *jsonNumber(last, "step_ms_p90"));
+  EXPECT_CONTAINS(result.out, "step time: median ");
+}
+
+TEST(TrainCifar, TrainsOnCifarFilesWithTheRecipesAugmentation) {
+  TempDir data;
+  writeCifar10(data.path(), 40);
+  RunResult result = runTrain(
+      cifarLogistic(), {"--data=" + data.path(), "--epochs=2", "--batch=50"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "data: CIFAR-10 binary in " + data.path() +
+                                  ": 200 training images, 40 test images");
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 8);
+}
