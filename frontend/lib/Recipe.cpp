@@ -298,14 +298,15 @@ LogicalResult RecipeBuilder::readTransform(const ast::Expr &expr) {
   Transform t;
   t.kind = c->builtin.name;
   t.loc = expr.getLoc();
+  // Crops are square: `size` is their side in pixels.
   if (t.kind == "random_crop") {
-    FailureOr<std::array<int64_t, 2>> size = c->pair("size", 1);
+    FailureOr<int64_t> size = c->integer("size", 1, 4096);
     if (failed(size))
       return failure();
     FailureOr<int64_t> pad = c->integer("pad", 0, 1024);
     if (failed(pad))
       return failure();
-    t.size = *size;
+    t.size = {*size, *size};
     t.pad = *pad;
   } else if (t.kind == "central_crop") {
     // An integer is a size in pixels; a number in (0, 1] a fraction of the
@@ -320,10 +321,10 @@ LogicalResult RecipeBuilder::readTransform(const ast::Expr &expr) {
       }
       t.fraction = *fraction;
     } else {
-      FailureOr<std::array<int64_t, 2>> pixels = c->pair("size", 1);
+      FailureOr<int64_t> pixels = c->integer("size", 1, 4096);
       if (failed(pixels))
         return failure();
-      t.size = *pixels;
+      t.size = {*pixels, *pixels};
     }
   } else if (t.kind == "normalize") {
     for (const char *name : {"mean", "std"}) {

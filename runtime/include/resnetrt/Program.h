@@ -37,7 +37,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 1
+#define RN_PROGRAM_ABI_VERSION 2
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -97,6 +97,11 @@ typedef struct rn_program {
                                         names and values as in
                                         runtime/include/resnetrt/Flags.h */
   int32_t train_kernels, eval_kernels; /* kernel calls per step, for reports */
+  /* The trainable parameters the optimizer updates are one dense run of
+   * parameters_bytes at parameters_offset (fixed), in the order of the
+   * variable table; after a training step their gradients are the run of the
+   * same layout at gradients_offset (one all-reduce covers them). */
+  int64_t parameters_offset, gradients_offset, parameters_bytes;
   /* Each returns 0, or a Halide error code. */
   int32_t (*train_step)(uint8_t *arena, int32_t batch,
                         const rn_step_params *params);

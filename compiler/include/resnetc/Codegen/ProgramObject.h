@@ -36,6 +36,7 @@ struct ProgramInfo {
   int64_t imagesOffset, labelsOffset, lossOffset, correctOffset;
   std::vector<ProgramVariable> variables;
   int64_t trainKernels, evalKernels;
+  int64_t parametersOffset = 0, gradientsOffset = 0, parametersBytes = 0;
 };
 
 /// Reads the program's description from a module after rn-plan-memory.

@@ -47,8 +47,9 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, num_variables) == 96 &&
                   offsetof(rn_program, variables) == 104 &&
                   offsetof(rn_program, train_kernels) == 128 &&
-                  offsetof(rn_program, train_step) == 136 &&
-                  sizeof(rn_program) == 152,
+                  offsetof(rn_program, parameters_offset) == 136 &&
+                  offsetof(rn_program, train_step) == 160 &&
+                  sizeof(rn_program) == 176,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -133,6 +134,17 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
     std::tie(var.fanIn, var.fanOut) = fans(var.shape);
     info.variables.push_back(std::move(var));
   }
+  // The optimizer's dense runs of parameters and gradients.
+  train.walk([&](Operation *op) {
+    if (!isa<rn::SGDUpdateOp, rn::AdamUpdateOp>(op))
+      return;
+    auto call = cast<KernelOpInterface>(op).getKernelCall();
+    if (failed(call))
+      return;
+    info.parametersOffset = call->inputs[0].fixedOffset;
+    info.gradientsOffset = call->inputs[1].fixedOffset;
+    info.parametersBytes = call->spec.inputs[0].shape[0] * 4;
+  });
   auto countKernels = [](func::FuncOp f) {
     int64_t n = 0;
     f.walk([&](KernelOpInterface) { ++n; });
@@ -192,25 +204,24 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   simple("label_smoothing", "label-smoothing");
   simple("validation_split", "validation-split");
   simple("seed", "seed");
-  // Transforms: augment=random_crop(32,pad=4),flip_horizontal and
-  // normalize=mean/mean/...,std/std/...
+  // Transforms, in the runtime's syntax (runtime/lib/Flags.h):
+  // --augment=random_crop(32,pad=4),flip_horizontal
+  // --normalize=m1,m2,m3/s1,s2,s3
   std::string augment, normalize;
   for (Attribute a : recipe.getAs<ArrayAttr>("augment")) {
     auto t = cast<DictionaryAttr>(a);
     StringRef kind = t.getAs<StringAttr>("kind").getValue();
     if (kind == "normalize") {
       llvm::raw_string_ostream n(normalize);
-      llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n, "/");
-      n << ",";
-      llvm::interleave(t.getAs<DenseF64ArrayAttr>("std").asArrayRef(), n, "/");
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n, ",");
+      n << "/";
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("std").asArrayRef(), n, ",");
       continue;
     }
     llvm::raw_string_ostream aug(augment);
     aug << (augment.empty() ? "" : ",") << kind;
     if (auto size = t.getAs<DenseI64ArrayAttr>("size")) {
-      aug << "(" << size[0];
-      if (size[1] != size[0])
-        aug << "x" << size[1];
+      aug << "(" << size[0]; // crops are square
       if (auto pad = t.getAs<IntegerAttr>("pad"))
         aug << ",pad=" << pad.getInt();
       aug << ")";
@@ -296,8 +307,9 @@ void TableBuilder::build(const ProgramInfo &info) {
             i32(info.variables.size()), table,
             string(info.optimizer, "rn.optimizer"),
             string(info.recipeFlags, "rn.recipe"), i32(info.trainKernels),
-            i32(info.evalKernels), function("rn_train_step"),
-            function("rn_eval_step")});
+            i32(info.evalKernels), i64(info.parametersOffset),
+            i64(info.gradientsOffset), i64(info.parametersBytes),
+            function("rn_train_step"), function("rn_eval_step")});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");
