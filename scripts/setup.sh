@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package resnetc needs to build, test and train.
+# Idempotent: it installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ python3
+  # compiler: MLIR/LLVM 19 (headers, CMake config, mlir-tblgen), Halide 14
+  llvm-19-dev libmlir-19-dev mlir-19-tools libhalide14-0-dev
+  # runtime: fmt (header-only use), zlib
+  libfmt-dev zlib1g-dev
+  # tests: lit and FileCheck, GoogleTest; PyTorch as numeric oracle and
+  # benchmark peer (never used by train)
+  llvm-19-tools libgtest-dev python3-torch
+  # the default example's data set
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo -E apt-get install -y -q --no-install-recommends "${missing[@]}"
