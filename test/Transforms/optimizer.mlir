@@ -20,7 +20,7 @@ module attributes {rn.recipe = {optimizer = "sgd"}} {
 // CHECK-NEXT:    %[[M:.*]] = rn.step_param momentum : f32
 // CHECK-NEXT:    %[[WD:.*]] = rn.step_param weight_decay : f32
 // CHECK-NEXT:    %[[N:.*]] = rn.step_param nesterov : i32
-// CHECK-NEXT:    rn.sgd_update %[[GA]], %[[GB]], %[[LR]], %[[M]], %[[WD]], %[[N]] {momenta = [@a.momentum, @b.momentum], parameters = [@a, @b]}
+// CHECK-NEXT:    rn.sgd_update(%[[GA]], %[[GB]]) lr %[[LR]] momentum %[[M]] weight_decay %[[WD]] nesterov %[[N]] {momenta = [@a.momentum, @b.momentum], parameters = [@a, @b]}
 // CHECK-NOT:     rn.apply_gradients
 
 // -----
@@ -36,7 +36,7 @@ module attributes {rn.recipe = {optimizer = "adamw"}} {
 
 // CHECK:       rn.variable @a.adam_m : tensor<4xf32> {init = #rn.init<zeros>}
 // CHECK-NEXT:  rn.variable @a.adam_v : tensor<4xf32> {init = #rn.init<zeros>}
-// CHECK:       rn.adam_update %{{.*}} {decoupled = true, first_moments = [@a.adam_m], parameters = [@a], second_moments = [@a.adam_v]}
+// CHECK:       rn.adam_update(%{{.*}}) lr %{{.*}} beta1 %{{.*}} beta2 %{{.*}} epsilon %{{.*}} weight_decay %{{.*}} step %{{.*}} {decoupled = true, first_moments = [@a.adam_m], parameters = [@a], second_moments = [@a.adam_v]}
 
 // -----
 

@@ -236,7 +236,8 @@ LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
   for (auto [i, arg] : llvm::enumerate(args))
     step.setArgAttr(i, "rn.slot", slots.lookup(arg));
   for (Operation &op : body) {
-    if (op.getNumResults() == 0)
+    if (llvm::none_of(op.getResultTypes(),
+                      [](Type t) { return isa<RankedTensorType>(t); }))
       continue;
     SmallVector<Attribute> resultSlots;
     for (Value result : op.getResults()) {

@@ -525,8 +525,8 @@ def RN_SGDUpdateOp : RN_Op<"sgd_update", [
     contiguous run, so one kernel updates them all.
 
     ```mlir
-    rn.sgd_update %dw, %db, %lr, %mom, %wd, %nest {
-        parameters = [@dense.weight, @dense.bias],
+    rn.sgd_update(%dw, %db) lr %lr momentum %mom weight_decay %wd
+        nesterov %nest {parameters = [@dense.weight, @dense.bias],
         momenta = [@dense.weight.momentum, @dense.bias.momentum]}
         : tensor<10x64xf32>, tensor<10xf32>
     ```
@@ -536,8 +536,8 @@ def RN_SGDUpdateOp : RN_Op<"sgd_update", [
                        SymbolRefArrayAttr:$parameters,
                        SymbolRefArrayAttr:$momenta);
   let assemblyFormat = [{
-    $gradients `,` $lr `,` $momentum `,` $weight_decay `,` $nesterov attr-dict
-    `:` type($gradients)
+    `(` $gradients `)` `lr` $lr `momentum` $momentum `weight_decay`
+    $weight_decay `nesterov` $nesterov attr-dict `:` type($gradients)
   }];
 }
 
@@ -551,9 +551,10 @@ def RN_AdamUpdateOp : RN_Op<"adam_update", [
     bias correction by the 1-based `step`.
 
     ```mlir
-    rn.adam_update %dw, %lr, %b1, %b2, %eps, %wd, %step {decoupled = false,
-        parameters = [@dense.weight], first_moments = [@dense.weight.m],
-        second_moments = [@dense.weight.v]} : tensor<10x64xf32>
+    rn.adam_update(%dw) lr %lr beta1 %b1 beta2 %b2 epsilon %eps
+        weight_decay %wd step %step {decoupled = false,
+        parameters = [@dense.weight], first_moments = [@dense.weight.adam_m],
+        second_moments = [@dense.weight.adam_v]} : tensor<10x64xf32>
     ```
   }];
   let arguments = (ins Variadic<RN_Tensor>:$gradients, F32:$lr, F32:$beta1,
@@ -562,8 +563,9 @@ def RN_AdamUpdateOp : RN_Op<"adam_update", [
                        SymbolRefArrayAttr:$first_moments,
                        SymbolRefArrayAttr:$second_moments);
   let assemblyFormat = [{
-    $gradients `,` $lr `,` $beta1 `,` $beta2 `,` $epsilon `,` $weight_decay `,`
-    $step attr-dict `:` type($gradients)
+    `(` $gradients `)` `lr` $lr `beta1` $beta1 `beta2` $beta2 `epsilon`
+    $epsilon `weight_decay` $weight_decay `step` $step attr-dict `:`
+    type($gradients)
   }];
 }
 
