@@ -2,8 +2,10 @@
 
 #include "KernelHarness.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 using namespace Halide;
@@ -43,7 +45,7 @@ HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo,
   HostTensor t(shape);
   std::uniform_real_distribution<double> dist(lo, hi);
   for (double &v : t.data)
-    v = dist(rng);
+    v = float(dist(rng));
   return t;
 }
 
@@ -63,9 +65,22 @@ static size_t bufferOffset(const TensorSpec &spec, size_t i) {
   return ((n * s[2] + y) * s[3] + x) * s[1] + c;
 }
 
-static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
-  if (t.shape != spec.shape)
+/// `spec` with the shape `shape`, which may differ from it in the batch of
+/// an activation only.
+static TensorSpec withShape(const TensorSpec &spec, const Shape &shape) {
+  bool sameStatic = shape.size() == spec.shape.size() &&
+                    (shape.empty() ||
+                     std::equal(shape.begin() + 1, shape.end(),
+                                spec.shape.begin() + 1)) &&
+                    (spec.kind == TensorKind::Activation || shape == spec.shape);
+  if (!sameStatic)
     throw std::invalid_argument("runKernel: input shape differs from spec");
+  TensorSpec actual = spec;
+  actual.shape = shape;
+  return actual;
+}
+
+static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
   Buffer<> buf(halideType(spec.type), halideExtents(spec));
   for (size_t i = 0; i < t.size(); ++i) {
     size_t o = bufferOffset(spec, i);
@@ -103,18 +118,22 @@ static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
   return t;
 }
 
-std::vector<HostTensor> runKernel(const KernelSpec &spec,
-                                  const std::vector<HostTensor> &inputs,
-                                  const std::map<std::string, double> &scalars,
-                                  Scheduler scheduler) {
+static std::vector<HostTensor>
+run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
+    const std::map<std::string, double> &scalars, Scheduler scheduler,
+    const std::map<size_t, size_t> &aliases) {
   Target target = get_jit_target_from_environment();
   Kernel kernel = buildKernel(spec, target, scheduler);
   if (inputs.size() != spec.inputs.size())
     throw std::invalid_argument("runKernel: wrong number of inputs");
 
   std::vector<Buffer<>> inputBuffers;
+  std::optional<int64_t> batch;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    inputBuffers.push_back(toBuffer(inputs[i], spec.inputs[i]));
+    TensorSpec actual = withShape(spec.inputs[i], inputs[i].shape);
+    if (actual.kind == TensorKind::Activation && !batch && !actual.shape.empty())
+      batch = actual.shape[0];
+    inputBuffers.push_back(toBuffer(inputs[i], actual));
     kernel.inputs[i].set(inputBuffers.back());
   }
   for (Internal::Parameter &p : kernel.scalars) {
@@ -129,16 +148,39 @@ std::vector<HostTensor> runKernel(const KernelSpec &spec,
       p.set_scalar<uint32_t>(uint32_t(it->second));
   }
 
+  std::vector<TensorSpec> outputs = spec.outputs;
   std::vector<Buffer<>> outputBuffers;
-  for (const TensorSpec &out : spec.outputs)
-    outputBuffers.emplace_back(halideType(out.type), halideExtents(out));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].kind == TensorKind::Activation && batch)
+      outputs[i].shape[0] = *batch;
+    auto alias = aliases.find(i);
+    if (alias != aliases.end())
+      outputBuffers.push_back(inputBuffers.at(alias->second));
+    else
+      outputBuffers.emplace_back(halideType(outputs[i].type),
+                                 halideExtents(outputs[i]));
+  }
   Realization realization(outputBuffers);
   kernel.pipeline.realize(realization, target);
 
   std::vector<HostTensor> results;
-  for (size_t i = 0; i < spec.outputs.size(); ++i)
-    results.push_back(fromBuffer(outputBuffers[i], spec.outputs[i]));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    results.push_back(fromBuffer(outputBuffers[i], outputs[i]));
   return results;
+}
+
+std::vector<HostTensor> runKernel(const KernelSpec &spec,
+                                  const std::vector<HostTensor> &inputs,
+                                  const std::map<std::string, double> &scalars,
+                                  Scheduler scheduler) {
+  return run(spec, inputs, scalars, scheduler, {});
+}
+
+std::vector<HostTensor>
+runKernelInPlace(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
+                 const std::map<std::string, double> &scalars,
+                 const std::map<size_t, size_t> &aliases) {
+  return run(spec, inputs, scalars, Scheduler::Hand, aliases);
 }
 
 double relativeError(const HostTensor &a, const HostTensor &b) {

@@ -126,6 +126,47 @@ static Type halideType(ElemType type) {
   return Float(32);
 }
 
+Expr batchExtent(const OutputImageParam &activation) {
+  return activation.dim(activation.dimensions() - 1).extent();
+}
+
+std::vector<Var> pointVars(size_t rank) {
+  std::vector<Var> vars;
+  for (size_t d = 0; d < rank; ++d)
+    vars.push_back(Var("d" + std::to_string(d)));
+  return vars;
+}
+
+std::vector<Expr> asExprs(const std::vector<Var> &vars) {
+  return std::vector<Expr>(vars.begin(), vars.end());
+}
+
+//===----------------------------------------------------------------------===//
+// Schedule helpers
+//===----------------------------------------------------------------------===//
+
+void schedulePointwise(Func f, const std::vector<Var> &vars,
+                       const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  f.vectorize(vars.front(), lanes, TailStrategy::GuardWithIf);
+  if (vars.size() > 1)
+    f.parallel(vars.back());
+}
+
+void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
+                              const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  Var outer(channel.name() + "_vo"), inner(channel.name() + "_vi");
+  update.split(channel, outer, inner, lanes, TailStrategy::GuardWithIf)
+      .vectorize(inner);
+  // The reduction loops go between the vector and the outer channel loop.
+  std::vector<VarOrRVar> order{inner};
+  for (int i = 0; i < r.dimensions(); ++i)
+    order.push_back(r[i]);
+  order.push_back(outer);
+  update.reorder(order);
+}
+
 //===----------------------------------------------------------------------===//
 // Family
 //===----------------------------------------------------------------------===//
