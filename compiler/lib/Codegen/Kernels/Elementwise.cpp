@@ -11,6 +11,7 @@
 #include "Family.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace Halide;
 
@@ -196,9 +197,13 @@ public:
     if (spec.inputs[0].shape.size() != 2)
       fail("softmax takes x[N, K]");
     RDom r(0, int(spec.inputs[0].shape[1]), "r");
-    rowMax(n) = maximum(x(r, n));
+    // Not maximum(), which starts at -inf: Halide compiles with LLVM's
+    // no-infinities flag.
+    rowMax(n) = std::numeric_limits<float>::lowest();
+    rowMax(n) = max(rowMax(n), x(r, n));
     shifted(k, n) = exp(x(k, n) - rowMax(n));
-    rowSum(n) = sum(shifted(r, n));
+    rowSum(n) = 0.0f;
+    rowSum(n) += shifted(r, n);
     y(k, n) = shifted(k, n) / rowSum(n);
     return {y};
   }

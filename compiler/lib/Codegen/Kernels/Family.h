@@ -83,6 +83,7 @@ private:
 
 /// One register function per group of families (one source file each).
 void registerElementwiseFamilies(FamilyRegistry &registry);
+void registerBatchNormFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

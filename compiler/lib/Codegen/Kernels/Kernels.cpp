@@ -160,9 +160,13 @@ void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
   update.split(channel, outer, inner, lanes, TailStrategy::GuardWithIf)
       .vectorize(inner);
   // The reduction loops go between the vector and the outer channel loop.
+  // An RVar the definition does not use (the pixels of a 1x1 image) has no
+  // loop to move.
   std::vector<VarOrRVar> order{inner};
   for (int i = 0; i < r.dimensions(); ++i)
-    order.push_back(r[i]);
+    for (const Internal::Dim &dim : update.get_schedule().dims())
+      if (dim.var == r[i].name())
+        order.push_back(r[i]);
   order.push_back(outer);
   update.reorder(order);
 }
@@ -247,6 +251,7 @@ static const FamilyRegistry &registry() {
   static const FamilyRegistry instance = [] {
     FamilyRegistry r;
     registerElementwiseFamilies(r);
+    registerBatchNormFamilies(r);
     return r;
   }();
   return instance;
