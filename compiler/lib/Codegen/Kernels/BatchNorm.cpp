@@ -6,7 +6,7 @@
 // treated as a batch of 1x1 images so one algorithm serves both.
 //
 // The statistics are reduced in two levels: per image (in parallel over the
-// batch, vectors of channels accumulated in registers), then the per-image
+// batch, channel vectors innermost, into a buffer of C floats), then the per-image
 // partials are combined over the run-time batch with Chan et al.'s update:
 // each image's sum of squared deviations is taken around that image's own
 // mean (a second pass over the image while it is still in cache), so there

@@ -84,6 +84,7 @@ private:
 /// One register function per group of families (one source file each).
 void registerElementwiseFamilies(FamilyRegistry &registry);
 void registerBatchNormFamilies(FamilyRegistry &registry);
+void registerPoolingFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms
@@ -116,9 +117,9 @@ void schedulePointwise(Halide::Func f, const std::vector<Halide::Var> &vars,
                        const Halide::Target &target);
 
 /// Schedules an update that reduces over `r` into a buffer indexed by
-/// `channel` first: vectors of channels, each accumulated over the whole of
-/// `r` before the next (so the accumulator stays in a register), with a
-/// guarded tail for channel counts that are not a multiple of the vector.
+/// `channel` first: for each step of `r`, all channels in vectors (with a
+/// guarded tail for channel counts that are not a multiple of the vector),
+/// accumulating into the small, L1-resident buffer of the reduction.
 void scheduleChannelReduction(Halide::Stage update, Halide::Var channel,
                               const Halide::RDom &r,
                               const Halide::Target &target);

@@ -159,15 +159,17 @@ void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
   Var outer(channel.name() + "_vo"), inner(channel.name() + "_vi");
   update.split(channel, outer, inner, lanes, TailStrategy::GuardWithIf)
       .vectorize(inner);
-  // The reduction loops go between the vector and the outer channel loop.
+  // All channels innermost, then the reduction loops: the input streams
+  // through in memory order. Measured on global_avg_pool of x[128, 64, 32, 32]
+  // (2 threads): 2.3-2.9 ms, against 4.1-4.6 ms with each channel vector
+  // reduced over all pixels in turn (strided, accumulator in a register).
   // An RVar the definition does not use (the pixels of a 1x1 image) has no
   // loop to move.
-  std::vector<VarOrRVar> order{inner};
+  std::vector<VarOrRVar> order{inner, outer};
   for (int i = 0; i < r.dimensions(); ++i)
     for (const Internal::Dim &dim : update.get_schedule().dims())
       if (dim.var == r[i].name())
         order.push_back(r[i]);
-  order.push_back(outer);
   update.reorder(order);
 }
 
@@ -252,6 +254,7 @@ static const FamilyRegistry &registry() {
     FamilyRegistry r;
     registerElementwiseFamilies(r);
     registerBatchNormFamilies(r);
+    registerPoolingFamilies(r);
     return r;
   }();
   return instance;
