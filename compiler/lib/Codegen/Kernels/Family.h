@@ -85,6 +85,7 @@ private:
 void registerElementwiseFamilies(FamilyRegistry &registry);
 void registerBatchNormFamilies(FamilyRegistry &registry);
 void registerPoolingFamilies(FamilyRegistry &registry);
+void registerDataMovementFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

@@ -255,6 +255,7 @@ static const FamilyRegistry &registry() {
     registerElementwiseFamilies(r);
     registerBatchNormFamilies(r);
     registerPoolingFamilies(r);
+    registerDataMovementFamilies(r);
     return r;
   }();
   return instance;
