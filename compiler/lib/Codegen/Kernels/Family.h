@@ -86,6 +86,7 @@ void registerElementwiseFamilies(FamilyRegistry &registry);
 void registerBatchNormFamilies(FamilyRegistry &registry);
 void registerPoolingFamilies(FamilyRegistry &registry);
 void registerDataMovementFamilies(FamilyRegistry &registry);
+void registerRegularizationFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

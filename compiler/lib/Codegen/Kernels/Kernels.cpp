@@ -256,6 +256,7 @@ static const FamilyRegistry &registry() {
     registerBatchNormFamilies(r);
     registerPoolingFamilies(r);
     registerDataMovementFamilies(r);
+    registerRegularizationFamilies(r);
     return r;
   }();
   return instance;
