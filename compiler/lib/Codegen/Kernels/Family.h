@@ -87,6 +87,7 @@ void registerBatchNormFamilies(FamilyRegistry &registry);
 void registerPoolingFamilies(FamilyRegistry &registry);
 void registerDataMovementFamilies(FamilyRegistry &registry);
 void registerRegularizationFamilies(FamilyRegistry &registry);
+void registerLossFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

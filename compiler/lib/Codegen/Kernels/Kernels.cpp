@@ -257,6 +257,7 @@ static const FamilyRegistry &registry() {
     registerPoolingFamilies(r);
     registerDataMovementFamilies(r);
     registerRegularizationFamilies(r);
+    registerLossFamilies(r);
     return r;
   }();
   return instance;
