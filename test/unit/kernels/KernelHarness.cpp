@@ -123,7 +123,14 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
     const std::map<std::string, double> &scalars, Scheduler scheduler,
     const std::map<size_t, size_t> &aliases) {
   Target target = get_jit_target_from_environment();
-  Kernel kernel = buildKernel(spec, target, scheduler);
+  // JIT compilation dominates a test's time: each spec and scheduler is
+  // built and compiled once, then run as often as the test likes.
+  static std::map<std::string, Kernel> compiled;
+  std::string key = spec.key() + "|scheduler=" + std::to_string(int(scheduler));
+  auto found = compiled.find(key);
+  if (found == compiled.end())
+    found = compiled.emplace(key, buildKernel(spec, target, scheduler)).first;
+  Kernel &kernel = found->second;
   if (inputs.size() != spec.inputs.size())
     throw std::invalid_argument("runKernel: wrong number of inputs");
 

@@ -88,6 +88,7 @@ void registerPoolingFamilies(FamilyRegistry &registry);
 void registerDataMovementFamilies(FamilyRegistry &registry);
 void registerRegularizationFamilies(FamilyRegistry &registry);
 void registerLossFamilies(FamilyRegistry &registry);
+void registerOptimizerFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

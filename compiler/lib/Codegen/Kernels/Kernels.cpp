@@ -258,6 +258,7 @@ static const FamilyRegistry &registry() {
     registerDataMovementFamilies(r);
     registerRegularizationFamilies(r);
     registerLossFamilies(r);
+    registerOptimizerFamilies(r);
     return r;
   }();
   return instance;
