@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -80,8 +81,40 @@ static TensorSpec withShape(const TensorSpec &spec, const Shape &shape) {
   return actual;
 }
 
-static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
-  Buffer<> buf(halideType(spec.type), halideExtents(spec));
+/// A kernel's buffer in the middle of a larger allocation whose margins
+/// hold a known pattern: a kernel that writes past either end of one of its
+/// buffers (as a lost tail guard would) changes the pattern.
+class GuardedBuffer {
+public:
+  GuardedBuffer(Type type, const std::vector<int> &extents) {
+    size_t elements = 1;
+    for (int e : extents)
+      elements *= size_t(e);
+    bytes = elements * size_t(type.bytes());
+    storage = std::make_shared<std::vector<uint8_t>>(bytes + 2 * margin, pattern);
+    buffer = Buffer<>(type, storage->data() + margin, extents);
+  }
+
+  bool marginsIntact() const {
+    auto intact = [&](size_t from) {
+      return std::all_of(storage->begin() + from, storage->begin() + from + margin,
+                         [](uint8_t b) { return b == pattern; });
+    };
+    return intact(0) && intact(margin + bytes);
+  }
+
+  Buffer<> buffer;
+
+private:
+  static constexpr size_t margin = 4096;
+  static constexpr uint8_t pattern = 0xa5;
+  std::shared_ptr<std::vector<uint8_t>> storage;
+  size_t bytes;
+};
+
+static GuardedBuffer toBuffer(const HostTensor &t, const TensorSpec &spec) {
+  GuardedBuffer guarded(halideType(spec.type), halideExtents(spec));
+  Buffer<> &buf = guarded.buffer;
   for (size_t i = 0; i < t.size(); ++i) {
     size_t o = bufferOffset(spec, i);
     switch (spec.type) {
@@ -96,7 +129,7 @@ static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
       break;
     }
   }
-  return buf;
+  return guarded;
 }
 
 static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
@@ -134,14 +167,14 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
   if (inputs.size() != spec.inputs.size())
     throw std::invalid_argument("runKernel: wrong number of inputs");
 
-  std::vector<Buffer<>> inputBuffers;
+  std::vector<GuardedBuffer> inputBuffers;
   std::optional<int64_t> batch;
   for (size_t i = 0; i < inputs.size(); ++i) {
     TensorSpec actual = withShape(spec.inputs[i], inputs[i].shape);
     if (actual.kind == TensorKind::Activation && !batch && !actual.shape.empty())
       batch = actual.shape[0];
     inputBuffers.push_back(toBuffer(inputs[i], actual));
-    kernel.inputs[i].set(inputBuffers.back());
+    kernel.inputs[i].set(inputBuffers.back().buffer);
   }
   for (Internal::Parameter &p : kernel.scalars) {
     auto it = scalars.find(p.name());
@@ -156,7 +189,7 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
   }
 
   std::vector<TensorSpec> outputs = spec.outputs;
-  std::vector<Buffer<>> outputBuffers;
+  std::vector<GuardedBuffer> outputBuffers;
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].kind == TensorKind::Activation && batch)
       outputs[i].shape[0] = *batch;
@@ -167,12 +200,20 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
       outputBuffers.emplace_back(halideType(outputs[i].type),
                                  halideExtents(outputs[i]));
   }
-  Realization realization(outputBuffers);
+  std::vector<Buffer<>> views;
+  for (const GuardedBuffer &b : outputBuffers)
+    views.push_back(b.buffer);
+  Realization realization(views);
   kernel.pipeline.realize(realization, target);
 
+  for (const std::vector<GuardedBuffer> *buffers : {&inputBuffers, &outputBuffers})
+    for (const GuardedBuffer &b : *buffers)
+      if (!b.marginsIntact())
+        throw std::runtime_error("runKernel: " + spec.family +
+                                 " wrote outside one of its buffers");
   std::vector<HostTensor> results;
   for (size_t i = 0; i < outputs.size(); ++i)
-    results.push_back(fromBuffer(outputBuffers[i], outputs[i]));
+    results.push_back(fromBuffer(outputBuffers[i].buffer, outputs[i]));
   return results;
 }
 
