@@ -83,7 +83,8 @@ static TensorSpec withShape(const TensorSpec &spec, const Shape &shape) {
 
 /// A kernel's buffer in the middle of a larger allocation whose margins
 /// hold a known pattern: a kernel that writes past either end of one of its
-/// buffers (as a lost tail guard would) changes the pattern.
+/// buffers (as a lost tail guard would) changes the pattern. The buffer is
+/// aligned as the contract requires (Kernels.h), and no more.
 class GuardedBuffer {
 public:
   GuardedBuffer(Type type, const std::vector<int> &extents) {
@@ -91,25 +92,28 @@ public:
     for (int e : extents)
       elements *= size_t(e);
     bytes = elements * size_t(type.bytes());
-    storage = std::make_shared<std::vector<uint8_t>>(bytes + 2 * margin, pattern);
-    buffer = Buffer<>(type, storage->data() + margin, extents);
+    storage = std::make_shared<std::vector<uint8_t>>(bytes + 2 * margin + alignment,
+                                                     pattern);
+    uintptr_t start = reinterpret_cast<uintptr_t>(storage->data());
+    offset = (alignment - start % alignment) % alignment + margin;
+    buffer = Buffer<>(type, storage->data() + offset, extents);
   }
 
   bool marginsIntact() const {
-    auto intact = [&](size_t from) {
-      return std::all_of(storage->begin() + from, storage->begin() + from + margin,
+    auto intact = [&](size_t from, size_t to) {
+      return std::all_of(storage->begin() + from, storage->begin() + to,
                          [](uint8_t b) { return b == pattern; });
     };
-    return intact(0) && intact(margin + bytes);
+    return intact(0, offset) && intact(offset + bytes, storage->size());
   }
 
   Buffer<> buffer;
 
 private:
-  static constexpr size_t margin = 4096;
+  static constexpr size_t margin = 4096, alignment = 128;
   static constexpr uint8_t pattern = 0xa5;
   std::shared_ptr<std::vector<uint8_t>> storage;
-  size_t bytes;
+  size_t bytes, offset;
 };
 
 static GuardedBuffer toBuffer(const HostTensor &t, const TensorSpec &spec) {

@@ -16,7 +16,9 @@
 //   scalar       []              -> a 0-D buffer
 //   flat         [P]             -> dims (p)   (optimizer over many tensors)
 // All buffers are dense: dim 0 has stride 1, each next stride is the product
-// of the extents before it. The batch extent N (the last dim of activations
+// of the extents before it. Host pointers are 128-byte aligned, as
+// Halide::Runtime::Buffer allocates them: Halide may use aligned vector
+// accesses on buffers (an autoscheduled kernel faulted on 16-byte ones). The batch extent N (the last dim of activations
 // and labels) is a run-time value; every other extent is the static one in
 // the spec, and kernels constrain their buffers to it so Halide can
 // specialise. Shapes in a KernelSpec are the logical rn shapes (NCHW order)
@@ -155,7 +157,9 @@ struct KernelSpec {
 /// above). An activation's batch extent is its logical (estimate) value.
 std::vector<int> halideExtents(const TensorSpec &tensor);
 
-/// How a kernel is scheduled.
+/// How a kernel is scheduled. Hand schedules take any run-time batch; the
+/// autoschedulers split the batch loop with tails that shift inwards, so
+/// their kernels need a run-time batch of at least the one compiled for.
 enum class Scheduler { Hand, Adams2019, Li2018, Mullapudi2016 };
 
 /// A built, scheduled pipeline and the parameters it reads.
