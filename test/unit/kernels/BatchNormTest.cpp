@@ -1,4 +1,4 @@
-//===- BatchNormTest.cpp - batch norm families against references ----------===//
+//===- BatchNormTest.cpp - batch norm families against references ---------===//
 //
 // The training forward (output, batch statistics, running statistics), the
 // inference forward, and the backward, whose gradients are checked against
@@ -22,8 +22,8 @@ const double momentum = 0.9;
 
 /// 4-D and 2-D inputs; odd extents, batch 1 and > 1, channels below and
 /// past one vector.
-const std::vector<Shape> shapes = {{2, 16, 5, 7}, {1, 3, 4, 5}, {3, 20, 3, 3},
-                                   {4, 20}, {6, 3}};
+const std::vector<Shape> shapes = {
+    {2, 16, 5, 7}, {1, 3, 4, 5}, {3, 20, 3, 3}, {4, 20}, {6, 3}};
 
 const TensorSpec perChannel(int64_t channels) {
   return {{channels}, TensorKind::Weight};
@@ -112,8 +112,8 @@ TEST(BatchNorm, TrainMatchesReference) {
   std::mt19937 rng(1);
   for (const Shape &shape : shapes) {
     SCOPED_TRACE(::testing::PrintToString(shape));
-    expectTrainMatchesReference(trainSpec(shape), randomTensor(shape, rng, -1, 3),
-                                rng);
+    expectTrainMatchesReference(trainSpec(shape),
+                                randomTensor(shape, rng, -1, 3), rng);
   }
 }
 
@@ -122,7 +122,8 @@ TEST(BatchNorm, TrainReducesOverTheRunTimeBatch) {
   KernelSpec spec = trainSpec({4, 16, 3, 5});
   for (int64_t batch : {1, 3, 9}) {
     SCOPED_TRACE(batch);
-    expectTrainMatchesReference(spec, randomTensor({batch, 16, 3, 5}, rng), rng);
+    expectTrainMatchesReference(spec, randomTensor({batch, 16, 3, 5}, rng),
+                                rng);
   }
 }
 
@@ -178,15 +179,23 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferencesThroughBatchStatistics) {
     spec.outputs = {{shape}, c, c};
     auto grads = runKernel(spec, {dy, x, gamma, s.mean, invstd});
 
-    auto ofX = [&](const HostTensor &in) { return trainForward(in, gamma, beta); };
-    auto ofGamma = [&](const HostTensor &in) { return trainForward(x, in, beta); };
-    auto ofBeta = [&](const HostTensor &in) { return trainForward(x, gamma, in); };
+    auto ofX = [&](const HostTensor &in) {
+      return trainForward(in, gamma, beta);
+    };
+    auto ofGamma = [&](const HostTensor &in) {
+      return trainForward(x, in, beta);
+    };
+    auto ofBeta = [&](const HostTensor &in) {
+      return trainForward(x, gamma, in);
+    };
     EXPECT_LT(relativeError(grads[0], finiteDifferenceGradient(ofX, x, dy)),
               1e-5);
-    EXPECT_LT(relativeError(grads[1], finiteDifferenceGradient(ofGamma, gamma, dy)),
-              1e-5);
-    EXPECT_LT(relativeError(grads[2], finiteDifferenceGradient(ofBeta, beta, dy)),
-              1e-5);
+    EXPECT_LT(
+        relativeError(grads[1], finiteDifferenceGradient(ofGamma, gamma, dy)),
+        1e-5);
+    EXPECT_LT(
+        relativeError(grads[2], finiteDifferenceGradient(ofBeta, beta, dy)),
+        1e-5);
   }
 }
 

@@ -1,4 +1,4 @@
-//===- DataMovementTest.cpp - zero_pad, subsample, concat ------------------===//
+//===- DataMovementTest.cpp - zero_pad, subsample, concat -----------------===//
 //
 // The forwards against references, the backwards against finite
 // differences of those references.
@@ -67,7 +67,8 @@ TEST(DataMovement, ZeroPadMatchesReference) {
   for (const Pad &p : pads)
     for (Shape shape : {Shape{2, 16, 4, 4}, Shape{1, 3, 5, 3}}) {
       HostTensor x = randomTensor(shape, rng);
-      auto y = runKernel(padSpec("zero_pad", shape, paddedShape(shape, p), p), {x});
+      auto y =
+          runKernel(padSpec("zero_pad", shape, paddedShape(shape, p), p), {x});
       EXPECT_LT(relativeError(y[0], zeroPadReference(x, p)), 1e-7);
     }
 }
@@ -77,9 +78,12 @@ TEST(DataMovement, ZeroPadBackwardMatchesFiniteDifferences) {
   for (const Pad &p : pads) {
     Shape shape{2, 5, 4, 3}, padded = paddedShape(shape, p);
     HostTensor x = randomTensor(shape, rng), dy = randomTensor(padded, rng);
-    auto forward = [&](const HostTensor &in) { return zeroPadReference(in, p); };
+    auto forward = [&](const HostTensor &in) {
+      return zeroPadReference(in, p);
+    };
     auto dx = runKernel(padSpec("zero_pad_backward", padded, shape, p), {dy});
-    EXPECT_LT(relativeError(dx[0], finiteDifferenceGradient(forward, x, dy)), 1e-6);
+    EXPECT_LT(relativeError(dx[0], finiteDifferenceGradient(forward, x, dy)),
+              1e-6);
   }
 }
 
@@ -102,7 +106,8 @@ HostTensor subsampleReference(const HostTensor &x, int64_t strideH,
 
 TEST(DataMovement, SubsampleAndBackwardMatchReferences) {
   std::mt19937 rng(3);
-  for (auto [strideH, strideW] : {std::pair<int64_t, int64_t>{2, 2}, {2, 3}, {1, 2}})
+  for (auto [strideH, strideW] :
+       {std::pair<int64_t, int64_t>{2, 2}, {2, 3}, {1, 2}})
     for (Shape shape : {Shape{2, 16, 8, 8}, Shape{1, 3, 7, 5}}) {
       HostTensor x = randomTensor(shape, rng);
       HostTensor expected = subsampleReference(x, strideH, strideW);
@@ -119,8 +124,9 @@ TEST(DataMovement, SubsampleAndBackwardMatchReferences) {
       auto reference = [&](const HostTensor &in) {
         return subsampleReference(in, strideH, strideW);
       };
-      EXPECT_LT(relativeError(dx[0], finiteDifferenceGradient(reference, x, dy)),
-                1e-6);
+      EXPECT_LT(
+          relativeError(dx[0], finiteDifferenceGradient(reference, x, dy)),
+          1e-6);
     }
 }
 
@@ -161,8 +167,8 @@ TEST(DataMovement, ConcatAndBackwardMatchReferences) {
     EXPECT_LT(relativeError(y[0], expected), 1e-7);
 
     HostTensor dy = randomTensor(expected.shape, rng);
-    auto dx = runKernel(movementSpec("concat_backward", {expected.shape}, shapes),
-                        {dy});
+    auto dx = runKernel(
+        movementSpec("concat_backward", {expected.shape}, shapes), {dy});
     for (size_t i = 0; i < parts.size(); ++i) {
       auto ofPart = [&](const HostTensor &in) {
         std::vector<HostTensor> probe = parts;

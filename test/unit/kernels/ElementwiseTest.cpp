@@ -1,4 +1,4 @@
-//===- ElementwiseTest.cpp - pointwise families against references ---------===//
+//===- ElementwiseTest.cpp - pointwise families against references --------===//
 //
 // Every activation forward against a double-precision reference, every
 // activation backward against finite differences of that reference, and
@@ -19,8 +19,8 @@ namespace {
 
 /// 4-D and 2-D shapes with odd extents, batch 1 and batch > 1, channel
 /// counts below, at and past one vector.
-const std::vector<Shape> shapes = {{1, 3, 5, 7}, {3, 20, 4, 3}, {2, 16, 3, 5},
-                                   {4, 10}, {1, 17}};
+const std::vector<Shape> shapes = {
+    {1, 3, 5, 7}, {3, 20, 4, 3}, {2, 16, 3, 5}, {4, 10}, {1, 17}};
 
 KernelSpec unarySpec(const std::string &family, const Shape &shape,
                      int inputs = 1) {
@@ -54,9 +54,13 @@ const std::vector<Activation> activations = {
     {"relu", [](double x) { return x > 0 ? x : 0; }, true, {}},
     {"sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); }, true, {}},
     {"tanh", [](double x) { return std::tanh(x); }, true, {}},
-    {"gelu", [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2))); },
-     false, {}},
-    {"leaky_relu", [](double x) { return x > 0 ? x : leakySlope * x; }, false,
+    {"gelu",
+     [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2))); },
+     false,
+     {}},
+    {"leaky_relu",
+     [](double x) { return x > 0 ? x : leakySlope * x; },
+     false,
      {{"alpha", leakySlope}}},
 };
 
@@ -90,7 +94,8 @@ TEST(Elementwise, TanhIsAccurateNearZero) {
 TEST(Elementwise, ActivationBackwardsMatchFiniteDifferences) {
   std::mt19937 rng(3);
   for (const Activation &a : activations)
-    for (const Shape &shape : {Shape{2, 18, 3, 5}, Shape{1, 5, 2, 3}, Shape{3, 10}}) {
+    for (const Shape &shape :
+         {Shape{2, 18, 3, 5}, Shape{1, 5, 2, 3}, Shape{3, 10}}) {
       HostTensor x = randomTensor(shape, rng, -3, 3);
       // Central differences straddling the kink of relu and leaky_relu
       // would average the two slopes: keep x a few steps away from 0.

@@ -69,11 +69,11 @@ static size_t bufferOffset(const TensorSpec &spec, size_t i) {
 /// `spec` with the shape `shape`, which may differ from it in the batch of
 /// an activation only.
 static TensorSpec withShape(const TensorSpec &spec, const Shape &shape) {
-  bool sameStatic = shape.size() == spec.shape.size() &&
-                    (shape.empty() ||
-                     std::equal(shape.begin() + 1, shape.end(),
-                                spec.shape.begin() + 1)) &&
-                    (spec.kind == TensorKind::Activation || shape == spec.shape);
+  bool sameStatic =
+      shape.size() == spec.shape.size() &&
+      (shape.empty() ||
+       std::equal(shape.begin() + 1, shape.end(), spec.shape.begin() + 1)) &&
+      (spec.kind == TensorKind::Activation || shape == spec.shape);
   if (!sameStatic)
     throw std::invalid_argument("runKernel: input shape differs from spec");
   TensorSpec actual = spec;
@@ -92,8 +92,8 @@ public:
     for (int e : extents)
       elements *= size_t(e);
     bytes = elements * size_t(type.bytes());
-    storage = std::make_shared<std::vector<uint8_t>>(bytes + 2 * margin + alignment,
-                                                     pattern);
+    storage = std::make_shared<std::vector<uint8_t>>(
+        bytes + 2 * margin + alignment, pattern);
     uintptr_t start = reinterpret_cast<uintptr_t>(storage->data());
     offset = (alignment - start % alignment) % alignment + margin;
     buffer = Buffer<>(type, storage->data() + offset, extents);
@@ -175,7 +175,8 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
   std::optional<int64_t> batch;
   for (size_t i = 0; i < inputs.size(); ++i) {
     TensorSpec actual = withShape(spec.inputs[i], inputs[i].shape);
-    if (actual.kind == TensorKind::Activation && !batch && !actual.shape.empty())
+    if (actual.kind == TensorKind::Activation && !batch &&
+        !actual.shape.empty())
       batch = actual.shape[0];
     inputBuffers.push_back(toBuffer(inputs[i], actual));
     kernel.inputs[i].set(inputBuffers.back().buffer);
@@ -210,7 +211,8 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
   Realization realization(views);
   kernel.pipeline.realize(realization, target);
 
-  for (const std::vector<GuardedBuffer> *buffers : {&inputBuffers, &outputBuffers})
+  for (const std::vector<GuardedBuffer> *buffers :
+       {&inputBuffers, &outputBuffers})
     for (const GuardedBuffer &b : *buffers)
       if (!b.marginsIntact())
         throw std::runtime_error("runKernel: " + spec.family +

@@ -1,4 +1,4 @@
-//===- KernelsTest.cpp - the registry and the autoscheduler path -----------===//
+//===- KernelsTest.cpp - the registry and the autoscheduler path ----------===//
 //
 // Every family of the contract is registered, an unknown one is refused,
 // and Halide's autoschedulers build kernels that compute what the hand
@@ -19,17 +19,42 @@ namespace {
 
 TEST(Kernels, EveryFamilyOfThisLibraryIsRegistered) {
   std::vector<std::string> names = familyNames();
-  for (const char *family :
-       {"relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh",
-        "tanh_backward", "gelu", "gelu_backward", "leaky_relu",
-        "leaky_relu_backward", "add", "softmax", "batch_norm_train",
-        "batch_norm_inference", "batch_norm_backward", "max_pool2d",
-        "avg_pool2d", "max_pool2d_backward", "avg_pool2d_backward",
-        "global_avg_pool", "global_max_pool", "global_avg_pool_backward",
-        "global_max_pool_backward", "zero_pad", "zero_pad_backward",
-        "subsample", "subsample_backward", "concat", "concat_backward",
-        "dropout", "dropout_backward", "dropblock", "dropblock_backward",
-        "softmax_cross_entropy", "sgd_update", "adam_update"})
+  for (const char *family : {"relu",
+                             "relu_backward",
+                             "sigmoid",
+                             "sigmoid_backward",
+                             "tanh",
+                             "tanh_backward",
+                             "gelu",
+                             "gelu_backward",
+                             "leaky_relu",
+                             "leaky_relu_backward",
+                             "add",
+                             "softmax",
+                             "batch_norm_train",
+                             "batch_norm_inference",
+                             "batch_norm_backward",
+                             "max_pool2d",
+                             "avg_pool2d",
+                             "max_pool2d_backward",
+                             "avg_pool2d_backward",
+                             "global_avg_pool",
+                             "global_max_pool",
+                             "global_avg_pool_backward",
+                             "global_max_pool_backward",
+                             "zero_pad",
+                             "zero_pad_backward",
+                             "subsample",
+                             "subsample_backward",
+                             "concat",
+                             "concat_backward",
+                             "dropout",
+                             "dropout_backward",
+                             "dropblock",
+                             "dropblock_backward",
+                             "softmax_cross_entropy",
+                             "sgd_update",
+                             "adam_update"})
     EXPECT_NE(std::find(names.begin(), names.end(), family), names.end())
         << family;
 }
@@ -59,9 +84,8 @@ std::vector<Case> autoscheduledCases() {
   Shape image{batch, 20, 6, 5}, data = image;
   std::vector<Case> cases;
 
-  cases.push_back({{"gelu", {{image}}, {{image}}, {}, {}},
-                   {randomTensor(data, rng)},
-                   {}});
+  cases.push_back(
+      {{"gelu", {{image}}, {{image}}, {}, {}}, {randomTensor(data, rng)}, {}});
   cases.push_back({{"batch_norm_train",
                     {{image}, channels, channels, channels, channels},
                     {{image}, channels, channels, channels, channels},
@@ -71,33 +95,41 @@ std::vector<Case> autoscheduledCases() {
                     randomTensor({20}, rng), randomTensor({20}, rng),
                     randomTensor({20}, rng, 0.5, 2)},
                    {}});
-  cases.push_back({{"max_pool2d",
-                    {{image}},
-                    {{{batch, 20, 3, 3}}},
-                    {{"kernel", {3, 3}}, {"strides", {2, 2}}, {"padding", {1, 1, 1, 1}}},
-                    {}},
-                   {randomTensor(data, rng)},
-                   {}});
+  cases.push_back(
+      {{"max_pool2d",
+        {{image}},
+        {{{batch, 20, 3, 3}}},
+        {{"kernel", {3, 3}}, {"strides", {2, 2}}, {"padding", {1, 1, 1, 1}}},
+        {}},
+       {randomTensor(data, rng)},
+       {}});
   HostTensor labels({batch});
   for (size_t i = 0; i < labels.size(); ++i)
     labels[i] = double(i % 10);
-  cases.push_back({{"softmax_cross_entropy",
-                    {{{batch, 10}},
-                     {{batch}, TensorKind::Activation, ElemType::I32}},
-                    {{{}, TensorKind::Weight},
-                     {{}, TensorKind::Weight, ElemType::I32},
-                     {{batch, 10}}},
-                    {{"with_gradient", {1}}},
-                    {}},
-                   {randomTensor({batch, 10}, rng), labels},
-                   {{"label_smoothing", 0.1}}});
+  cases.push_back(
+      {{"softmax_cross_entropy",
+        {{{batch, 10}}, {{batch}, TensorKind::Activation, ElemType::I32}},
+        {{{}, TensorKind::Weight},
+         {{}, TensorKind::Weight, ElemType::I32},
+         {{batch, 10}}},
+        {{"with_gradient", {1}}},
+        {}},
+       {randomTensor({batch, 10}, rng), labels},
+       {{"label_smoothing", 0.1}}});
   const TensorSpec flat{{1000}, TensorKind::Weight};
-  cases.push_back({{"adam_update", {flat, flat, flat, flat}, {flat, flat, flat},
-                    {}, {{"decoupled", 1}}},
+  cases.push_back({{"adam_update",
+                    {flat, flat, flat, flat},
+                    {flat, flat, flat},
+                    {},
+                    {{"decoupled", 1}}},
                    {randomTensor({1000}, rng), randomTensor({1000}, rng),
                     randomTensor({1000}, rng), randomTensor({1000}, rng, 0, 1)},
-                   {{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999},
-                    {"epsilon", 1e-8}, {"weight_decay", 1e-2}, {"step", 2}}});
+                   {{"lr", 1e-3},
+                    {"beta1", 0.9},
+                    {"beta2", 0.999},
+                    {"epsilon", 1e-8},
+                    {"weight_decay", 1e-2},
+                    {"step", 2}}});
   return cases;
 }
 

@@ -1,4 +1,4 @@
-//===- LossTest.cpp - softmax cross-entropy against a reference ------------===//
+//===- LossTest.cpp - softmax cross-entropy against a reference -----------===//
 //
 // The mean loss with and without label smoothing (PyTorch's definition),
 // the correct count, and dlogits against finite differences of the loss.
@@ -95,7 +95,8 @@ TEST(SoftmaxCrossEntropy, LossAndCorrectMatchReference) {
       HostTensor labels = someCorrectLabels(logits, rng);
       auto out = runKernel(lossSpec(batch, classes, false), {logits, labels},
                            {{"label_smoothing", smoothing}});
-      EXPECT_LT(relativeError(out[0], scalar(lossReference(logits, labels, smoothing))),
+      EXPECT_LT(relativeError(out[0],
+                              scalar(lossReference(logits, labels, smoothing))),
                 1e-6);
       EXPECT_EQ(out[1][0], correctReference(logits, labels));
     }
@@ -103,7 +104,8 @@ TEST(SoftmaxCrossEntropy, LossAndCorrectMatchReference) {
 
 TEST(SoftmaxCrossEntropy, GradientMatchesFiniteDifferences) {
   std::mt19937 rng(2);
-  for (auto [batch, classes] : {std::pair<int64_t, int64_t>{5, 10}, {1, 6}, {4, 37}})
+  for (auto [batch, classes] :
+       {std::pair<int64_t, int64_t>{5, 10}, {1, 6}, {4, 37}})
     for (double smoothing : {0.0, 0.2}) {
       HostTensor logits = randomTensor({batch, classes}, rng, -5, 5);
       HostTensor labels = someCorrectLabels(logits, rng);
@@ -114,7 +116,8 @@ TEST(SoftmaxCrossEntropy, GradientMatchesFiniteDifferences) {
       };
       HostTensor expected = finiteDifferenceGradient(loss, logits, scalar(1));
       EXPECT_LT(relativeError(out[2], expected), 1e-5);
-      EXPECT_LT(relativeError(out[0], scalar(lossReference(logits, labels, smoothing))),
+      EXPECT_LT(relativeError(out[0],
+                              scalar(lossReference(logits, labels, smoothing))),
                 1e-6);
     }
 }
@@ -131,7 +134,8 @@ TEST(SoftmaxCrossEntropy, MeanIsOverTheRunTimeBatch) {
     };
     EXPECT_LT(relativeError(out[0], scalar(loss(logits)[0])), 1e-6);
     EXPECT_EQ(out[1][0], correctReference(logits, labels));
-    EXPECT_LT(relativeError(out[2], finiteDifferenceGradient(loss, logits, scalar(1))),
+    EXPECT_LT(relativeError(out[2],
+                            finiteDifferenceGradient(loss, logits, scalar(1))),
               1e-5);
   }
 }

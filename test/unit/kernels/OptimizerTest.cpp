@@ -1,4 +1,4 @@
-//===- OptimizerTest.cpp - SGD and Adam/AdamW against PyTorch's formulas ---===//
+//===- OptimizerTest.cpp - SGD and Adam/AdamW against PyTorch's formulas --===//
 //
 // Several steps of each update against a double-precision transcription of
 // PyTorch's torch.optim.SGD / Adam / AdamW, then the same steps with the
@@ -51,9 +51,8 @@ void sgdReference(HostTensor &w, HostTensor &m, const HostTensor &g,
 
 TEST(Optimizer, SgdMatchesPyTorchOverSeveralSteps) {
   std::mt19937 rng(1);
-  const std::vector<SgdOptions> options = {{0.1, 0.0, 0.0, false},
-                                           {0.1, 0.9, 1e-2, false},
-                                           {0.05, 0.9, 5e-4, true}};
+  const std::vector<SgdOptions> options = {
+      {0.1, 0.0, 0.0, false}, {0.1, 0.9, 1e-2, false}, {0.05, 0.9, 5e-4, true}};
   for (int64_t size : sizes)
     for (const SgdOptions &o : options) {
       KernelSpec spec = flatSpec("sgd_update", size, 3, 2);
@@ -84,8 +83,8 @@ struct AdamOptions {
   /// That matters for 1 - beta2: 1 - float(0.999) is 1.3e-5 off 1e-3, which
   /// the kernel computes exactly from what it is given.
   AdamOptions asF32() const {
-    return {float(lr), float(beta1), float(beta2), float(epsilon),
-            float(weightDecay), decoupled};
+    return {float(lr),      float(beta1),       float(beta2),
+            float(epsilon), float(weightDecay), decoupled};
   }
 };
 
@@ -108,9 +107,12 @@ void adamReference(HostTensor &w, HostTensor &m, HostTensor &v,
 }
 
 std::map<std::string, double> adamScalars(const AdamOptions &o, int t) {
-  return {{"lr", o.lr},           {"beta1", o.beta1},
-          {"beta2", o.beta2},     {"epsilon", o.epsilon},
-          {"weight_decay", o.weightDecay}, {"step", t}};
+  return {{"lr", o.lr},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"epsilon", o.epsilon},
+          {"weight_decay", o.weightDecay},
+          {"step", t}};
 }
 
 const std::vector<AdamOptions> adamOptions = {
@@ -150,10 +152,13 @@ TEST(Optimizer, InPlaceUpdatesEqualOutOfPlaceOnes) {
     HostTensor v = randomTensor({size}, rng, 0, 1);
 
     KernelSpec sgd = flatSpec("sgd_update", size, 3, 2);
-    std::map<std::string, double> sgdScalars = {
-        {"lr", 0.1}, {"momentum", 0.9}, {"weight_decay", 1e-2}, {"nesterov", 1}};
+    std::map<std::string, double> sgdScalars = {{"lr", 0.1},
+                                                {"momentum", 0.9},
+                                                {"weight_decay", 1e-2},
+                                                {"nesterov", 1}};
     auto apart = runKernel(sgd, {w, g, m}, sgdScalars);
-    auto inPlace = runKernelInPlace(sgd, {w, g, m}, sgdScalars, {{0, 0}, {1, 2}});
+    auto inPlace =
+        runKernelInPlace(sgd, {w, g, m}, sgdScalars, {{0, 0}, {1, 2}});
     EXPECT_EQ(relativeError(inPlace[0], apart[0]), 0.0);
     EXPECT_EQ(relativeError(inPlace[1], apart[1]), 0.0);
 

@@ -1,4 +1,4 @@
-//===- PoolingTest.cpp - pooling families against references ---------------===//
+//===- PoolingTest.cpp - pooling families against references --------------===//
 //
 // Window pools with square, rectangular and asymmetrically padded windows,
 // global pools, and every backward against finite differences.
@@ -25,9 +25,11 @@ struct Window {
 
 /// Square and rectangular windows, overlapping or not, with symmetric,
 /// asymmetric and no padding, and a stride that drops the last pixels.
-const std::vector<Window> windows = {
-    {2, 2, 2, 2, 0, 0, 0, 0}, {3, 3, 2, 2, 1, 1, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1},
-    {3, 2, 1, 2, 0, 1, 1, 0}, {3, 3, 3, 3, 0, 0, 0, 0}};
+const std::vector<Window> windows = {{2, 2, 2, 2, 0, 0, 0, 0},
+                                     {3, 3, 2, 2, 1, 1, 1, 1},
+                                     {3, 3, 1, 1, 1, 1, 1, 1},
+                                     {3, 2, 1, 2, 0, 1, 1, 0},
+                                     {3, 3, 3, 3, 0, 0, 0, 0}};
 
 const std::vector<Shape> shapes = {{2, 16, 7, 6}, {1, 3, 5, 5}, {3, 20, 8, 7}};
 
@@ -85,7 +87,8 @@ HostTensor poolReference(const HostTensor &x, const Window &w, bool max,
               sum += x.at({n, c, iy, ix});
               ++inside;
             }
-          double count = countIncludePad ? double(w.kernelH * w.kernelW) : inside;
+          double count =
+              countIncludePad ? double(w.kernelH * w.kernelW) : inside;
           y.at({n, c, yo, xo}) = max ? best : sum / count;
         }
   return y;
@@ -112,8 +115,9 @@ TEST(Pooling, AvgPoolMatchesReferenceWithAndWithoutPadCounted) {
         KernelSpec spec = windowSpec("avg_pool2d", {shape}, out, w);
         spec.ints["count_include_pad"] = {countIncludePad};
         auto y = runKernel(spec, {x});
-        EXPECT_LT(relativeError(y[0], poolReference(x, w, false, countIncludePad)),
-                  1e-6);
+        EXPECT_LT(
+            relativeError(y[0], poolReference(x, w, false, countIncludePad)),
+            1e-6);
       }
 }
 
@@ -123,10 +127,13 @@ TEST(Pooling, MaxPoolBackwardMatchesFiniteDifferences) {
     Shape shape{2, 18, 7, 6}, out = pooledShape(shape, w);
     HostTensor x = distinctRandomTensor(shape, rng);
     HostTensor dy = randomTensor(out, rng);
-    auto forward = [&](const HostTensor &in) { return poolReference(in, w, true); };
+    auto forward = [&](const HostTensor &in) {
+      return poolReference(in, w, true);
+    };
     KernelSpec spec = windowSpec("max_pool2d_backward", {out, shape}, shape, w);
     auto dx = runKernel(spec, {dy, x});
-    EXPECT_LT(relativeError(dx[0], finiteDifferenceGradient(forward, x, dy)), 1e-5);
+    EXPECT_LT(relativeError(dx[0], finiteDifferenceGradient(forward, x, dy)),
+              1e-5);
   }
 }
 
@@ -199,14 +206,21 @@ TEST(Pooling, GlobalPoolBackwardsMatchFiniteDifferences) {
     Shape pooled{shape[0], shape[1]};
     HostTensor x = distinctRandomTensor(shape, rng);
     HostTensor dy = randomTensor(pooled, rng);
-    auto avg = [](const HostTensor &in) { return globalPoolReference(in, false); };
-    auto max = [](const HostTensor &in) { return globalPoolReference(in, true); };
+    auto avg = [](const HostTensor &in) {
+      return globalPoolReference(in, false);
+    };
+    auto max = [](const HostTensor &in) {
+      return globalPoolReference(in, true);
+    };
     auto dxAvg = runKernel(
         globalSpec("global_avg_pool_backward", {pooled}, shape), {dy});
     auto dxMax = runKernel(
-        globalSpec("global_max_pool_backward", {pooled, shape}, shape), {dy, x});
-    EXPECT_LT(relativeError(dxAvg[0], finiteDifferenceGradient(avg, x, dy)), 1e-5);
-    EXPECT_LT(relativeError(dxMax[0], finiteDifferenceGradient(max, x, dy)), 1e-5);
+        globalSpec("global_max_pool_backward", {pooled, shape}, shape),
+        {dy, x});
+    EXPECT_LT(relativeError(dxAvg[0], finiteDifferenceGradient(avg, x, dy)),
+              1e-5);
+    EXPECT_LT(relativeError(dxMax[0], finiteDifferenceGradient(max, x, dy)),
+              1e-5);
   }
 }
 

@@ -1,4 +1,4 @@
-//===- RegularizationTest.cpp - dropout and DropBlock ----------------------===//
+//===- RegularizationTest.cpp - dropout and DropBlock ---------------------===//
 //
 // Statistical and structural checks of the masks (kept fraction, scale,
 // seeds, square blocks), and that each backward applies exactly its
@@ -64,14 +64,15 @@ double commonScale(const HostTensor &x, const HostTensor &y) {
 }
 
 /// A backward kernel of a mask-and-scale forward must give dy * y / x.
-void expectBackwardUsesForwardMask(const std::string &family, const Shape &shape,
-                                   double rate, int64_t blockSize,
-                                   std::mt19937 &rng) {
+void expectBackwardUsesForwardMask(const std::string &family,
+                                   const Shape &shape, double rate,
+                                   int64_t blockSize, std::mt19937 &rng) {
   const std::map<std::string, double> seed = {{"seed", 77}};
   HostTensor x = nonZeroTensor(shape, rng), dy = randomTensor(shape, rng);
-  HostTensor y = runKernel(dropSpec(family, shape, rate, blockSize), {x}, seed)[0];
-  HostTensor dx = runKernel(dropSpec(family + "_backward", shape, rate, blockSize),
-                            {dy}, seed)[0];
+  HostTensor y =
+      runKernel(dropSpec(family, shape, rate, blockSize), {x}, seed)[0];
+  HostTensor dx = runKernel(
+      dropSpec(family + "_backward", shape, rate, blockSize), {dy}, seed)[0];
   HostTensor expected(shape);
   for (size_t i = 0; i < x.size(); ++i)
     expected[i] = dy[i] * y[i] / x[i];
@@ -136,10 +137,11 @@ double expectedDropBlockKept(const Shape &shape, double rate, int64_t block) {
   for (int64_t iy = 0; iy < height; ++iy)
     for (int64_t ix = 0; ix < width; ++ix) {
       auto covering = [&](int64_t i, int64_t origins) {
-        return std::min(i, origins - 1) - std::max(i - block + 1, int64_t(0)) + 1;
+        return std::min(i, origins - 1) - std::max(i - block + 1, int64_t(0)) +
+               1;
       };
-      kept += std::pow(1 - gamma, double(covering(iy, originsY) *
-                                         covering(ix, originsX)));
+      kept += std::pow(1 - gamma,
+                       double(covering(iy, originsY) * covering(ix, originsX)));
     }
   return kept / double(height * width);
 }
@@ -150,7 +152,8 @@ TEST(DropBlock, KeepsAboutOneMinusRateAndPreservesTheSum) {
   const int64_t block = 3;
   Shape shape{4, 16, 32, 32}; // 65536 elements in ~700 blocks
   HostTensor x = nonZeroTensor(shape, rng);
-  auto y = runKernel(dropSpec("dropblock", shape, rate, block), {x}, {{"seed", 9}});
+  auto y =
+      runKernel(dropSpec("dropblock", shape, rate, block), {x}, {{"seed", 9}});
   double kept = keptFraction(y[0]);
   EXPECT_NEAR(kept, 1 - rate, 0.02);
   // Blocks drop ~9 elements together: the sd of the fraction is ~0.004.
@@ -164,8 +167,8 @@ TEST(DropBlock, MasksConsistOfWholeSquareBlocks) {
   for (int64_t block : {1, 3, 4}) {
     Shape shape{2, 5, 11, 9};
     HostTensor x = nonZeroTensor(shape, rng);
-    auto y =
-        runKernel(dropSpec("dropblock", shape, 0.2, block), {x}, {{"seed", 4}})[0];
+    auto y = runKernel(dropSpec("dropblock", shape, 0.2, block), {x},
+                       {{"seed", 4}})[0];
     auto dropped = [&](int64_t n, int64_t c, int64_t iy, int64_t ix) {
       return y.at({n, c, iy, ix}) == 0;
     };

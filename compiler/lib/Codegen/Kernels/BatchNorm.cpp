@@ -1,4 +1,4 @@
-//===- BatchNorm.cpp - batch normalisation kernel families ------------------===//
+//===- BatchNorm.cpp - batch normalisation kernel families ----------------===//
 //
 // Training-mode forward (batch statistics, normalisation, running-statistic
 // update), inference-mode forward, and the backward through the batch
@@ -6,10 +6,10 @@
 // treated as a batch of 1x1 images so one algorithm serves both.
 //
 // The statistics are reduced in two levels: per image (in parallel over the
-// batch, channel vectors innermost, into a buffer of C floats), then the per-image
-// partials are combined over the run-time batch with Chan et al.'s update:
-// each image's sum of squared deviations is taken around that image's own
-// mean (a second pass over the image while it is still in cache), so there
+// batch, channel vectors innermost, into a buffer of C floats), then the
+// per-image partials are combined over the run-time batch with Chan et al.'s
+// update: each image's sum of squared deviations is taken around that image's
+// own mean (a second pass over the image while it is still in cache), so there
 // is no E[x^2] - E[x]^2 cancellation. All sums are of x - x[0] (the
 // channel's first value), so their rounding errors scale with the spread of
 // x rather than its mean; so does the normalisation, which subtracts the
@@ -75,10 +75,10 @@ public:
     imageSum(c, n) = 0.0f;
     imageSum(c, n) += xAtPx;
     imageMoments(c, n) = Tuple(imageSum(c, n), 0.0f);
-    imageMoments(c, n) = Tuple(
-        imageMoments(c, n)[0],
-        imageMoments(c, n)[1] +
-            square(strict_float(xAtPx - imageMoments(c, n)[0] / pixels)));
+    imageMoments(c, n) =
+        Tuple(imageMoments(c, n)[0],
+              imageMoments(c, n)[1] +
+                  square(strict_float(xAtPx - imageMoments(c, n)[0] / pixels)));
 
     // Over the run-time batch: Chan's combination of the per-image moments.
     Expr images = batchExtent(x);
@@ -146,7 +146,8 @@ public:
 private:
   Var c{"c"}, n{"n"};
   RDom px, batch;
-  Func reference{"reference"}, imageSum{"imageSum"}, imageMoments{"imageMoments"};
+  Func reference{"reference"};
+  Func imageSum{"imageSum"}, imageMoments{"imageMoments"};
   Func batchSum{"batchSum"}, centredMean{"centredMean"}, batchM2{"batchM2"};
   Func mean{"mean"}, invstd{"invstd"}, scale{"scale"};
   Func y{"y"}, newRunningMean{"newRunningMean"}, newRunningVar{"newRunningVar"};
@@ -219,9 +220,10 @@ public:
     dgamma(c) = batchSums(c)[1] * invstd(c);
 
     // dx = a dy + b (x - mean) + d, with a, b, d per channel.
-    coefficients(c) = Tuple(gamma(c) * invstd(c),
-                            -gamma(c) * invstd(c) * invstd(c) * dgamma(c) / count,
-                            -gamma(c) * invstd(c) * dbeta(c) / count);
+    coefficients(c) =
+        Tuple(gamma(c) * invstd(c),
+              -gamma(c) * invstd(c) * invstd(c) * dgamma(c) / count,
+              -gamma(c) * invstd(c) * dbeta(c) / count);
     vars = pointVars(view.rank);
     Var ch = vars[0];
     dx(vars) = coefficients(ch)[0] * view.load(dy, vars) +

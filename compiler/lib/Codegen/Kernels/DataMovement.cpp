@@ -1,4 +1,4 @@
-//===- DataMovement.cpp - zero_pad, subsample, concat and backwards ---------===//
+//===- DataMovement.cpp - zero_pad, subsample, concat and backwards -------===//
 //
 // Families that only move values: the zero padding and strided subsampling
 // of He et al.'s parameter-free "option A" shortcut (and Keras' ZeroPadding),
@@ -22,7 +22,8 @@ struct Padding {
           const TensorSpec &large) {
     if (small.shape.size() != 4 || large.shape.size() != 4)
       family.fail("zero padding takes x[N, C, H, W]");
-    std::vector<int64_t> lo = family.ints("low", 3), hi = family.ints("high", 3);
+    std::vector<int64_t> lo = family.ints("low", 3),
+                         hi = family.ints("high", 3);
     // Attributes are [C, H, W]; Halide dims are (c, x, y).
     for (int d = 0; d < 3; ++d) {
       int logical = d == 0 ? 0 : 3 - d;
@@ -31,13 +32,15 @@ struct Padding {
       paddedExtent[d] = int(large.shape[1 + logical]);
       if (lo[logical] < 0 || hi[logical] < 0)
         family.fail("padding must not be negative");
-      if (large.shape[1 + logical] != small.shape[1 + logical] + lo[logical] +
-                                          hi[logical])
+      if (large.shape[1 + logical] !=
+          small.shape[1 + logical] + lo[logical] + hi[logical])
         family.fail("the padded shape does not match low and high");
     }
   }
   /// Whether Halide dim d has any padding.
-  bool pads(int d) const { return low[d] || low[d] + extent[d] != paddedExtent[d]; }
+  bool pads(int d) const {
+    return low[d] || low[d] + extent[d] != paddedExtent[d];
+  }
 
   int low[3], extent[3], paddedExtent[3];
 };
@@ -185,7 +188,8 @@ public:
   using Family::Family;
 
   std::vector<Func> define() override {
-    std::vector<int> offsets = concatOffsets(*this, spec.inputs, spec.outputs[0]);
+    std::vector<int> offsets =
+        concatOffsets(*this, spec.inputs, spec.outputs[0]);
     vars = pointVars(spec.outputs[0].shape.size());
     y(vars) = undef<float>();
     for (size_t i = 0; i < spec.inputs.size(); ++i) {
@@ -206,7 +210,8 @@ public:
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
     for (size_t i = 0; i < channels.size(); ++i) {
-      RVar outer("outer" + std::to_string(i)), inner("inner" + std::to_string(i));
+      RVar outer("outer" + std::to_string(i)),
+          inner("inner" + std::to_string(i));
       y.update(int(i))
           .split(channels[i], outer, inner, lanes, TailStrategy::GuardWithIf)
           .vectorize(inner)
@@ -227,7 +232,8 @@ public:
 
   std::vector<Func> define() override {
     ImageParam dy = input(0, "dy");
-    std::vector<int> offsets = concatOffsets(*this, spec.outputs, spec.inputs[0]);
+    std::vector<int> offsets =
+        concatOffsets(*this, spec.outputs, spec.inputs[0]);
     vars = pointVars(spec.inputs[0].shape.size());
     for (size_t i = 0; i < spec.outputs.size(); ++i) {
       std::vector<Expr> at = asExprs(vars);

@@ -1,4 +1,4 @@
-//===- Elementwise.cpp - pointwise kernel families ---------------------------===//
+//===- Elementwise.cpp - pointwise kernel families ------------------------===//
 //
 // Activations, their gradients, the residual add and the softmax. Each output
 // element of the pointwise families depends on the same element of each
@@ -117,7 +117,8 @@ struct SigmoidBackward : UnaryBackward {
 
 struct Tanh : Unary {
   explicit Tanh(const KernelSpec &spec)
-      : Unary(spec, [](Expr x, const Family &) { return tanhVectorizable(x); }) {}
+      : Unary(spec,
+              [](Expr x, const Family &) { return tanhVectorizable(x); }) {}
 };
 
 /// From the saved output: tanh' = 1 - y^2.
@@ -130,15 +131,15 @@ struct TanhBackward : UnaryBackward {
 
 struct Gelu : Unary {
   explicit Gelu(const KernelSpec &spec)
-      : Unary(spec,
-              [](Expr x, const Family &) { return x * normalCdf(x); }) {}
+      : Unary(spec, [](Expr x, const Family &) { return x * normalCdf(x); }) {}
 };
 
 /// From the saved input: gelu' = Phi(x) + x phi(x).
 struct GeluBackward : UnaryBackward {
   explicit GeluBackward(const KernelSpec &spec)
       : UnaryBackward(spec, [](Expr dy, Expr x, const Family &) {
-          Expr density = float(0.5 * M_2_SQRTPI * M_SQRT1_2) * exp(-0.5f * x * x);
+          Expr density =
+              float(0.5 * M_2_SQRTPI * M_SQRT1_2) * exp(-0.5f * x * x);
           return dy * (normalCdf(x) + x * density);
         }) {}
 };

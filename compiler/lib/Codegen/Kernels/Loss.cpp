@@ -1,4 +1,4 @@
-//===- Loss.cpp - softmax cross-entropy kernel family -----------------------===//
+//===- Loss.cpp - softmax cross-entropy kernel family ---------------------===//
 //
 // softmax_cross_entropy: the mean loss over the batch, the count of correct
 // predictions and, when the step trains, the gradient of the mean loss with
@@ -43,7 +43,8 @@ public:
     rowMax(n) = Tuple(select(better, x, rowMax(n)[0]),
                       select(better, cast<int>(r), rowMax(n)[1]));
     rowSums(n) = Tuple(0.0f, 0.0f);
-    rowSums(n) = Tuple(rowSums(n)[0] + exp(x - rowMax(n)[0]), rowSums(n)[1] + x);
+    rowSums(n) =
+        Tuple(rowSums(n)[0] + exp(x - rowMax(n)[0]), rowSums(n)[1] + x);
     logPartition(n) = rowMax(n)[0] + log(rowSums(n)[0]);
 
     Expr label = clamp(labels(n), 0, classes - 1);

@@ -1,4 +1,4 @@
-//===- Optimizer.cpp - SGD and Adam/AdamW update kernel families ------------===//
+//===- Optimizer.cpp - SGD and Adam/AdamW update kernel families ----------===//
 //
 // One pass over the flat parameter, gradient and state buffers, updating in
 // place: the runtime binds w_new to w, m_new to m and v_new to v.
@@ -28,7 +28,8 @@ void checkFlat(const Family &family, const KernelSpec &spec) {
     for (const TensorSpec &t : *tensors)
       if (t.shape.size() != 1 || t.shape != spec.inputs[0].shape ||
           t.kind != TensorKind::Weight || t.type != ElemType::F32)
-        family.fail("every buffer must be a flat f32 weight buffer [P] of one P");
+        family.fail(
+            "every buffer must be a flat f32 weight buffer [P] of one P");
 }
 
 /// Fuses `outputs` (in that order) into one loop over vectors of p, with
@@ -113,8 +114,7 @@ public:
     Expr secondMoment = beta2 * v(p) + (1 - beta2) * grad(p) * grad(p);
     Expr t = cast<float>(step);
     Expr stepSize = lr / (1 - pow(beta1, t));
-    Expr denominator =
-        sqrt(secondMoment) / sqrt(1 - pow(beta2, t)) + epsilon;
+    Expr denominator = sqrt(secondMoment) / sqrt(1 - pow(beta2, t)) + epsilon;
     Expr decayed = decoupled ? w(p) * (1 - lr * weightDecay) : Expr(w(p));
     wNew(p) = decayed - stepSize * moment / denominator;
     mNew(p) = moment;

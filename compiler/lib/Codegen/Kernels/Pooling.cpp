@@ -1,4 +1,4 @@
-//===- Pooling.cpp - window and global pooling kernel families --------------===//
+//===- Pooling.cpp - window and global pooling kernel families ------------===//
 //
 // max_pool2d and avg_pool2d over (c, x, y, n) activations with any kernel,
 // stride and asymmetric padding, the global pools, and their backwards.

@@ -1,4 +1,4 @@
-//===- Regularization.cpp - dropout and DropBlock kernel families -----------===//
+//===- Regularization.cpp - dropout and DropBlock kernel families ---------===//
 //
 // Both draw their random decisions from a counter-based hash of (seed,
 // element index), so a kernel keeps no random state and the backward
@@ -163,8 +163,10 @@ public:
     std::vector<int> extents = halideExtents(spec.inputs[0]);
     const int channels = extents[0], width = extents[1], height = extents[2];
     double gamma = dropBlockGamma(width, height, blockSize, rate);
-    counted = std::make_unique<BlockMask>("count", extents, blockSize, gamma, seed);
-    applied = std::make_unique<BlockMask>("apply", extents, blockSize, gamma, seed);
+    counted =
+        std::make_unique<BlockMask>("count", extents, blockSize, gamma, seed);
+    applied =
+        std::make_unique<BlockMask>("apply", extents, blockSize, gamma, seed);
 
     px = RDom(0, width, 0, height, "px");
     keptPerChannel(c, n) = 0;
