@@ -354,14 +354,13 @@ public:
     ImageParam x = input(1, "x");
     GlobalGeometry g(*this, spec.inputs[1], spec.inputs[0]);
     px = g.pixels();
-    const int width = g.width;
     Expr value = x(c, px.x, px.y, n);
     argMax(c, n) = Tuple(0, lowest);
     Expr better = value > argMax(c, n)[1];
-    argMax(c, n) = Tuple(select(better, px.y * width + px.x, argMax(c, n)[0]),
+    argMax(c, n) = Tuple(select(better, px.y * g.width + px.x, argMax(c, n)[0]),
                          select(better, value, argMax(c, n)[1]));
     dx(c, ix, iy, n) =
-        select(argMax(c, n)[0] == iy * width + ix, dy(c, n), 0.0f);
+        select(argMax(c, n)[0] == iy * g.width + ix, dy(c, n), 0.0f);
     return {dx};
   }
   void scheduleCPU(const Target &target) override {
