@@ -2,8 +2,11 @@
 
 #include "KernelHarness.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
 using namespace Halide;
@@ -43,7 +46,7 @@ HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo,
   HostTensor t(shape);
   std::uniform_real_distribution<double> dist(lo, hi);
   for (double &v : t.data)
-    v = dist(rng);
+    v = float(dist(rng));
   return t;
 }
 
@@ -63,10 +66,59 @@ static size_t bufferOffset(const TensorSpec &spec, size_t i) {
   return ((n * s[2] + y) * s[3] + x) * s[1] + c;
 }
 
-static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
-  if (t.shape != spec.shape)
+/// `spec` with the shape `shape`, which may differ from it in the batch of
+/// an activation only.
+static TensorSpec withShape(const TensorSpec &spec, const Shape &shape) {
+  bool sameStatic =
+      shape.size() == spec.shape.size() &&
+      (shape.empty() ||
+       std::equal(shape.begin() + 1, shape.end(), spec.shape.begin() + 1)) &&
+      (spec.kind == TensorKind::Activation || shape == spec.shape);
+  if (!sameStatic)
     throw std::invalid_argument("runKernel: input shape differs from spec");
-  Buffer<> buf(halideType(spec.type), halideExtents(spec));
+  TensorSpec actual = spec;
+  actual.shape = shape;
+  return actual;
+}
+
+/// A kernel's buffer in the middle of a larger allocation whose margins
+/// hold a known pattern: a kernel that writes past either end of one of its
+/// buffers (as a lost tail guard would) changes the pattern. The buffer is
+/// aligned as the contract requires (Kernels.h), and no more.
+class GuardedBuffer {
+public:
+  GuardedBuffer(Type type, const std::vector<int> &extents) {
+    size_t elements = 1;
+    for (int e : extents)
+      elements *= size_t(e);
+    bytes = elements * size_t(type.bytes());
+    storage = std::make_shared<std::vector<uint8_t>>(
+        bytes + 2 * margin + alignment, pattern);
+    uintptr_t start = reinterpret_cast<uintptr_t>(storage->data());
+    offset = (alignment - start % alignment) % alignment + margin;
+    buffer = Buffer<>(type, storage->data() + offset, extents);
+  }
+
+  bool marginsIntact() const {
+    auto intact = [&](size_t from, size_t to) {
+      return std::all_of(storage->begin() + from, storage->begin() + to,
+                         [](uint8_t b) { return b == pattern; });
+    };
+    return intact(0, offset) && intact(offset + bytes, storage->size());
+  }
+
+  Buffer<> buffer;
+
+private:
+  static constexpr size_t margin = 4096, alignment = 128;
+  static constexpr uint8_t pattern = 0xa5;
+  std::shared_ptr<std::vector<uint8_t>> storage;
+  size_t bytes, offset;
+};
+
+static GuardedBuffer toBuffer(const HostTensor &t, const TensorSpec &spec) {
+  GuardedBuffer guarded(halideType(spec.type), halideExtents(spec));
+  Buffer<> &buf = guarded.buffer;
   for (size_t i = 0; i < t.size(); ++i) {
     size_t o = bufferOffset(spec, i);
     switch (spec.type) {
@@ -81,7 +133,7 @@ static Buffer<> toBuffer(const HostTensor &t, const TensorSpec &spec) {
       break;
     }
   }
-  return buf;
+  return guarded;
 }
 
 static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
@@ -103,19 +155,31 @@ static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
   return t;
 }
 
-std::vector<HostTensor> runKernel(const KernelSpec &spec,
-                                  const std::vector<HostTensor> &inputs,
-                                  const std::map<std::string, double> &scalars,
-                                  Scheduler scheduler) {
+static std::vector<HostTensor>
+run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
+    const std::map<std::string, double> &scalars, Scheduler scheduler,
+    const std::map<size_t, size_t> &aliases) {
   Target target = get_jit_target_from_environment();
-  Kernel kernel = buildKernel(spec, target, scheduler);
+  // JIT compilation dominates a test's time: each spec and scheduler is
+  // built and compiled once, then run as often as the test likes.
+  static std::map<std::string, Kernel> compiled;
+  std::string key = spec.key() + "|scheduler=" + std::to_string(int(scheduler));
+  auto found = compiled.find(key);
+  if (found == compiled.end())
+    found = compiled.emplace(key, buildKernel(spec, target, scheduler)).first;
+  Kernel &kernel = found->second;
   if (inputs.size() != spec.inputs.size())
     throw std::invalid_argument("runKernel: wrong number of inputs");
 
-  std::vector<Buffer<>> inputBuffers;
+  std::vector<GuardedBuffer> inputBuffers;
+  std::optional<int64_t> batch;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    inputBuffers.push_back(toBuffer(inputs[i], spec.inputs[i]));
-    kernel.inputs[i].set(inputBuffers.back());
+    TensorSpec actual = withShape(spec.inputs[i], inputs[i].shape);
+    if (actual.kind == TensorKind::Activation && !batch &&
+        !actual.shape.empty())
+      batch = actual.shape[0];
+    inputBuffers.push_back(toBuffer(inputs[i], actual));
+    kernel.inputs[i].set(inputBuffers.back().buffer);
   }
   for (Internal::Parameter &p : kernel.scalars) {
     auto it = scalars.find(p.name());
@@ -129,16 +193,48 @@ std::vector<HostTensor> runKernel(const KernelSpec &spec,
       p.set_scalar<uint32_t>(uint32_t(it->second));
   }
 
-  std::vector<Buffer<>> outputBuffers;
-  for (const TensorSpec &out : spec.outputs)
-    outputBuffers.emplace_back(halideType(out.type), halideExtents(out));
-  Realization realization(outputBuffers);
+  std::vector<TensorSpec> outputs = spec.outputs;
+  std::vector<GuardedBuffer> outputBuffers;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].kind == TensorKind::Activation && batch)
+      outputs[i].shape[0] = *batch;
+    auto alias = aliases.find(i);
+    if (alias != aliases.end())
+      outputBuffers.push_back(inputBuffers.at(alias->second));
+    else
+      outputBuffers.emplace_back(halideType(outputs[i].type),
+                                 halideExtents(outputs[i]));
+  }
+  std::vector<Buffer<>> views;
+  for (const GuardedBuffer &b : outputBuffers)
+    views.push_back(b.buffer);
+  Realization realization(views);
   kernel.pipeline.realize(realization, target);
 
+  for (const std::vector<GuardedBuffer> *buffers :
+       {&inputBuffers, &outputBuffers})
+    for (const GuardedBuffer &b : *buffers)
+      if (!b.marginsIntact())
+        throw std::runtime_error("runKernel: " + spec.family +
+                                 " wrote outside one of its buffers");
   std::vector<HostTensor> results;
-  for (size_t i = 0; i < spec.outputs.size(); ++i)
-    results.push_back(fromBuffer(outputBuffers[i], spec.outputs[i]));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    results.push_back(fromBuffer(outputBuffers[i].buffer, outputs[i]));
   return results;
+}
+
+std::vector<HostTensor> runKernel(const KernelSpec &spec,
+                                  const std::vector<HostTensor> &inputs,
+                                  const std::map<std::string, double> &scalars,
+                                  Scheduler scheduler) {
+  return run(spec, inputs, scalars, scheduler, {});
+}
+
+std::vector<HostTensor>
+runKernelInPlace(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
+                 const std::map<std::string, double> &scalars,
+                 const std::map<size_t, size_t> &aliases) {
+  return run(spec, inputs, scalars, Scheduler::Hand, aliases);
 }
 
 double relativeError(const HostTensor &a, const HostTensor &b) {

@@ -34,17 +34,27 @@ struct HostTensor {
   double at(std::initializer_list<int64_t> index) const;
 };
 
-/// Uniform random values in [lo, hi): tests never run on zeros.
+/// Uniform random values in [lo, hi): tests never run on zeros. The values
+/// are exact in f32, so a reference sees the very inputs a kernel sees.
 HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo = -1,
                         double hi = 1);
 
 /// Runs `spec` (JIT, host target, hand schedule unless told otherwise) on
 /// `inputs` with run-time `scalars` (by name, any family scalar type) and
-/// returns its outputs in logical order.
+/// returns its outputs in logical order. Activation inputs may have another
+/// batch than the spec's, as at run time; activation outputs then have the
+/// batch of the first activation input.
 std::vector<HostTensor> runKernel(const KernelSpec &spec,
                                   const std::vector<HostTensor> &inputs,
                                   const std::map<std::string, double> &scalars = {},
                                   Scheduler scheduler = Scheduler::Hand);
+
+/// Like runKernel, but output i is written into the very Halide::Buffer of
+/// input `aliases.at(i)`, as the runtime calls the in-place families.
+std::vector<HostTensor>
+runKernelInPlace(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
+                 const std::map<std::string, double> &scalars,
+                 const std::map<size_t, size_t> &aliases);
 
 /// ||a - b|| / ||b||, the error measure of every numeric check.
 double relativeError(const HostTensor &a, const HostTensor &b);

@@ -48,6 +48,9 @@ struct KernelSpec {
 };
 
 /// How a kernel is scheduled: by hand, or by one of Halide's autoschedulers.
+/// Hand schedules take any run-time batch; the autoschedulers split the
+/// batch loop with tails that shift inwards, so their kernels need a
+/// run-time batch of at least the one compiled for.
 enum class Scheduler { Hand, Adams2019, Li2018, Mullapudi2016 };
 
 /// Extents of a tensor's buffer in Halide dimension order (the layouts

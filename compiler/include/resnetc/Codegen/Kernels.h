@@ -16,7 +16,9 @@
 //   scalar       []              -> a 0-D buffer
 //   flat         [P]             -> dims (p)   (optimizer over many tensors)
 // All buffers are dense: dim 0 has stride 1, each next stride is the product
-// of the extents before it. The batch extent N (the last dim of activations
+// of the extents before it. Host pointers are 128-byte aligned, as
+// Halide::Runtime::Buffer allocates them: Halide may use aligned vector
+// accesses on buffers (an autoscheduled kernel faulted on 16-byte ones). The batch extent N (the last dim of activations
 // and labels) is a run-time value; every other extent is the static one in
 // the spec, and kernels constrain their buffers to it so Halide can
 // specialise. Shapes in a KernelSpec are the logical rn shapes (NCHW order)
@@ -28,7 +30,8 @@
 //
 // In-place families (optimizer updates, running statistics) are called with
 // some outputs bound to the same memory as inputs; their algorithms are
-// pointwise over those pairs, which makes the aliasing safe.
+// pointwise over those pairs and their schedules read every input at a
+// point before any output there is written, which makes the aliasing safe.
 //
 //===----------------------------------------------------------------------===//
 //
@@ -47,7 +50,8 @@
 //                            new_running_mean[C], new_running_var[C]
 //                        invstd = 1/sqrt(biased batch var + epsilon);
 //                        running = momentum*running + (1-momentum)*batch,
-//                        with the unbiased batch variance (m/(m-1)), as PyTorch.
+//                        with the unbiased batch variance (m/(m-1)), as PyTorch
+//                        (for m = 1 the biased one, 0, not a division by 0).
 //                        The two new_running_* outputs alias the inputs.
 //   batch_norm_inference in  x, gamma[C], beta[C], running_mean[C], running_var[C]
 //                        floats epsilon                      out y
@@ -59,6 +63,8 @@
 //   max_pool2d | avg_pool2d
 //                        in  x[N,C,H,W]; ints kernel[2], strides[2], padding[4],
 //                        avg only: count_include_pad[1]      out y
+//                        (floor output sizes; each padding below the window,
+//                        so every window holds a pixel of x)
 //   global_avg_pool | global_max_pool
 //                        in  x[N,C,H,W]                      out y[N,C]
 //   zero_pad             in  x; ints low[3], high[3] ([C,H,W]) out y

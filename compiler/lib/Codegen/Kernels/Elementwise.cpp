@@ -1,35 +1,22 @@
-//===- Elementwise.cpp - pointwise kernel families ---------------------------===//
+//===- Elementwise.cpp - pointwise kernel families ------------------------===//
 //
-// Activations, their gradients and the residual add: each output element
-// depends on the same element of each input, so one schedule serves all of
-// them: vectors along the innermost (channel) dimension, threads over the
-// outermost (batch) one.
+// Activations, their gradients, the residual add and the softmax. Each output
+// element of the pointwise families depends on the same element of each
+// input, so one schedule serves all of them: vectors along the innermost
+// (channel) dimension, threads over the outermost (batch) one. The softmax
+// reduces along its rows first and is scheduled on its own.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Family.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace Halide;
 
 namespace resnetc::kernels {
 namespace {
-
-/// One Var per dimension of a tensor of `rank` dimensions.
-std::vector<Var> pointVars(size_t rank) {
-  std::vector<Var> vars;
-  for (size_t d = 0; d < rank; ++d)
-    vars.push_back(Var("d" + std::to_string(d)));
-  return vars;
-}
-
-/// Vectorises dim 0 and runs the outermost dim on threads.
-void schedulePointwise(Func f, const std::vector<Var> &vars,
-                       const Target &target) {
-  const int lanes = target.natural_vector_size<float>();
-  f.vectorize(vars.front(), lanes, TailStrategy::GuardWithIf);
-  if (vars.size() > 1)
-    f.parallel(vars.back());
-}
 
 /// out = op(in): the forward activations.
 class Unary : public Family {
@@ -40,8 +27,7 @@ public:
   std::vector<Func> define() override {
     ImageParam x = input(0, "x");
     vars = pointVars(spec.inputs[0].shape.size());
-    std::vector<Expr> at(vars.begin(), vars.end());
-    out(vars) = op(x(at), *this);
+    out(vars) = op(x(asExprs(vars)), *this);
     return {out};
   }
   void scheduleCPU(const Target &target) override {
@@ -66,7 +52,7 @@ public:
     ImageParam dy = input(0, "dy");
     ImageParam saved = input(1, "saved");
     vars = pointVars(spec.inputs[0].shape.size());
-    std::vector<Expr> at(vars.begin(), vars.end());
+    std::vector<Expr> at = asExprs(vars);
     dx(vars) = op(dy(at), saved(at), *this);
     return {dx};
   }
@@ -80,6 +66,30 @@ private:
   std::vector<Var> vars;
 };
 
+//===----------------------------------------------------------------------===//
+// The activation functions
+//===----------------------------------------------------------------------===//
+
+Expr sigmoid(Expr x) { return 1.0f / (1.0f + exp(-x)); }
+
+/// tanh from one exp: Halide's tanh calls libm lane by lane. Near zero,
+/// 1 - exp(-2|x|) cancels, so there the odd Taylor series takes over; at
+/// the switch, |x| = 0.25, its first omitted term is 1e-8 relative and the
+/// exp form loses under 2 bits.
+Expr tanhVectorizable(Expr x) {
+  Expr t = exp(-2.0f * abs(x));
+  Expr far = (1.0f - t) / (1.0f + t);
+  Expr x2 = x * x;
+  Expr near =
+      x * (1.0f +
+           x2 * (-1.0f / 3 +
+                 x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835)))));
+  return select(abs(x) < 0.25f, near, select(x < 0.0f, -far, far));
+}
+
+/// The standard normal CDF Phi(x): gelu is x * Phi(x) (the exact form).
+Expr normalCdf(Expr x) { return 0.5f * (1.0f + erf(x * float(M_SQRT1_2))); }
+
 struct Relu : Unary {
   explicit Relu(const KernelSpec &spec)
       : Unary(spec, [](Expr x, const Family &) { return max(x, 0.0f); }) {}
@@ -92,11 +102,144 @@ struct ReluBackward : UnaryBackward {
         }) {}
 };
 
+struct Sigmoid : Unary {
+  explicit Sigmoid(const KernelSpec &spec)
+      : Unary(spec, [](Expr x, const Family &) { return sigmoid(x); }) {}
+};
+
+/// From the saved output: sigmoid' = y (1 - y).
+struct SigmoidBackward : UnaryBackward {
+  explicit SigmoidBackward(const KernelSpec &spec)
+      : UnaryBackward(spec, [](Expr dy, Expr y, const Family &) {
+          return dy * y * (1.0f - y);
+        }) {}
+};
+
+struct Tanh : Unary {
+  explicit Tanh(const KernelSpec &spec)
+      : Unary(spec,
+              [](Expr x, const Family &) { return tanhVectorizable(x); }) {}
+};
+
+/// From the saved output: tanh' = 1 - y^2.
+struct TanhBackward : UnaryBackward {
+  explicit TanhBackward(const KernelSpec &spec)
+      : UnaryBackward(spec, [](Expr dy, Expr y, const Family &) {
+          return dy * (1.0f - y * y);
+        }) {}
+};
+
+struct Gelu : Unary {
+  explicit Gelu(const KernelSpec &spec)
+      : Unary(spec, [](Expr x, const Family &) { return x * normalCdf(x); }) {}
+};
+
+/// From the saved input: gelu' = Phi(x) + x phi(x).
+struct GeluBackward : UnaryBackward {
+  explicit GeluBackward(const KernelSpec &spec)
+      : UnaryBackward(spec, [](Expr dy, Expr x, const Family &) {
+          Expr density =
+              float(0.5 * M_2_SQRTPI * M_SQRT1_2) * exp(-0.5f * x * x);
+          return dy * (normalCdf(x) + x * density);
+        }) {}
+};
+
+struct LeakyRelu : Unary {
+  explicit LeakyRelu(const KernelSpec &spec)
+      : Unary(spec, [](Expr x, const Family &self) {
+          return select(x > 0.0f, x, float(self.floatAttr("alpha")) * x);
+        }) {}
+};
+
+/// From the saved input, as PyTorch: the slope at 0 is alpha.
+struct LeakyReluBackward : UnaryBackward {
+  explicit LeakyReluBackward(const KernelSpec &spec)
+      : UnaryBackward(spec, [](Expr dy, Expr x, const Family &self) {
+          return select(x > 0.0f, dy, float(self.floatAttr("alpha")) * dy);
+        }) {}
+};
+
+//===----------------------------------------------------------------------===//
+// add, softmax
+//===----------------------------------------------------------------------===//
+
+/// c = a + b, the residual add.
+class Add : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam a = input(0, "a");
+    ImageParam b = input(1, "b");
+    if (spec.inputs[0].shape != spec.inputs[1].shape)
+      fail("the two summands differ in shape");
+    vars = pointVars(spec.inputs[0].shape.size());
+    std::vector<Expr> at = asExprs(vars);
+    c(vars) = a(at) + b(at);
+    return {c};
+  }
+  void scheduleCPU(const Target &target) override {
+    schedulePointwise(c, vars, target);
+  }
+
+private:
+  Func c{"c"};
+  std::vector<Var> vars;
+};
+
+/// y[n, :] = softmax(x[n, :]), shifted by the row maximum so exp never
+/// overflows.
+class Softmax : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam x = input(0, "x");
+    if (spec.inputs[0].shape.size() != 2)
+      fail("softmax takes x[N, K]");
+    RDom r(0, int(spec.inputs[0].shape[1]), "r");
+    // Not maximum(), which starts at -inf: Halide compiles with LLVM's
+    // no-infinities flag.
+    rowMax(n) = std::numeric_limits<float>::lowest();
+    rowMax(n) = max(rowMax(n), x(r, n));
+    shifted(k, n) = exp(x(k, n) - rowMax(n));
+    rowSum(n) = 0.0f;
+    rowSum(n) += shifted(r, n);
+    y(k, n) = shifted(k, n) / rowSum(n);
+    return {y};
+  }
+
+  /// One row per step of a parallel loop: exps vectorised and stored for the
+  /// division. Rows are short (the classes), so the two reductions over a row
+  /// stay scalar.
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    y.vectorize(k, lanes, TailStrategy::GuardWithIf).parallel(n);
+    shifted.compute_at(y, n).vectorize(k, lanes, TailStrategy::GuardWithIf);
+    rowMax.compute_at(y, n);
+    rowSum.compute_at(y, n);
+  }
+
+private:
+  Var k{"k"}, n{"n"};
+  Func rowMax{"rowMax"}, shifted{"shifted"}, rowSum{"rowSum"}, y{"y"};
+};
+
 } // namespace
 
 void registerElementwiseFamilies(FamilyRegistry &registry) {
   registry.add<Relu>("relu");
   registry.add<ReluBackward>("relu_backward");
+  registry.add<Sigmoid>("sigmoid");
+  registry.add<SigmoidBackward>("sigmoid_backward");
+  registry.add<Tanh>("tanh");
+  registry.add<TanhBackward>("tanh_backward");
+  registry.add<Gelu>("gelu");
+  registry.add<GeluBackward>("gelu_backward");
+  registry.add<LeakyRelu>("leaky_relu");
+  registry.add<LeakyReluBackward>("leaky_relu_backward");
+  registry.add<Add>("add");
+  registry.add<Softmax>("softmax");
 }
 
 } // namespace resnetc::kernels

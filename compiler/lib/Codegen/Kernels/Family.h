@@ -37,6 +37,15 @@ public:
     return scalars;
   }
 
+  /// Attribute `name`, which must exist and (if count > 0) have `count` values.
+  /// Public so that the expression builders a family is made of can read them.
+  std::vector<int64_t> ints(const std::string &name, size_t count = 0) const;
+  int64_t intAttr(const std::string &name) const;
+  double floatAttr(const std::string &name) const;
+
+  /// Throws a CompileError naming the family and the problem.
+  [[noreturn]] void fail(const std::string &message) const;
+
 protected:
   /// Spec input `i` as an ImageParam constrained to the contract's layout and
   /// static extents. Call once per input, in order, from define().
@@ -47,14 +56,6 @@ protected:
   Halide::Param<float> scalarF32(const std::string &name, float estimate);
   Halide::Param<int32_t> scalarI32(const std::string &name, int32_t estimate);
   Halide::Param<uint32_t> scalarU32(const std::string &name, uint32_t estimate);
-
-  /// Attribute `name`, which must exist and (if count > 0) have `count` values.
-  std::vector<int64_t> ints(const std::string &name, size_t count = 0) const;
-  int64_t intAttr(const std::string &name) const;
-  double floatAttr(const std::string &name) const;
-
-  /// Throws a CompileError naming the family and the problem.
-  [[noreturn]] void fail(const std::string &message) const;
 
   const KernelSpec &spec;
 
@@ -82,6 +83,12 @@ private:
 
 /// One register function per group of families (one source file each).
 void registerElementwiseFamilies(FamilyRegistry &registry);
+void registerBatchNormFamilies(FamilyRegistry &registry);
+void registerPoolingFamilies(FamilyRegistry &registry);
+void registerDataMovementFamilies(FamilyRegistry &registry);
+void registerRegularizationFamilies(FamilyRegistry &registry);
+void registerLossFamilies(FamilyRegistry &registry);
+void registerOptimizerFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms
@@ -93,6 +100,33 @@ void constrainLayout(Halide::OutputImageParam buffer, const TensorSpec &tensor);
 
 /// Sets Halide's size estimates (for the autoschedulers) on a buffer.
 void setEstimates(Halide::OutputImageParam buffer, const TensorSpec &tensor);
+
+/// The run-time batch extent of an activation buffer (its last dimension).
+/// Reductions over the batch use it, never the spec's estimate.
+Halide::Expr batchExtent(const Halide::OutputImageParam &activation);
+
+/// One Var per dimension of a tensor of `rank` dimensions, innermost first.
+std::vector<Halide::Var> pointVars(size_t rank);
+
+/// The Vars as Exprs, to index a buffer or Func with.
+std::vector<Halide::Expr> asExprs(const std::vector<Halide::Var> &vars);
+
+//===----------------------------------------------------------------------===//
+// Schedule helpers shared by the families
+//===----------------------------------------------------------------------===//
+
+/// Vectorises dim 0 (the channels) with a guarded tail, so any channel count
+/// works, and runs the outermost dim (the batch) on threads.
+void schedulePointwise(Halide::Func f, const std::vector<Halide::Var> &vars,
+                       const Halide::Target &target);
+
+/// Schedules an update that reduces over `r` into a buffer indexed by
+/// `channel` first: for each step of `r`, all channels in vectors (with a
+/// guarded tail for channel counts that are not a multiple of the vector),
+/// accumulating into the small, L1-resident buffer of the reduction.
+void scheduleChannelReduction(Halide::Stage update, Halide::Var channel,
+                              const Halide::RDom &r,
+                              const Halide::Target &target);
 
 } // namespace resnetc::kernels
 

@@ -63,6 +63,53 @@ static Type halideType(ElemType type) {
   return Float(32);
 }
 
+Expr batchExtent(const OutputImageParam &activation) {
+  return activation.dim(activation.dimensions() - 1).extent();
+}
+
+std::vector<Var> pointVars(size_t rank) {
+  std::vector<Var> vars;
+  for (size_t d = 0; d < rank; ++d)
+    vars.push_back(Var("d" + std::to_string(d)));
+  return vars;
+}
+
+std::vector<Expr> asExprs(const std::vector<Var> &vars) {
+  return std::vector<Expr>(vars.begin(), vars.end());
+}
+
+//===----------------------------------------------------------------------===//
+// Schedule helpers
+//===----------------------------------------------------------------------===//
+
+void schedulePointwise(Func f, const std::vector<Var> &vars,
+                       const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  f.vectorize(vars.front(), lanes, TailStrategy::GuardWithIf);
+  if (vars.size() > 1)
+    f.parallel(vars.back());
+}
+
+void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
+                              const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  Var outer(channel.name() + "_vo"), inner(channel.name() + "_vi");
+  update.split(channel, outer, inner, lanes, TailStrategy::GuardWithIf)
+      .vectorize(inner);
+  // All channels innermost, then the reduction loops: the input streams
+  // through in memory order. Measured on global_avg_pool of x[128, 64, 32, 32]
+  // (2 threads): 2.3-2.9 ms, against 4.1-4.6 ms with each channel vector
+  // reduced over all pixels in turn (strided, accumulator in a register).
+  // An RVar the definition does not use (the pixels of a 1x1 image) has no
+  // loop to move.
+  std::vector<VarOrRVar> order{inner, outer};
+  for (int i = 0; i < r.dimensions(); ++i)
+    for (const Internal::Dim &dim : update.get_schedule().dims())
+      if (dim.var == r[i].name())
+        order.push_back(r[i]);
+  update.reorder(order);
+}
+
 //===----------------------------------------------------------------------===//
 // Family
 //===----------------------------------------------------------------------===//
@@ -143,6 +190,12 @@ static const FamilyRegistry &registry() {
   static const FamilyRegistry instance = [] {
     FamilyRegistry r;
     registerElementwiseFamilies(r);
+    registerBatchNormFamilies(r);
+    registerPoolingFamilies(r);
+    registerDataMovementFamilies(r);
+    registerRegularizationFamilies(r);
+    registerLossFamilies(r);
+    registerOptimizerFamilies(r);
     return r;
   }();
   return instance;
