@@ -162,10 +162,12 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
     os << (flags.empty() ? "" : " ") << "--" << name << "=";
     return os;
   };
+  // Shortest text that reads back as the same float: 0.999, 1e-08.
+  auto real = [](double v) { return llvm::formatv("{0}", llvm::format("%.9g", v)); };
   auto number = [&](StringRef key) {
     Attribute a = recipe.get(key);
     if (auto f = dyn_cast_or_null<FloatAttr>(a))
-      os << llvm::formatv("{0}", f.getValueAsDouble());
+      os << real(f.getValueAsDouble());
     else if (auto i = dyn_cast_or_null<IntegerAttr>(a))
       os << i.getInt();
   };
@@ -213,9 +215,12 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
     StringRef kind = t.getAs<StringAttr>("kind").getValue();
     if (kind == "normalize") {
       llvm::raw_string_ostream n(normalize);
-      llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n, ",");
+      auto print = [&](double v) { n << real(v); };
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n,
+                       print, ",");
       n << "/";
-      llvm::interleave(t.getAs<DenseF64ArrayAttr>("std").asArrayRef(), n, ",");
+      llvm::interleave(t.getAs<DenseF64ArrayAttr>("std").asArrayRef(), n,
+                       print, ",");
       continue;
     }
     llvm::raw_string_ostream aug(augment);
