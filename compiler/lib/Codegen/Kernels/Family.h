@@ -82,6 +82,8 @@ private:
 
 /// One register function per group of families (one source file each).
 void registerElementwiseFamilies(FamilyRegistry &registry);
+void registerConvFamilies(FamilyRegistry &registry);
+void registerDenseFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms

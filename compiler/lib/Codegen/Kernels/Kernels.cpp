@@ -206,6 +206,8 @@ static const FamilyRegistry &registry() {
   static const FamilyRegistry instance = [] {
     FamilyRegistry r;
     registerElementwiseFamilies(r);
+    registerConvFamilies(r);
+    registerDenseFamilies(r);
     return r;
   }();
   return instance;
