@@ -177,6 +177,8 @@ std::vector<Conv> gradientCases() {
       conv(2, 8, 5, 5, 16, 3, 1, 1),   // 2 groups (set below)
       conv(2, 16, 5, 5, 16, 3, 1, 1),  // depthwise (set below)
       conv(1, 3, 8, 8, 16, 7, 2, 3),   // 7x7 stem from 3 channels
+      conv(3, 256, 2, 2, 2, 1, 1, 0),  // wide input, partial group of images
+      conv(1, 4, 20, 20, 16, 3, 1, 1), // filter gradient over row blocks
   };
   cases[5].padBottom = cases[5].padRight = 1;
   cases[6].dilationY = cases[6].dilationX = 2;

@@ -90,6 +90,10 @@ protected:
   /// [N,O,Ho,Wo], and checks them against the attributes.
   ConvGeometry geometry(const Shape &x, const Shape &w, const Shape &y) const;
 
+  /// The block of channels a repacked filter keeps contiguous: 64, or the
+  /// largest power of two that divides `channels` if that is less.
+  static int channelBlock(int channels) { return std::gcd(channels, 64); }
+
   /// `in` with zeros outside [0, width) x [0, height).
   static Func zeroPadded(Func in, int width, int height, const std::string &name);
 
@@ -108,11 +112,22 @@ protected:
   /// vectorised, the reduction loops outside them and the innermost one
   /// unrolled `unroll` times. The other pure dims, of extent one at `at`, go
   /// outside the reduction.
-  static void accumulateInRegisters(Func acc, const RDom &r, LoopLevel at,
-                                    int tiled, int unroll,
+  static void accumulateInRegisters(Func acc, const std::vector<RVar> &r,
+                                    LoopLevel at, int tiled, int unroll,
                                     const Target &target);
 
+  /// Splits `out` (c, x, y, n) into register tiles of `tile.vectors`
+  /// channel vectors by `spanX` x `spanY` pixels, channel blocks outside
+  /// the pixel tiles so that a block's filter stays in cache, and images
+  /// (or groups of tile.imagesPerTask images) on threads. Returns the loop
+  /// of one task, where per-image stages are computed; the tile's
+  /// accumulators go at LoopLevel(out, xt).
+  LoopLevel tileOutput(Func out, const RegisterTile &tile, int spanX,
+                       int spanY, const Target &target);
+
   Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+  Var ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"}, yt{"yt"}, yi{"yi"}, nt{"nt"},
+      ni{"ni"};
   ConvGeometry g{};
 };
 
@@ -190,25 +205,44 @@ RegisterTile ConvFamily::registerTile(int channels, int width, int height,
   return tile;
 }
 
-void ConvFamily::accumulateInRegisters(Func acc, const RDom &r, LoopLevel at,
-                                       int tiled, int unroll,
+void ConvFamily::accumulateInRegisters(Func acc, const std::vector<RVar> &r,
+                                       LoopLevel at, int tiled, int unroll,
                                        const Target &target) {
   const int lanes = target.natural_vector_size<float>();
   std::vector<Var> pure = acc.args();
-  Stage update = acc.update();
-  acc.compute_at(at).vectorize(pure[0], lanes);
-  update.vectorize(pure[0], lanes);
   std::vector<VarOrRVar> order(pure.begin(), pure.begin() + tiled);
+  order.insert(order.end(), r.begin(), r.end());
+  order.insert(order.end(), pure.begin() + tiled, pure.end());
+  // Reorder before splitting: reorder only permutes the dims it names.
+  Stage update = acc.update();
+  update.reorder(order).vectorize(pure[0], lanes);
+  acc.compute_at(at).vectorize(pure[0], lanes);
   for (int d = 0; d < tiled; ++d) {
     acc.unroll(pure[d]);
     update.unroll(pure[d]);
   }
-  for (int d = 0; d < r.dimensions(); ++d)
-    order.push_back(r[d]);
-  order.insert(order.end(), pure.begin() + tiled, pure.end());
-  update.reorder(order);
   if (unroll > 1)
     update.unroll(r[0], unroll);
+}
+
+LoopLevel ConvFamily::tileOutput(Func out, const RegisterTile &tile,
+                                 int spanX, int spanY, const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  out.split(c, ct, ci, tile.vectors * lanes)
+      .split(x, xt, xi, spanX)
+      .split(y, yt, yi, spanY)
+      .vectorize(ci, lanes)
+      .unroll(ci)
+      .unroll(xi)
+      .unroll(yi);
+  if (tile.imagesPerTask == 1) {
+    out.reorder(ci, xi, yi, xt, yt, ct, n).parallel(n);
+    return LoopLevel(out, n);
+  }
+  out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
+      .reorder(ci, xi, yi, xt, yt, ni, ct, nt)
+      .parallel(nt);
+  return LoopLevel(out, nt);
 }
 
 //===----------------------------------------------------------------------===//
@@ -231,8 +265,10 @@ public:
 
     source(c, x, y, n) = xIn(c, x, y, n);
     padded = zeroPadded(source, g.W, g.H, "padded");
-    // Output channels innermost, so that the schedule can vectorise them.
-    packed(c, i, kx, ky) = w(kx, ky, i, c);
+    // Output channels innermost, in blocks, so that the filter of a block
+    // of output channels is one contiguous stream.
+    block = channelBlock(g.O);
+    packed(c, i, kx, ky, cb) = w(kx, ky, i, cb * block + c);
 
     r = RDom(0, g.inPerGroup(), 0, g.KW, 0, g.KH, "r");
     Expr inChannel = g.groups == 1
@@ -240,7 +276,7 @@ public:
                          : (c / g.outPerGroup()) * g.inPerGroup() + r.x;
     acc(c, x, y, n) = 0.0f;
     acc(c, x, y, n) +=
-        packed(c, r.x, r.y, r.z) *
+        packed(c % block, r.x, r.y, r.z, c / block) *
         padded(inChannel, x * g.strideX + r.y * g.dilationX - g.padLeft,
                y * g.strideY + r.z * g.dilationY - g.padTop, n);
 
@@ -254,38 +290,57 @@ public:
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
     packed.compute_root()
-        .split(c, c, ci, lanes, TailStrategy::GuardWithIf)
-        .reorder(ci, kx, ky, i, c)
-        .vectorize(ci);
-    padded.compute_at(out, n);
+        .reorder(c, kx, ky, i, cb)
+        .vectorize(c, std::min(block, lanes));
     if (g.C >= lanes)
       padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
 
     RegisterTile tile = registerTile(g.O, g.Wo, g.Ho, target);
     if (g.groups != 1 || !vectorisable(g.O, target) || tile.vectors == 0) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      padded.compute_at(out, n);
       acc.compute_at(out, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
       acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       return;
     }
-    out.split(c, ct, ci, tile.vectors * lanes)
+    // The reduction in blocks of input channels, so that the filter of one
+    // block of input and output channels stays in L1 while every pixel
+    // tile of the image (or images) goes by; the partial sums of a block
+    // are added to acc, which holds the task's output.
+    const int inBlock = std::gcd(g.inPerGroup(), 16);
+    RVar ro("ro"), ri("ri");
+    Var u("u");
+    Func partial =
+        acc.update().split(r.x, ro, ri, inBlock).rfactor(ro, u);
+    out.vectorize(c, lanes);
+    LoopLevel task = LoopLevel(out, n);
+    if (tile.imagesPerTask == 1) {
+      out.parallel(n);
+    } else {
+      out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
+          .parallel(nt);
+      task = LoopLevel(out, nt);
+    }
+    padded.compute_at(task);
+    acc.compute_at(task).vectorize(c, lanes);
+    acc.update()
+        .split(c, ct, ci, tile.vectors * lanes)
         .split(x, xt, xi, tile.tileX)
         .split(y, yt, yi, tile.tileY)
-        .reorder(ci, xi, yi, xt, yt, ct, n)
+        .reorder(ci, xi, yi, xt, yt, n, ct, ro)
         .vectorize(ci, lanes)
         .unroll(ci)
         .unroll(xi)
-        .unroll(yi)
-        .parallel(n);
-    accumulateInRegisters(acc, r, LoopLevel(out, xt), 3,
-                          g.inPerGroup() <= 16 ? g.inPerGroup() : 1, target);
+        .unroll(yi);
+    accumulateInRegisters(partial, {ri, r.y, r.z}, LoopLevel(acc, xt), 3,
+                          inBlock, target);
   }
 
 private:
   Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
-  Var i{"i"}, kx{"kx"}, ky{"ky"}, ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"},
-      yt{"yt"}, yi{"yi"};
+  Var i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
   RDom r;
+  int block = 1;
 };
 
 //===----------------------------------------------------------------------===//
@@ -311,11 +366,14 @@ public:
 
     grad(c, x, y, n) = dy(c, x, y, n);
     gradPadded = zeroPadded(grad, g.Wo, g.Ho, "grad_padded");
-    // Input channels innermost, and the output channels of c's group next.
-    packed(c, o, kx, ky) =
-        g.groups == 1
-            ? w(kx, ky, c, o)
-            : w(kx, ky, c % inPerGroup, (c / inPerGroup) * outPerGroup + o);
+    // Input channels innermost, in blocks as in conv2d, and the output
+    // channels of their group next.
+    block = channelBlock(g.C);
+    Expr channel = cb * block + c;
+    packed(c, o, kx, ky, cb) =
+        g.groups == 1 ? w(kx, ky, channel, o)
+                      : w(kx, ky, channel % inPerGroup,
+                          (channel / inPerGroup) * outPerGroup + o);
 
     std::vector<Expr> interleaved;
     for (int py = 0; py < g.strideY; ++py)
@@ -333,8 +391,8 @@ public:
                                 : (c / inPerGroup) * outPerGroup + r.x;
           phase(c, x, y, n) = 0.0f;
           phase(c, x, y, n) +=
-              packed(c, r.x, tx.first + tx.step * r.y,
-                     ty.first + ty.step * r.z) *
+              packed(c % block, r.x, tx.first + tx.step * r.y,
+                     ty.first + ty.step * r.z, c / block) *
               gradPadded(outChannel, x + tx.offset - tx.shift * r.y,
                          y + ty.offset - ty.shift * r.z, n);
           phases.push_back({phase, r});
@@ -351,10 +409,8 @@ public:
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
     packed.compute_root()
-        .split(c, c, ci, lanes, TailStrategy::GuardWithIf)
-        .reorder(ci, kx, ky, o, c)
-        .vectorize(ci);
-    gradPadded.compute_at(out, n);
+        .reorder(c, kx, ky, o, cb)
+        .vectorize(c, std::min(block, lanes));
     if (g.O >= lanes)
       gradPadded.vectorize(c, lanes, TailStrategy::GuardWithIf);
 
@@ -368,23 +424,17 @@ public:
     if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0 ||
         !aligned) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      gradPadded.compute_at(out, n);
       for (auto &[phase, r] : phases) {
         phase.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
         phase.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       }
       return;
     }
-    out.split(c, ct, ci, tile.vectors * lanes)
-        .split(x, xt, xi, g.strideX * tile.tileX)
-        .split(y, yt, yi, g.strideY * tile.tileY)
-        .reorder(ci, xi, yi, xt, yt, ct, n)
-        .vectorize(ci, lanes)
-        .unroll(ci)
-        .unroll(xi)
-        .unroll(yi)
-        .parallel(n);
+    gradPadded.compute_at(tileOutput(out, tile, g.strideX * tile.tileX,
+                                     g.strideY * tile.tileY, target));
     for (auto &[phase, r] : phases)
-      accumulateInRegisters(phase, r, LoopLevel(out, xt), 3,
+      accumulateInRegisters(phase, {r.x, r.y, r.z}, LoopLevel(out, xt), 3,
                             g.outPerGroup() <= 16 ? g.outPerGroup() : 1,
                             target);
   }
@@ -393,8 +443,8 @@ private:
   Func grad{"grad"}, gradPadded, packed{"packed"}, out{"out"};
   /// The phases that receive at least one tap, with their reductions.
   std::vector<std::pair<Func, RDom>> phases;
-  Var o{"o"}, kx{"kx"}, ky{"ky"}, ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"},
-      yt{"yt"}, yi{"yi"};
+  Var o{"o"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
+  int block = 1;
 };
 
 //===----------------------------------------------------------------------===//
@@ -402,9 +452,13 @@ private:
 //===----------------------------------------------------------------------===//
 
 /// dw(kx, ky, i, o) = sum over (x, y, n) of dy(o, x, y, n) *
-/// padded(group(o) + i, x*sx + kx*dx, y*sy + ky*dy, n), summed per image
-/// first (the image's activations are then hot in cache) and then over the
-/// run-time batch; db(o) = sum of dy.
+/// padded(group(o) + i, x*sx + kx*dx, y*sy + ky*dy, n), over the run-time
+/// batch; db(o) = sum of dy. A matrix product whose reduction runs over
+/// every output pixel of every image. Both operands are read in channel
+/// blocks (ungrouped convs): dy in blocks of output channels, the padded
+/// input in blocks of a few input channels, so that a register tile of
+/// output-channel vectors by broadcast input channels reads each operand as
+/// one contiguous stream, whatever the number of channels.
 class Conv2dBackwardFilter : public ConvFamily {
 public:
   using ConvFamily::ConvFamily;
@@ -421,19 +475,27 @@ public:
     padded = zeroPadded(source, g.W, g.H, "padded");
     grad(c, x, y, n) = dy(c, x, y, n);
 
-    rp = RDom(0, g.Wo, 0, g.Ho, "rp");
-    Expr inChannel = g.groups == 1
-                         ? Expr(i)
-                         : (o / g.outPerGroup()) * g.inPerGroup() + i;
-    perImage(o, i, kx, ky, n) = 0.0f;
-    perImage(o, i, kx, ky, n) +=
-        grad(o, rp.x, rp.y, n) *
-        padded(inChannel, rp.x * g.strideX + kx * g.dilationX - g.padLeft,
-               rp.y * g.strideY + ky * g.dilationY - g.padTop, n);
     batch = dy.dim(3).extent();
-    rn = RDom(0, batch, "rn");
+    r = RDom(0, g.Wo, 0, g.Ho, 0, batch, "r");
+    Expr inX = r.x * g.strideX + kx * g.dilationX - g.padLeft;
+    Expr inY = r.y * g.strideY + ky * g.dilationY - g.padTop;
     sum(o, i, kx, ky) = 0.0f;
-    sum(o, i, kx, ky) += perImage(o, i, kx, ky, rn);
+    if (g.groups == 1) {
+      // 256 products per pair of blocks: a register tile's worth.
+      outBlock = channelBlock(g.O);
+      inBlock = g.C;
+      while (inBlock * outBlock > 256 || g.C % inBlock)
+        --inBlock;
+      gradBlocked(c, x, y, n, cb) = grad(cb * outBlock + c, x, y, n);
+      inputBlocked(c, x, y, n, cb) = padded(cb * inBlock + c, x, y, n);
+      sum(o, i, kx, ky) +=
+          gradBlocked(o % outBlock, r.x, r.y, r.z, o / outBlock) *
+          inputBlocked(i % inBlock, inX, inY, r.z, i / inBlock);
+    } else {
+      Expr inChannel = (o / g.outPerGroup()) * g.inPerGroup() + i;
+      sum(o, i, kx, ky) +=
+          grad(o, r.x, r.y, r.z) * padded(inChannel, inX, inY, r.z);
+    }
     dw(kx, ky, i, o) = sum(o, i, kx, ky);
     if (spec.outputs.size() == 1)
       return {dw};
@@ -451,59 +513,122 @@ public:
       biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
       biasSum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
     }
-    // The batch in chunks, one partial filter gradient per chunk, the
-    // chunks on threads. (rfactor moves the update's schedule to the
-    // partials, so the sum of the partials is scheduled after it.)
-    RVar rno("rno"), rni("rni");
-    Var u("u");
-    Expr chunk = max(1, (batch + 7) / 8);
-    Func partial = sum.update()
-                       .split(rn, rno, rni, chunk, TailStrategy::GuardWithIf)
-                       .rfactor(rno, u);
     dw.compute_root().parallel(o);
-    sum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
-    sum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
-    partial.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
-    padded.compute_at(partial, rni);
-    if (g.C >= lanes)
-      padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
-
-    // A tile of `vectors` output-channel vectors by `inputs` broadcast input
-    // channels.
-    const int accumulators = target.has_feature(Target::AVX512) ? 16 : 8;
-    int blocks = g.O / lanes;
-    int vectors = blocks % 4 == 0 ? 4 : blocks % 2 == 0 ? 2 : 1;
-    int inputs = std::min(g.inPerGroup(), accumulators / vectors);
-    while (g.inPerGroup() % inputs)
-      --inputs;
-    if (g.groups != 1 || !vectorisable(g.O, target)) {
+    RVar rc("rc"), rz("rz");
+    Var u("u");
+    if (g.groups != 1 || outBlock % lanes) {
+      Func partial =
+          sum.update()
+              .split(r.z, rc, rz, max(1, (batch + 7) / 8),
+                     TailStrategy::GuardWithIf)
+              .rfactor(rc, u);
+      sum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
+      sum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
+      partial.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
       partial.update()
-          .reorder(o, i, kx, ky, rni, u)
+          .reorder(o, i, kx, ky, r.x, r.y, rz, u)
           .vectorize(o, lanes, TailStrategy::GuardWithIf)
           .parallel(u);
-      perImage.compute_at(partial, i)
-          .vectorize(o, lanes, TailStrategy::GuardWithIf);
-      perImage.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
+      padded.compute_at(partial, rz);
+      if (g.C >= lanes)
+        padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
       return;
     }
-    partial.update()
-        .split(o, ot, oi, vectors * lanes)
-        .split(i, it, ii, inputs)
-        .reorder(oi, ii, it, kx, ky, ot, rni, u)
-        .vectorize(oi, lanes)
-        .unroll(oi)
-        .unroll(ii)
-        .parallel(u);
-    accumulateInRegisters(perImage, rp, LoopLevel(partial, it), 2, 1, target);
+
+    // Register tiles of one block of output channels by one block of input
+    // channels, each summing over a block of about `blockPixels` output
+    // pixels (rows of one image, or whole images) and then adding into the
+    // sum: the block of dy stays in L1 while all the tiles go by.
+    const int blockPixels = 128;
+    const int pixels = g.Ho * g.Wo;
+    RVar ro("ro"), ri("ri");
+    Var v("v"), w("w");
+    Func block;
+    std::vector<RVar> blockReduction;
+    RVar imageLoop = r.z;
+    const bool byRows = pixels >= blockPixels;
+    const int imagesPerBlock = (blockPixels + pixels - 1) / pixels;
+    if (byRows) {
+      int rows = std::max(1, blockPixels / g.Wo);
+      while (g.Ho % rows)
+        --rows;
+      block = sum.update().split(r.y, ro, ri, rows).rfactor(
+          {{ro, v}, {r.z, w}});
+      blockReduction = {r.x, ri};
+    } else {
+      block = sum.update()
+                  .split(r.z, ro, ri, imagesPerBlock, TailStrategy::GuardWithIf)
+                  .rfactor(ro, w);
+      blockReduction = {r.x, r.y, ri};
+      imageLoop = ro;
+    }
+
+    // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
+    // a transpose, done for vectors of output channels.
+    dw.split(o, ot, oi, lanes)
+        .reorder(oi, kx, ky, i, ot)
+        .vectorize(oi)
+        .unroll(kx)
+        .unroll(ky)
+        .parallel(ot);
+
+    // Where the filter is large, threads take blocks of output channels of
+    // the one sum, and the blocked operands are computed once for the whole
+    // batch. Elsewhere they take chunks of the batch, each summing into its
+    // own partial filter gradient, and the partials are added one block of
+    // output channels at a time as the transpose needs them. (rfactor moves
+    // the update's schedule to the partials, so the sum of the partials is
+    // scheduled after it.)
+    const bool byChannels = g.O / outBlock >= 4;
+    Func accumulator = sum;
+    if (byChannels) {
+      sum.compute_root().vectorize(o, lanes);
+      gradBlocked.compute_root().parallel(n).vectorize(c, lanes);
+      inputBlocked.compute_root().parallel(n);
+    } else {
+      Expr steps =
+          byRows ? batch : (batch + imagesPerBlock - 1) / imagesPerBlock;
+      accumulator = sum.update()
+                        .split(imageLoop, rc, rz, max(1, (steps + 7) / 8),
+                               TailStrategy::GuardWithIf)
+                        .rfactor(rc, u);
+      imageLoop = rz;
+      sum.compute_at(dw, ot).vectorize(o, lanes);
+      sum.update().vectorize(o, lanes);
+      accumulator.compute_root().vectorize(o, lanes);
+      gradBlocked.compute_at(accumulator, rz).vectorize(c, lanes);
+      inputBlocked.compute_at(accumulator, rz);
+    }
+    if (inBlock >= 4)
+      inputBlocked.vectorize(c, 4);
+
+    Stage update = accumulator.update();
+    update.split(o, ot, oi, outBlock).split(i, it, ii, inBlock);
+    std::vector<VarOrRVar> order = {oi, ii, kx, ky, it};
+    if (!byChannels)
+      order.push_back(ot);
+    if (byRows)
+      order.push_back(ro);
+    order.push_back(imageLoop);
+    if (byChannels)
+      order.push_back(ot);
+    else
+      order.push_back(u);
+    update.reorder(order).vectorize(oi, lanes).unroll(oi).unroll(ii);
+    update.parallel(byChannels ? VarOrRVar(ot) : VarOrRVar(u));
+    accumulateInRegisters(block, blockReduction, LoopLevel(accumulator, kx), 2,
+                          1, target);
   }
 
 private:
-  Func source{"source"}, padded, grad{"grad"}, perImage{"per_image"},
-      sum{"sum"}, dw{"dw"}, biasSum{"bias_sum"}, db{"db"};
-  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, ot{"ot"}, oi{"oi"}, it{"it"},
-      ii{"ii"};
+  Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
+      inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"},
+      biasSum{"bias_sum"}, db{"db"};
+  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ot{"ot"}, oi{"oi"},
+      it{"it"}, ii{"ii"};
   Expr batch;
-  RDom rp, rn;
+  RDom r;
+  int outBlock = 1, inBlock = 1;
 };
 
 } // namespace
