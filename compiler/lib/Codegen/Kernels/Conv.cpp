@@ -34,12 +34,16 @@ struct ConvGeometry {
   int O, Ho, Wo;  ///< Output channels, height, width.
   int KH, KW;     ///< Filter height and width.
   int strideY, strideX;
-  int padTop, padLeft; ///< Bottom and right padding only shape Ho and Wo.
+  int padTop, padLeft, padBottom, padRight;
   int dilationY, dilationX;
   int groups;
 
   int inPerGroup() const { return C / groups; }
   int outPerGroup() const { return O / groups; }
+  /// No padding on any side: the convolution reads only inside its input.
+  bool unpadded() const {
+    return padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0;
+  }
 };
 
 /// The taps of a filter dimension that reach the input positions
@@ -90,6 +94,12 @@ protected:
   /// [N,O,Ho,Wo], and checks them against the attributes.
   ConvGeometry geometry(const Shape &x, const Shape &w, const Shape &y) const;
 
+  /// How many of `channels` reduced channels a register tile sums before
+  /// its partial sums go to memory: all of them if the filter slice of a
+  /// tile of `outputChannels` (`taps` taps each) fits in L1, else the
+  /// largest divisor of `channels` whose slice does.
+  static int reductionBlock(int channels, int taps, int outputChannels);
+
   /// The block of channels a repacked filter keeps contiguous: 64, or the
   /// largest power of two that divides `channels` if that is less.
   static int channelBlock(int channels) { return std::gcd(channels, 64); }
@@ -103,9 +113,10 @@ protected:
   }
 
   /// A register tile for `channels` output channels of a `width` x `height`
-  /// output, or none (vectors == 0) if the output is smaller than a tile.
+  /// output (none, vectors == 0, if it is empty); with `exact`, one whose
+  /// sides divide the output, for stages that cannot compute past its edge.
   static RegisterTile registerTile(int channels, int width, int height,
-                                   const Target &target);
+                                   bool exact, const Target &target);
 
   /// Keeps `acc` (a pure zero then one update over `r`), computed at `at`,
   /// in registers: its first `tiled` pure dims unrolled with channels (dim 0)
@@ -116,14 +127,26 @@ protected:
                                     LoopLevel at, int tiled, int unroll,
                                     const Target &target);
 
-  /// Splits `out` (c, x, y, n) into register tiles of `tile.vectors`
-  /// channel vectors by `spanX` x `spanY` pixels, channel blocks outside
-  /// the pixel tiles so that a block's filter stays in cache, and images
-  /// (or groups of tile.imagesPerTask images) on threads. Returns the loop
-  /// of one task, where per-image stages are computed; the tile's
-  /// accumulators go at LoopLevel(out, xt).
-  LoopLevel tileOutput(Func out, const RegisterTile &tile, int spanX,
-                       int spanY, const Target &target);
+  /// Runs `out` (c, x, y, n) on threads: one image per task, or groups of
+  /// tile.imagesPerTask images. Returns the loop of one task, where the
+  /// stages of its images are computed.
+  LoopLevel taskLoop(Func out, const RegisterTile &tile);
+
+  /// Schedules a direct convolution `acc` (c, x, y, n): a zero, then one
+  /// update over `r` = (reduced channel, kx, ky) or a slice of the taps,
+  /// computed at `task` for its images. The reduction runs in blocks of
+  /// `channelBlock` channels, outermost, so that the block's slice of the
+  /// filter stays in L1 while every tile goes by; each tile's partial sums
+  /// are kept in registers and then added to acc.
+  void scheduleDirect(Func acc, const RDom &r, LoopLevel task,
+                      const RegisterTile &tile, int channelBlock,
+                      const Target &target);
+
+  /// Splits `out` (c, x, y, n) into register tiles, at which `acc` (its
+  /// whole reduction in one go) is computed in registers.
+  void scheduleTiled(Func out, Func acc, const RDom &r,
+                     const RegisterTile &tile, int unroll,
+                     const Target &target);
 
   Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
   Var ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"}, yt{"yt"}, yi{"yi"}, nt{"nt"},
@@ -151,6 +174,8 @@ ConvGeometry ConvFamily::geometry(const Shape &xs, const Shape &ws,
   geom.strideX = int(strides[1]);
   geom.padTop = int(padding[0]);
   geom.padLeft = int(padding[1]);
+  geom.padBottom = int(padding[2]);
+  geom.padRight = int(padding[3]);
   geom.dilationY = int(dilations[0]);
   geom.dilationX = int(dilations[1]);
   geom.groups = int(intAttr("groups"));
@@ -185,22 +210,40 @@ Func ConvFamily::zeroPadded(Func in, int width, int height,
   return padded;
 }
 
+int ConvFamily::reductionBlock(int channels, int taps, int outputChannels) {
+  // A quarter of a 48 KiB L1 for the block's filter: the rest holds the
+  // input rows and the accumulators that stream past it.
+  const int budget = 12 * 1024 / 4;
+  int block = channels;
+  while (block > 1 && (block * taps * outputChannels > budget ||
+                       channels % block))
+    --block;
+  return block;
+}
+
 RegisterTile ConvFamily::registerTile(int channels, int width, int height,
-                                      const Target &target) {
+                                      bool exact, const Target &target) {
   const int lanes = target.natural_vector_size<float>();
   // Half the vector registers hold accumulators; the rest hold the filter
   // vectors and the broadcast inputs of one reduction step.
   const int accumulators = target.has_feature(Target::AVX512) ? 16 : 8;
   RegisterTile tile;
+  if (width < 1 || height < 1) {
+    tile.vectors = 0;
+    return tile;
+  }
   int blocks = channels / lanes;
   tile.vectors = blocks % 4 == 0 ? 4 : blocks % 2 == 0 ? 2 : 1;
   int pixels = accumulators / tile.vectors;
-  tile.tileX = std::min(width, tile.vectors == 4 ? 2 : pixels / 2);
-  if (tile.vectors == 1)
-    tile.tileX = std::min(width, pixels);
-  tile.tileY = std::min(height, pixels / std::max(tile.tileX, 1));
-  if (tile.tileX < 1 || tile.tileY < 1)
-    tile.vectors = 0;
+  auto fit = [exact](int wanted, int extent) {
+    int size = std::max(1, std::min(wanted, extent));
+    while (exact && extent % size)
+      --size;
+    return size;
+  };
+  // 2x2 pixels for 4 vectors, 4x2 for 2, a row of 16 for 1.
+  tile.tileX = fit(tile.vectors == 1 ? pixels : 8 / tile.vectors, width);
+  tile.tileY = fit(pixels / tile.tileX, height);
   tile.imagesPerTask = channels >= 256 ? 8 : 1;
   return tile;
 }
@@ -225,24 +268,57 @@ void ConvFamily::accumulateInRegisters(Func acc, const std::vector<RVar> &r,
     update.unroll(r[0], unroll);
 }
 
-LoopLevel ConvFamily::tileOutput(Func out, const RegisterTile &tile,
-                                 int spanX, int spanY, const Target &target) {
+LoopLevel ConvFamily::taskLoop(Func out, const RegisterTile &tile) {
+  if (tile.imagesPerTask == 1) {
+    out.parallel(n);
+    return LoopLevel(out, n);
+  }
+  out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
+      .parallel(nt);
+  return LoopLevel(out, nt);
+}
+
+void ConvFamily::scheduleDirect(Func acc, const RDom &r, LoopLevel task,
+                                const RegisterTile &tile, int channelBlock,
+                                const Target &target) {
   const int lanes = target.natural_vector_size<float>();
-  out.split(c, ct, ci, tile.vectors * lanes)
-      .split(x, xt, xi, spanX)
-      .split(y, yt, yi, spanY)
+  RVar ro("ro"), ri("ri");
+  Var u("u");
+  Func partial = acc.update().split(r.x, ro, ri, channelBlock).rfactor(ro, u);
+  acc.compute_at(task).vectorize(c, lanes);
+  // Tiles past the edge of the image (RoundUp) compute a few pixels of
+  // zero padding rather than a slower tail.
+  acc.update()
+      .split(c, ct, ci, tile.vectors * lanes)
+      .split(x, xt, xi, tile.tileX)
+      .split(y, yt, yi, tile.tileY)
+      .reorder(ci, xi, yi, xt, yt, n, ct, ro)
       .vectorize(ci, lanes)
       .unroll(ci)
       .unroll(xi)
       .unroll(yi);
-  if (tile.imagesPerTask == 1) {
-    out.reorder(ci, xi, yi, xt, yt, ct, n).parallel(n);
-    return LoopLevel(out, n);
-  }
-  out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
-      .reorder(ci, xi, yi, xt, yt, ni, ct, nt)
-      .parallel(nt);
-  return LoopLevel(out, nt);
+  accumulateInRegisters(partial, {ri, r.y, r.z}, LoopLevel(acc, xt), 3,
+                        channelBlock <= 16 ? channelBlock : 1, target);
+}
+
+void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
+                               const RegisterTile &tile, int unroll,
+                               const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  out.split(c, ct, ci, tile.vectors * lanes)
+      .split(x, xt, xi, tile.tileX)
+      .split(y, yt, yi, tile.tileY)
+      .reorder(ci, xi, yi, xt, yt, ct)
+      .vectorize(ci, lanes)
+      .unroll(ci)
+      .unroll(xi)
+      .unroll(yi);
+  // A block of output channels for every image of the task in turn, so
+  // that the block's filter is read from cache.
+  if (tile.imagesPerTask > 1)
+    out.reorder(yt, ni, ct);
+  accumulateInRegisters(acc, {r.x, r.y, r.z}, LoopLevel(out, xt), 3, unroll,
+                        target);
 }
 
 //===----------------------------------------------------------------------===//
@@ -264,7 +340,7 @@ public:
     ImageParam xIn = input(0, "x"), w = input(1, "w");
 
     source(c, x, y, n) = xIn(c, x, y, n);
-    padded = zeroPadded(source, g.W, g.H, "padded");
+    padded = g.unpadded() ? source : zeroPadded(source, g.W, g.H, "padded");
     // Output channels innermost, in blocks, so that the filter of a block
     // of output channels is one contiguous stream.
     block = channelBlock(g.O);
@@ -292,48 +368,29 @@ public:
     packed.compute_root()
         .reorder(c, kx, ky, i, cb)
         .vectorize(c, std::min(block, lanes));
-    if (g.C >= lanes)
+    if (g.C >= lanes && !g.unpadded())
       padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
 
-    RegisterTile tile = registerTile(g.O, g.Wo, g.Ho, target);
+    RegisterTile tile = registerTile(g.O, g.Wo, g.Ho, g.unpadded(), target);
     if (g.groups != 1 || !vectorisable(g.O, target) || tile.vectors == 0) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
-      padded.compute_at(out, n);
+      if (!g.unpadded())
+        padded.compute_at(out, n);
       acc.compute_at(out, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
       acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       return;
     }
-    // The reduction in blocks of input channels, so that the filter of one
-    // block of input and output channels stays in L1 while every pixel
-    // tile of the image (or images) goes by; the partial sums of a block
-    // are added to acc, which holds the task's output.
-    const int inBlock = std::gcd(g.inPerGroup(), 16);
-    RVar ro("ro"), ri("ri");
-    Var u("u");
-    Func partial =
-        acc.update().split(r.x, ro, ri, inBlock).rfactor(ro, u);
-    out.vectorize(c, lanes);
-    LoopLevel task = LoopLevel(out, n);
-    if (tile.imagesPerTask == 1) {
-      out.parallel(n);
-    } else {
-      out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
-          .parallel(nt);
-      task = LoopLevel(out, nt);
+    LoopLevel task = taskLoop(out, tile);
+    if (!g.unpadded())
+      padded.compute_at(task);
+    const int inBlock = reductionBlock(g.inPerGroup(), g.KH * g.KW,
+                                 tile.vectors * lanes);
+    if (inBlock == g.inPerGroup()) {
+      scheduleTiled(out, acc, r, tile, inBlock <= 16 ? inBlock : 1, target);
+      return;
     }
-    padded.compute_at(task);
-    acc.compute_at(task).vectorize(c, lanes);
-    acc.update()
-        .split(c, ct, ci, tile.vectors * lanes)
-        .split(x, xt, xi, tile.tileX)
-        .split(y, yt, yi, tile.tileY)
-        .reorder(ci, xi, yi, xt, yt, n, ct, ro)
-        .vectorize(ci, lanes)
-        .unroll(ci)
-        .unroll(xi)
-        .unroll(yi);
-    accumulateInRegisters(partial, {ri, r.y, r.z}, LoopLevel(acc, xt), 3,
-                          inBlock, target);
+    out.vectorize(c, lanes);
+    scheduleDirect(acc, r, task, tile, inBlock, target);
   }
 
 private:
@@ -414,15 +471,10 @@ public:
     if (g.O >= lanes)
       gradPadded.vectorize(c, lanes, TailStrategy::GuardWithIf);
 
-    // A tile of dx holds tileX x tileY pixels of every phase, so that each
-    // phase's accumulators have a fixed extent.
+    // Each phase is tiled in its own coordinates, and dx interleaves them.
     RegisterTile tile = registerTile(g.C, g.W / g.strideX, g.H / g.strideY,
-                                     target);
-    bool aligned = g.strideX * g.strideY == 1 ||
-                   (g.W % (g.strideX * tile.tileX) == 0 &&
-                    g.H % (g.strideY * tile.tileY) == 0);
-    if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0 ||
-        !aligned) {
+                                     false, target);
+    if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
       gradPadded.compute_at(out, n);
       for (auto &[phase, r] : phases) {
@@ -431,12 +483,17 @@ public:
       }
       return;
     }
-    gradPadded.compute_at(tileOutput(out, tile, g.strideX * tile.tileX,
-                                     g.strideY * tile.tileY, target));
+    LoopLevel task = taskLoop(out.vectorize(c, lanes), tile);
+    // Whole phase periods, unrolled, so that dx picks its phase statically.
+    if (g.strideX > 1 && g.W % g.strideX == 0)
+      out.split(x, xt, xi, g.strideX).unroll(xi);
+    if (g.strideY > 1 && g.H % g.strideY == 0)
+      out.split(y, yt, yi, g.strideY).unroll(yi);
+    gradPadded.compute_at(task);
+    const int outBlock = reductionBlock(g.outPerGroup(), g.KH * g.KW,
+                                  tile.vectors * lanes);
     for (auto &[phase, r] : phases)
-      accumulateInRegisters(phase, {r.x, r.y, r.z}, LoopLevel(out, xt), 3,
-                            g.outPerGroup() <= 16 ? g.outPerGroup() : 1,
-                            target);
+      scheduleDirect(phase, r, task, tile, outBlock, target);
   }
 
 private:
