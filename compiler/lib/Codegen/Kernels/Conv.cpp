@@ -213,7 +213,7 @@ Func ConvFamily::zeroPadded(Func in, int width, int height,
 int ConvFamily::reductionBlock(int channels, int taps, int outputChannels) {
   // A quarter of a 48 KiB L1 for the block's filter: the rest holds the
   // input rows and the accumulators that stream past it.
-  const int budget = 12 * 1024 / 4;
+  const int budget = 36 * 1024 / 4;
   int block = channels;
   while (block > 1 && (block * taps * outputChannels > budget ||
                        channels % block))
@@ -511,11 +511,11 @@ private:
 /// dw(kx, ky, i, o) = sum over (x, y, n) of dy(o, x, y, n) *
 /// padded(group(o) + i, x*sx + kx*dx, y*sy + ky*dy, n), over the run-time
 /// batch; db(o) = sum of dy. A matrix product whose reduction runs over
-/// every output pixel of every image. Both operands are read in channel
-/// blocks (ungrouped convs): dy in blocks of output channels, the padded
-/// input in blocks of a few input channels, so that a register tile of
-/// output-channel vectors by broadcast input channels reads each operand as
-/// one contiguous stream, whatever the number of channels.
+/// every output pixel of every image. Its operands and its sum are laid out
+/// in channel blocks (for ungrouped convs): dy and the sum in blocks of
+/// output channels, the padded input in blocks of a few input channels, so
+/// that a register tile of output-channel vectors by broadcast input
+/// channels reads and updates contiguous memory whatever the channel count.
 class Conv2dBackwardFilter : public ConvFamily {
 public:
   using ConvFamily::ConvFamily;
@@ -532,28 +532,30 @@ public:
     padded = zeroPadded(source, g.W, g.H, "padded");
     grad(c, x, y, n) = dy(c, x, y, n);
 
+    // 256 products per pair of blocks: a register tile's worth.
+    outBlock = channelBlock(g.O);
+    inBlock = g.inPerGroup();
+    while (inBlock * outBlock > 256 || g.inPerGroup() % inBlock)
+      --inBlock;
+
     batch = dy.dim(3).extent();
     r = RDom(0, g.Wo, 0, g.Ho, 0, batch, "r");
     Expr inX = r.x * g.strideX + kx * g.dilationX - g.padLeft;
     Expr inY = r.y * g.strideY + ky * g.dilationY - g.padTop;
-    sum(o, i, kx, ky) = 0.0f;
+    sum(o, i, kx, ky, ob) = 0.0f;
     if (g.groups == 1) {
-      // 256 products per pair of blocks: a register tile's worth.
-      outBlock = channelBlock(g.O);
-      inBlock = g.C;
-      while (inBlock * outBlock > 256 || g.C % inBlock)
-        --inBlock;
       gradBlocked(c, x, y, n, cb) = grad(cb * outBlock + c, x, y, n);
       inputBlocked(c, x, y, n, cb) = padded(cb * inBlock + c, x, y, n);
-      sum(o, i, kx, ky) +=
-          gradBlocked(o % outBlock, r.x, r.y, r.z, o / outBlock) *
+      sum(o, i, kx, ky, ob) +=
+          gradBlocked(o, r.x, r.y, r.z, ob) *
           inputBlocked(i % inBlock, inX, inY, r.z, i / inBlock);
     } else {
-      Expr inChannel = (o / g.outPerGroup()) * g.inPerGroup() + i;
-      sum(o, i, kx, ky) +=
-          grad(o, r.x, r.y, r.z) * padded(inChannel, inX, inY, r.z);
+      Expr outChannel = ob * outBlock + o;
+      Expr inChannel = (outChannel / g.outPerGroup()) * g.inPerGroup() + i;
+      sum(o, i, kx, ky, ob) += grad(outChannel, r.x, r.y, r.z) *
+                               padded(inChannel, inX, inY, r.z);
     }
-    dw(kx, ky, i, o) = sum(o, i, kx, ky);
+    dw(kx, ky, i, o) = sum(o % outBlock, i, kx, ky, o / outBlock);
     if (spec.outputs.size() == 1)
       return {dw};
 
@@ -570,7 +572,16 @@ public:
       biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
       biasSum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
     }
-    dw.compute_root().parallel(o);
+    // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
+    // a transpose, a block of output channels at a time, vectors of them.
+    const int vector = std::min(outBlock, lanes);
+    dw.split(o, ob, o, outBlock)
+        .split(o, o, oi, vector)
+        .reorder(oi, kx, ky, i, o, ob)
+        .vectorize(oi)
+        .unroll(kx)
+        .unroll(ky)
+        .parallel(ob);
     RVar rc("rc"), rz("rz");
     Var u("u");
     if (g.groups != 1 || outBlock % lanes) {
@@ -579,12 +590,12 @@ public:
               .split(r.z, rc, rz, max(1, (batch + 7) / 8),
                      TailStrategy::GuardWithIf)
               .rfactor(rc, u);
-      sum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
-      sum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
-      partial.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
+      sum.compute_at(dw, ob).vectorize(o, vector);
+      sum.update().vectorize(o, vector);
+      partial.compute_root().vectorize(o, vector);
       partial.update()
-          .reorder(o, i, kx, ky, r.x, r.y, rz, u)
-          .vectorize(o, lanes, TailStrategy::GuardWithIf)
+          .reorder(o, i, kx, ky, r.x, r.y, ob, rz, u)
+          .vectorize(o, vector)
           .parallel(u);
       padded.compute_at(partial, rz);
       if (g.C >= lanes)
@@ -620,15 +631,6 @@ public:
       imageLoop = ro;
     }
 
-    // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
-    // a transpose, done for vectors of output channels.
-    dw.split(o, ot, oi, lanes)
-        .reorder(oi, kx, ky, i, ot)
-        .vectorize(oi)
-        .unroll(kx)
-        .unroll(ky)
-        .parallel(ot);
-
     // Where the filter is large, threads take blocks of output channels of
     // the one sum, and the blocked operands are computed once for the whole
     // batch. Elsewhere they take chunks of the batch, each summing into its
@@ -650,29 +652,33 @@ public:
                                TailStrategy::GuardWithIf)
                         .rfactor(rc, u);
       imageLoop = rz;
-      sum.compute_at(dw, ot).vectorize(o, lanes);
+      sum.compute_at(dw, ob).vectorize(o, lanes);
       sum.update().vectorize(o, lanes);
       accumulator.compute_root().vectorize(o, lanes);
-      gradBlocked.compute_at(accumulator, rz).vectorize(c, lanes);
+      // With one block of output channels dy is its own blocked copy.
+      if (outBlock < g.O)
+        gradBlocked.compute_at(accumulator, rz).vectorize(c, lanes);
       inputBlocked.compute_at(accumulator, rz);
     }
-    if (inBlock >= 4)
-      inputBlocked.vectorize(c, 4);
+    // The copies go pixel by pixel, all blocks of a pixel at once, so that
+    // their sources are read once and in order; the blocks of an image are
+    // stored together, so that those writes stay within a few pages.
+    for (Func copy : {gradBlocked, inputBlocked})
+      copy.reorder(c, cb, x, y, n).reorder_storage(c, x, y, cb, n);
+    if (inBlock % 4 == 0)
+      inputBlocked.vectorize(c, std::min(inBlock, lanes));
 
     Stage update = accumulator.update();
-    update.split(o, ot, oi, outBlock).split(i, it, ii, inBlock);
-    std::vector<VarOrRVar> order = {oi, ii, kx, ky, it};
+    update.split(i, it, ii, inBlock);
+    std::vector<VarOrRVar> order = {o, ii, kx, ky, it};
     if (!byChannels)
-      order.push_back(ot);
+      order.push_back(ob);
     if (byRows)
       order.push_back(ro);
     order.push_back(imageLoop);
-    if (byChannels)
-      order.push_back(ot);
-    else
-      order.push_back(u);
-    update.reorder(order).vectorize(oi, lanes).unroll(oi).unroll(ii);
-    update.parallel(byChannels ? VarOrRVar(ot) : VarOrRVar(u));
+    order.push_back(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
+    update.reorder(order).vectorize(o, lanes).unroll(o).unroll(ii);
+    update.parallel(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
     accumulateInRegisters(block, blockReduction, LoopLevel(accumulator, kx), 2,
                           1, target);
   }
@@ -681,7 +687,7 @@ private:
   Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
       inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"},
       biasSum{"bias_sum"}, db{"db"};
-  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ot{"ot"}, oi{"oi"},
+  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oi{"oi"},
       it{"it"}, ii{"ii"};
   Expr batch;
   RDom r;
