@@ -545,7 +545,18 @@ public:
     sum(o, i, kx, ky, ob) = 0.0f;
     if (g.groups == 1) {
       gradBlocked(c, x, y, n, cb) = grad(cb * outBlock + c, x, y, n);
-      inputBlocked(c, x, y, n, cb) = padded(cb * inBlock + c, x, y, n);
+      Expr channel = cb * inBlock + c;
+      if (g.KH * g.KW == 1) {
+        // A 1x1 filter reads one input pixel per output pixel: the copy
+        // keeps only those (a quarter of them at stride 2).
+        inputBlocked(c, x, y, n, cb) =
+            padded(channel, x * g.strideX - g.padLeft,
+                   y * g.strideY - g.padTop, n);
+        inX = r.x;
+        inY = r.y;
+      } else {
+        inputBlocked(c, x, y, n, cb) = padded(channel, x, y, n);
+      }
       sum(o, i, kx, ky, ob) +=
           gradBlocked(o, r.x, r.y, r.z, ob) *
           inputBlocked(i % inBlock, inX, inY, r.z, i / inBlock);

@@ -79,9 +79,14 @@ public:
 
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
-    // Four dot products at a time share each load of x.
+    // Four dot products at a time share each load of x; a thread takes
+    // several images, as one image is too little work to hand out.
     const int tileM = std::min(g.M, 4);
-    out.split(m, mt, mi, tileM).reorder(mi, mt, n).unroll(mi).parallel(n);
+    out.split(m, mt, mi, tileM)
+        .split(n, nt, ni, 8, TailStrategy::GuardWithIf)
+        .reorder(mi, mt, ni, nt)
+        .unroll(mi)
+        .parallel(nt);
     acc.compute_at(out, mt).unroll(m);
     if (g.K < lanes) {
       acc.update().unroll(m);
@@ -93,13 +98,15 @@ public:
                         .split(rk, rko, rki, lanes, TailStrategy::GuardWithIf)
                         .rfactor(rki, u);
     acc.update().unroll(m).unroll(rki);
-    lanesAcc.compute_at(out, mt).vectorize(u).unroll(m);
+    // The lanes innermost in memory too: rfactor puts them last.
+    lanesAcc.compute_at(out, mt).reorder_storage(u, m, n).vectorize(u).unroll(
+        m);
     lanesAcc.update().reorder(u, m, rko).vectorize(u).unroll(m);
   }
 
 private:
   Func acc{"acc"}, out{"out"};
-  Var mt{"mt"}, mi{"mi"};
+  Var mt{"mt"}, mi{"mi"}, nt{"nt"}, ni{"ni"};
   RDom rk;
 };
 
