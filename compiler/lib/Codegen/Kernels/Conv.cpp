@@ -241,8 +241,8 @@ RegisterTile ConvFamily::registerTile(int channels, int width, int height,
       --size;
     return size;
   };
-  // 2x2 pixels for 4 vectors, 4x2 for 2, a row of 16 for 1.
-  tile.tileX = fit(tile.vectors == 1 ? pixels : 8 / tile.vectors, width);
+  // 2x2 pixels for 4 vectors, 4x2 for 2, 4x4 for 1.
+  tile.tileX = fit(tile.vectors == 4 ? 2 : 4, width);
   tile.tileY = fit(pixels / tile.tileX, height);
   tile.imagesPerTask = channels >= 256 ? 8 : 1;
   return tile;
