@@ -107,6 +107,13 @@ protected:
   /// `in` with zeros outside [0, width) x [0, height).
   static Func zeroPadded(Func in, int width, int height, const std::string &name);
 
+  /// How many vector registers a register tile may use for accumulators:
+  /// half of them; the rest hold the filter vectors and the broadcast
+  /// inputs of one reduction step.
+  static int accumulatorRegisters(const Target &target) {
+    return target.has_feature(Target::AVX512) ? 16 : 8;
+  }
+
   /// Whether the tiled schedules apply to `channels` vectorised channels.
   static bool vectorisable(int channels, const Target &target) {
     return channels % target.natural_vector_size<float>() == 0;
@@ -224,9 +231,7 @@ int ConvFamily::reductionBlock(int channels, int taps, int outputChannels) {
 RegisterTile ConvFamily::registerTile(int channels, int width, int height,
                                       bool exact, const Target &target) {
   const int lanes = target.natural_vector_size<float>();
-  // Half the vector registers hold accumulators; the rest hold the filter
-  // vectors and the broadcast inputs of one reduction step.
-  const int accumulators = target.has_feature(Target::AVX512) ? 16 : 8;
+  const int accumulators = accumulatorRegisters(target);
   RegisterTile tile;
   if (width < 1 || height < 1) {
     tile.vectors = 0;
@@ -679,9 +684,17 @@ public:
     if (inBlock % 4 == 0)
       inputBlocked.vectorize(c, std::min(inBlock, lanes));
 
+    // The register tile: the blocks, or as much of them as the registers
+    // hold (AVX2 has half the registers of AVX-512).
+    const int vectors = std::min(outBlock / lanes, accumulatorRegisters(target));
+    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
+    while (inBlock % inputs)
+      --inputs;
     Stage update = accumulator.update();
-    update.split(i, it, ii, inBlock);
-    std::vector<VarOrRVar> order = {o, ii, kx, ky, it};
+    update.split(o, oo, o, vectors * lanes)
+        .split(i, it, ii, inBlock)
+        .split(ii, iio, ii, inputs);
+    std::vector<VarOrRVar> order = {o, ii, kx, ky, iio, oo, it};
     if (!byChannels)
       order.push_back(ob);
     if (byRows)
@@ -698,8 +711,8 @@ private:
   Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
       inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"},
       biasSum{"bias_sum"}, db{"db"};
-  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oi{"oi"},
-      it{"it"}, ii{"ii"};
+  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oo{"oo"},
+      oi{"oi"}, it{"it"}, iio{"iio"}, ii{"ii"};
   Expr batch;
   RDom r;
   int outBlock = 1, inBlock = 1;
