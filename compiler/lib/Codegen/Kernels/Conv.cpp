@@ -457,7 +457,7 @@ public:
                      ty.first + ty.step * r.z, c / block) *
               gradPadded(outChannel, x + tx.offset - tx.shift * r.y,
                          y + ty.offset - ty.shift * r.z, n);
-          phases.push_back({phase, r});
+          phases.push_back({phase, r, tx.count * ty.count});
         }
         interleaved.push_back(phase(c, x / g.strideX, y / g.strideY, n));
       }
@@ -482,9 +482,10 @@ public:
     if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
       gradPadded.compute_at(out, n);
-      for (auto &[phase, r] : phases) {
-        phase.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
-        phase.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
+      for (const Phase &phase : phases) {
+        Func f = phase.f;
+        f.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+        f.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       }
       return;
     }
@@ -495,16 +496,25 @@ public:
     if (g.strideY > 1 && g.H % g.strideY == 0)
       out.split(y, yt, yi, g.strideY).unroll(yi);
     gradPadded.compute_at(task);
-    const int outBlock = reductionBlock(g.outPerGroup(), g.KH * g.KW,
-                                  tile.vectors * lanes);
-    for (auto &[phase, r] : phases)
-      scheduleDirect(phase, r, task, tile, outBlock, target);
+    // Each phase has its own share of the taps, so its own block of
+    // output channels that fits L1.
+    for (const Phase &phase : phases)
+      scheduleDirect(phase.f, phase.r, task, tile,
+                     reductionBlock(g.outPerGroup(), phase.taps,
+                                    tile.vectors * lanes),
+                     target);
   }
 
 private:
   Func grad{"grad"}, gradPadded, packed{"packed"}, out{"out"};
-  /// The phases that receive at least one tap, with their reductions.
-  std::vector<std::pair<Func, RDom>> phases;
+  /// A phase that receives at least one tap: its stage, its reduction
+  /// (output channels, taps in x, taps in y) and how many taps.
+  struct Phase {
+    Func f;
+    RDom r;
+    int taps;
+  };
+  std::vector<Phase> phases;
   Var o{"o"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
   int block = 1;
 };
@@ -703,8 +713,15 @@ public:
     order.push_back(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
     update.reorder(order).vectorize(o, lanes).unroll(o).unroll(ii);
     update.parallel(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
-    accumulateInRegisters(block, blockReduction, LoopLevel(accumulator, kx), 2,
-                          1, target);
+    // A tile of few accumulators (the 3-channel stem) is latency-bound: it
+    // takes the row of taps too, each a chain of its own.
+    const bool withTaps =
+        vectors * inputs * g.KW <= accumulatorRegisters(target);
+    if (withTaps)
+      update.unroll(kx);
+    accumulateInRegisters(block, blockReduction,
+                          LoopLevel(accumulator, withTaps ? ky : kx),
+                          withTaps ? 3 : 2, 1, target);
   }
 
 private:
