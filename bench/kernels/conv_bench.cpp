@@ -16,7 +16,7 @@
 // that does not move when another process takes a core for a while, which
 // is what tuning needs. The stem's backward-data kernel is left out: no
 // gradient flows into the image. --csv prints
-// "model,layer,kernel,ms,gflops,cpu-peak-share" lines for
+// "model,layer,kernel,ms,gflops,cpu-peak-share,cpu-ms" lines for
 // torch_conv_bench.py, which interleaves runs of this program with PyTorch.
 //
 //===----------------------------------------------------------------------===//
@@ -284,9 +284,9 @@ int main(int argc, char **argv) {
     // Throughput per CPU-second received, against one core's peak.
     double cpuShare = 100 * c.flops / t.cpuMedian / 1e6 / corePeak;
     if (csv) {
-      std::printf("%s,%s,%s,%.4f,%.2f,%.1f\n", c.model.c_str(),
+      std::printf("%s,%s,%s,%.4f,%.2f,%.1f,%.4f\n", c.model.c_str(),
                   c.layer.c_str(), c.kernel.c_str(), t.median, gflops,
-                  cpuShare);
+                  cpuShare, t.cpuMedian);
     } else {
       std::printf("%-9s %-18s %-10s %9.3f %9.1f %6.1f%% %6.1f%% %6.0f%%  "
                   "(%.3f..%.3f)\n",

@@ -9,7 +9,10 @@ The layer table mirrors bench/kernels/conv_bench.cpp.
 With --ours build/bench/conv-bench, it interleaves rounds of our benchmark
 and of PyTorch in one run (the machine is shared and drifts), takes the
 median over rounds of each one's median, and prints both side by side with
-the spread between rounds as a measure of the noise.
+the spread between rounds as a measure of the noise. Next to wall-clock
+time it reports the share of the cores' FMA peak per CPU-second received
+(process CPU time), which other processes taking turns on the cores do not
+move; with several threads it also counts threads spinning at barriers.
 
     /usr/bin/python3 bench/kernels/torch_conv_bench.py \
         [--ours build/bench/conv-bench] [--rounds 3] [--threads 2]
@@ -56,13 +59,15 @@ DENSE_LAYERS = [
 
 
 def median_ms(fn, reps):
+    """Median wall-clock and process CPU milliseconds of a call."""
     fn()  # warm-up: oneDNN picks and caches its kernel on the first call
-    times = []
+    wall, cpu = [], []
     for _ in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.process_time() - start_cpu) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def conv_cases(batch):
@@ -103,16 +108,19 @@ def conv_cases(batch):
 
 
 def torch_round(batch, reps):
-    """{(model, layer, kernel): (ms, flops, format)} for one round."""
+    """{(model, layer, kernel): (ms, cpu ms, flops, format)} for one round,
+    the faster format by wall-clock time."""
     result = {}
     for model, layer, kernel, flops, thunks in conv_cases(batch):
-        best = min((median_ms(fn, reps), fmt) for fmt, fn in thunks.items())
-        result[(model, layer, kernel)] = (best[0], flops, best[1])
+        (ms, cpu_ms), fmt = min(
+            (median_ms(fn, reps), fmt) for fmt, fn in thunks.items())
+        result[(model, layer, kernel)] = (ms, cpu_ms, flops, fmt)
     return result
 
 
 def ours_round(binary, threads, batch, reps):
-    """{(model, layer, kernel): ms}, and the FMA peak, from conv-bench --csv."""
+    """{(model, layer, kernel): (ms, cpu ms)}, and the FMA peak, from
+    conv-bench --csv."""
     out = subprocess.run(
         [binary, "--csv", "--threads", str(threads), "--batch", str(batch),
          "--reps", str(reps)], check=True, capture_output=True, text=True).stdout
@@ -121,8 +129,8 @@ def ours_round(binary, threads, batch, reps):
         if line.startswith("# peak"):
             peak = float(line.split()[2])
             continue
-        model, layer, kernel, ms = line.split(",")[:4]
-        result[(model, layer, kernel)] = float(ms)
+        fields = line.split(",")
+        result[tuple(fields[:3])] = (float(fields[3]), float(fields[6]))
     return result, peak
 
 
@@ -151,32 +159,38 @@ def main():
     peak = max(peaks) if peaks else None
     print(f"torch {torch.__version__}, {args.threads} threads, batch "
           f"{args.batch}, {args.rounds} rounds of {args.reps} reps"
-          + (f", FP32 peak {peak:.0f} GFLOP/s" if peak else ""))
-    header = f"{'model':9} {'layer':18} {'kernel':10} {'torch ms':>9} {'GFLOP/s':>8}"
-    if peak:
-        header += f" {'%peak':>6}"
-    header += f" {'fmt':4} {'spread':>6}"
+          + (f", FP32 FMA peak {peak:.0f} GFLOP/s" if peak else ""))
+    print("ms: median wall-clock; %pk: of the peak, wall-clock; %cpu: of the "
+          "peak per CPU-second received; spread: between rounds")
+    side = f" {'ms':>8} {'GFLOP/s':>7}" + (f" {'%pk':>5} {'%cpu':>5}" if peak else "")
+    header = f"{'model':9} {'layer':18} {'kernel':10} |torch{side} {'fmt':4} {'spread':>6}"
     if args.ours:
-        header += f" {'ours ms':>9} {'GFLOP/s':>8} {'%peak':>6} {'spread':>6} {'speedup':>7}"
+        header += f" |ours{side} {'spread':>6} | speedup wall cpu"
     print(header)
 
     def spread(values):
         return 100 * (max(values) - min(values)) / statistics.median(values)
 
-    for key, (_, flops, _) in torch_rounds[0].items():
-        torch_ms = [rnd[key][0] for rnd in torch_rounds]
-        fmt = torch_rounds[-1][key][2]
-        t = statistics.median(torch_ms)
-        line = f"{key[0]:9} {key[1]:18} {key[2]:10} {t:9.3f} {flops / t / 1e6:8.1f}"
+    def figures(ms, cpu_ms, flops):
+        text = f" {ms:8.3f} {flops / ms / 1e6:7.1f}"
         if peak:
-            line += f" {100 * flops / t / 1e6 / peak:5.1f}%"
-        line += f" {fmt:4} {spread(torch_ms):5.0f}%"
+            text += (f" {100 * flops / ms / 1e6 / peak:4.0f}%"
+                     f" {100 * flops / cpu_ms / 1e6 / (peak / args.threads):4.0f}%")
+        return text
+
+    for key, (_, _, flops, _) in torch_rounds[0].items():
+        torch_ms = [rnd[key][0] for rnd in torch_rounds]
+        t = statistics.median(torch_ms)
+        t_cpu = statistics.median(rnd[key][1] for rnd in torch_rounds)
+        fmt = torch_rounds[-1][key][3]
+        line = (f"{key[0]:9} {key[1]:18} {key[2]:10} |     "
+                f"{figures(t, t_cpu, flops)} {fmt:4} {spread(torch_ms):5.0f}%")
         if args.ours and key in our_rounds[0]:
-            ours_ms = [rnd[key] for rnd in our_rounds]
+            ours_ms = [rnd[key][0] for rnd in our_rounds]
             o = statistics.median(ours_ms)
-            line += (f" {o:9.3f} {flops / o / 1e6:8.1f}"
-                     f" {100 * flops / o / 1e6 / peak:5.1f}% {spread(ours_ms):5.0f}%"
-                     f" {t / o:6.2f}x")
+            o_cpu = statistics.median(rnd[key][1] for rnd in our_rounds)
+            line += (f" |    {figures(o, o_cpu, flops)} {spread(ours_ms):5.0f}%"
+                     f" | {t / o:5.2f}x {t_cpu / o_cpu:5.2f}x")
         print(line)
 
 

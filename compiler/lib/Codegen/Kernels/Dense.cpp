@@ -19,8 +19,7 @@ using namespace Halide;
 namespace resnetc::kernels {
 namespace {
 
-/// Features K, outputs M (and the batch estimate) of a dense layer, from its
-/// weight's logical shape [M, K], checked against the activations.
+/// Features K and outputs M of a dense layer.
 struct DenseGeometry {
   int K = 0, M = 0;
 };
@@ -30,6 +29,8 @@ public:
   using Family::Family;
 
 protected:
+  /// Reads K and M from the logical shapes x[N,K], w[M,K] and y[N,M] and
+  /// checks that they agree.
   DenseGeometry geometry(const Shape &x, const Shape &w, const Shape &y) const {
     if (x.size() != 2 || w.size() != 2 || y.size() != 2)
       fail("expects 2-D activations and weight");
@@ -195,7 +196,8 @@ public:
     }
     // A tile of `vectors` x `tileM` accumulators: each x vector meets
     // tileM broadcast gradients.
-    const int tileM = std::min(g.M, 16 / vectors);
+    const int tileM =
+        std::min(g.M, std::max(1, accumulatorRegisters(target) / vectors));
     dw.split(k, kt, ki, vectors * lanes)
         .split(m, mt, mi, tileM)
         .reorder(ki, mi, kt, mt)

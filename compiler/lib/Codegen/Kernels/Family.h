@@ -96,6 +96,13 @@ void constrainLayout(Halide::OutputImageParam buffer, const TensorSpec &tensor);
 /// Sets Halide's size estimates (for the autoschedulers) on a buffer.
 void setEstimates(Halide::OutputImageParam buffer, const TensorSpec &tensor);
 
+/// How many vector registers a register-tiled CPU schedule gives to
+/// accumulators: half of them (16 of AVX-512's 32, 8 of AVX2's 16); the
+/// rest hold the operands of one step.
+inline int accumulatorRegisters(const Halide::Target &target) {
+  return target.has_feature(Halide::Target::AVX512) ? 16 : 8;
+}
+
 } // namespace resnetc::kernels
 
 #endif // RESNETC_CODEGEN_KERNELS_FAMILY_H
