@@ -505,13 +505,23 @@ public:
       }
       return;
     }
-    LoopLevel task = taskLoop(out.vectorize(c, lanes), tile);
+    LoopLevel task = taskLoop(out, tile);
+    gradPadded.compute_at(task);
+    // At stride 1, dx is its one phase; if the whole filter fits L1, the
+    // tile accumulates all of it in registers, as in conv2d.
+    if (phases.size() == 1 && g.strideX * g.strideY == 1 &&
+        reductionBlock(g.outPerGroup(), phases[0].taps,
+                       tile.vectors * lanes) == g.outPerGroup()) {
+      scheduleTiled(out, phases[0].f, phases[0].r, tile,
+                    g.outPerGroup() <= 16 ? g.outPerGroup() : 1, target);
+      return;
+    }
+    out.vectorize(c, lanes);
     // Whole phase periods, unrolled, so that dx picks its phase statically.
     if (g.strideX > 1 && g.W % g.strideX == 0)
       out.split(x, xt, xi, g.strideX).unroll(xi);
     if (g.strideY > 1 && g.H % g.strideY == 0)
       out.split(y, yt, yi, g.strideY).unroll(yi);
-    gradPadded.compute_at(task);
     // Each phase has its own share of the taps, so its own block of
     // output channels that fits L1.
     for (const Phase &phase : phases)
