@@ -1,4 +1,4 @@
-//===- conv_bench.cpp - ResNet-20/18 conv and dense kernels at batch 128 ---===//
+//===- conv_bench.cpp - ResNet-20/18 conv and dense kernels at batch 128 --===//
 //
 // Builds every conv2d, conv2d_backward_data and conv2d_backward_filter kernel
 // of ResNet-20 and the CIFAR ResNet-18 (and their dense layers) with the
@@ -163,23 +163,35 @@ std::vector<Case> cases(int batch) {
         {"dilations", {1, 1}},
         {"groups", {1}}};
     double flops = 2.0 * N * l.O * l.Ho() * l.Wo() * l.C * l.K * l.K;
-    result.push_back({l.model, l.name, "fwd", {"conv2d", {x, w}, {y}, ints},
-                      flops});
+    result.push_back(
+        {l.model, l.name, "fwd", {"conv2d", {x, w}, {y}, ints}, flops});
     if (l.C != 3)
-      result.push_back({l.model, l.name, "bwd-data",
-                        {"conv2d_backward_data", {y, w}, {x}, ints}, flops});
-    result.push_back({l.model, l.name, "bwd-filter",
-                      {"conv2d_backward_filter", {x, y}, {w}, ints}, flops});
+      result.push_back({l.model,
+                        l.name,
+                        "bwd-data",
+                        {"conv2d_backward_data", {y, w}, {x}, ints},
+                        flops});
+    result.push_back({l.model,
+                      l.name,
+                      "bwd-filter",
+                      {"conv2d_backward_filter", {x, y}, {w}, ints},
+                      flops});
   }
   for (const DenseLayer &l : denseLayers) {
     int64_t N = batch;
     TensorSpec x{{N, l.K}}, y{{N, l.M}}, w{{l.M, l.K}, TensorKind::Weight};
     double flops = 2.0 * N * l.K * l.M;
     result.push_back({l.model, l.name, "fwd", {"dense", {x, w}, {y}}, flops});
-    result.push_back({l.model, l.name, "bwd-data",
-                      {"dense_backward_data", {y, w}, {x}}, flops});
-    result.push_back({l.model, l.name, "bwd-filter",
-                      {"dense_backward_weights", {x, y}, {w}}, flops});
+    result.push_back({l.model,
+                      l.name,
+                      "bwd-data",
+                      {"dense_backward_data", {y, w}, {x}},
+                      flops});
+    result.push_back({l.model,
+                      l.name,
+                      "bwd-filter",
+                      {"dense_backward_weights", {x, y}, {w}},
+                      flops});
   }
   return result;
 }
@@ -285,8 +297,8 @@ int main(int argc, char **argv) {
     double cpuShare = 100 * c.flops / t.cpuMedian / 1e6 / corePeak;
     if (csv) {
       std::printf("%s,%s,%s,%.4f,%.2f,%.1f,%.4f\n", c.model.c_str(),
-                  c.layer.c_str(), c.kernel.c_str(), t.median, gflops,
-                  cpuShare, t.cpuMedian);
+                  c.layer.c_str(), c.kernel.c_str(), t.median, gflops, cpuShare,
+                  t.cpuMedian);
     } else {
       std::printf("%-9s %-18s %-10s %9.3f %9.1f %6.1f%% %6.1f%% %6.0f%%  "
                   "(%.3f..%.3f)\n",

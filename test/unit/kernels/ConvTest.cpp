@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 using namespace resnetc::kernels;
 using namespace resnetc::kernels::test;
 
@@ -98,11 +100,11 @@ struct Conv {
 
 std::string describe(const Conv &p) {
   std::ostringstream os;
-  os << "N" << p.N << " C" << p.C << " " << p.H << "x" << p.W << " -> O"
-     << p.O << " k" << p.KH << "x" << p.KW << " s" << p.strideY << ","
-     << p.strideX << " pad" << p.padTop << "," << p.padLeft << ","
-     << p.padBottom << "," << p.padRight << " d" << p.dilationY << ","
-     << p.dilationX << " g" << p.groups << (p.bias ? " bias" : "");
+  os << "N" << p.N << " C" << p.C << " " << p.H << "x" << p.W << " -> O" << p.O
+     << " k" << p.KH << "x" << p.KW << " s" << p.strideY << "," << p.strideX
+     << " pad" << p.padTop << "," << p.padLeft << "," << p.padBottom << ","
+     << p.padRight << " d" << p.dilationY << "," << p.dilationX << " g"
+     << p.groups << (p.bias ? " bias" : "");
   return os.str();
 }
 
@@ -121,23 +123,23 @@ constexpr double tolerance = 1e-5;
 
 std::vector<Conv> forwardCases() {
   std::vector<Conv> cases = {
-      conv(2, 16, 8, 8, 16, 3, 1, 1),      // 16 channels: 1 vector x 16 px
-      conv(3, 32, 9, 9, 32, 3, 2, 1),      // 32 channels, stride 2, odd size
-      conv(1, 16, 5, 7, 64, 3, 1, 0),      // >= 64 channels, valid, batch 1
-      conv(3, 8, 6, 6, 256, 3, 1, 1),      // images in groups, partial group
-      conv(2, 16, 8, 8, 32, 1, 2, 0),      // 1x1 stride-2 projection
-      conv(2, 3, 16, 16, 16, 7, 2, 3),     // 7x7 stem from 3 channels
-      conv(2, 3, 8, 8, 16, 3, 1, 1),       // 3x3 stem from 3 channels
-      conv(2, 16, 9, 9, 32, 3, 1, 2),      // dilation 2 (set below)
-      conv(2, 8, 6, 6, 16, 3, 2, 0),       // asymmetric padding (set below)
-      conv(2, 8, 5, 5, 16, 3, 1, 1),       // 2 groups (set below)
-      conv(2, 16, 6, 6, 16, 3, 1, 1),      // depthwise (set below)
-      conv(2, 8, 6, 6, 32, 3, 2, 1),       // depthwise x4 (set below)
-      conv(2, 5, 7, 6, 10, 3, 1, 1),       // channels off the vector width
-      conv(1, 16, 1, 1, 32, 1, 1, 0),      // one pixel
-      conv(2, 32, 6, 6, 64, 3, 1, 1),      // input channels in L1 blocks
-      conv(3, 32, 4, 4, 256, 3, 1, 1),     // blocks, partial group of images
-      conv(2, 64, 5, 7, 64, 3, 1, 0),      // blocks, unpadded: exact tiles
+      conv(2, 16, 8, 8, 16, 3, 1, 1),  // 16 channels: 1 vector x 4x4 px
+      conv(3, 32, 9, 9, 32, 3, 2, 1),  // 32 channels, stride 2, odd size
+      conv(1, 16, 5, 7, 64, 3, 1, 0),  // >= 64 channels, valid, batch 1
+      conv(3, 8, 6, 6, 256, 3, 1, 1),  // images in groups, partial group
+      conv(2, 16, 8, 8, 32, 1, 2, 0),  // 1x1 stride-2 projection
+      conv(2, 3, 16, 16, 16, 7, 2, 3), // 7x7 stem from 3 channels
+      conv(2, 3, 8, 8, 16, 3, 1, 1),   // 3x3 stem from 3 channels
+      conv(2, 16, 9, 9, 32, 3, 1, 2),  // dilation 2 (set below)
+      conv(2, 8, 6, 6, 16, 3, 2, 0),   // asymmetric padding (set below)
+      conv(2, 8, 5, 5, 16, 3, 1, 1),   // 2 groups (set below)
+      conv(2, 16, 6, 6, 16, 3, 1, 1),  // depthwise (set below)
+      conv(2, 8, 6, 6, 32, 3, 2, 1),   // depthwise x4 (set below)
+      conv(2, 5, 7, 6, 10, 3, 1, 1),   // channels off the vector width
+      conv(1, 16, 1, 1, 32, 1, 1, 0),  // one pixel
+      conv(2, 32, 6, 6, 64, 3, 1, 1),  // input channels in L1 blocks
+      conv(3, 32, 4, 4, 256, 3, 1, 1), // blocks, partial group of images
+      conv(2, 64, 5, 7, 64, 3, 1, 0),  // blocks, unpadded: exact tiles
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -211,8 +213,7 @@ TEST(Conv, BackwardDataMatchesFiniteDifferences) {
     HostTensor w = randomTensor(p.wShape(), rng);
     HostTensor dy = randomTensor(p.yShape(), rng);
     HostTensor expected = finiteDifferenceGradient(
-        [&](const HostTensor &in) { return p.forward(in, w, nullptr); }, x,
-        dy);
+        [&](const HostTensor &in) { return p.forward(in, w, nullptr); }, x, dy);
     auto dx = runKernel(p.spec("conv2d_backward_data"), {dy, w});
     EXPECT_LT(relativeError(dx[0], expected), tolerance);
   }
@@ -227,12 +228,11 @@ TEST(Conv, BackwardFilterMatchesFiniteDifferences) {
     HostTensor b = randomTensor({p.O}, rng);
     HostTensor dy = randomTensor(p.yShape(), rng);
     auto grads = runKernel(p.spec("conv2d_backward_filter"), {x, dy});
-    EXPECT_LT(relativeError(grads[0],
-                            finiteDifferenceGradient(
-                                [&](const HostTensor &in) {
-                                  return p.forward(x, in, nullptr);
-                                },
-                                w, dy)),
+    EXPECT_LT(relativeError(grads[0], finiteDifferenceGradient(
+                                          [&](const HostTensor &in) {
+                                            return p.forward(x, in, nullptr);
+                                          },
+                                          w, dy)),
               tolerance);
     if (!p.bias)
       continue;

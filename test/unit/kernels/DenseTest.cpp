@@ -90,13 +90,14 @@ TEST(Dense, ForwardMatchesReference) {
 TEST(Dense, BackwardDataMatchesFiniteDifferences) {
   std::mt19937 rng(2);
   for (const DenseShape &s : shapes) {
-    SCOPED_TRACE(testing::Message() << "N" << s.N << " K" << s.K << " M" << s.M);
+    SCOPED_TRACE(testing::Message()
+                 << "N" << s.N << " K" << s.K << " M" << s.M);
     HostTensor x = randomTensor({s.N, s.K}, rng);
     HostTensor w = randomTensor({s.M, s.K}, rng);
     HostTensor dy = randomTensor({s.N, s.M}, rng);
     HostTensor expected = finiteDifferenceGradient(
-        [&](const HostTensor &in) { return denseReference(in, w, nullptr); },
-        x, dy);
+        [&](const HostTensor &in) { return denseReference(in, w, nullptr); }, x,
+        dy);
     auto dx = runKernel(denseSpec("dense_backward_data", s, false), {dy, w});
     EXPECT_LT(relativeError(dx[0], expected), tolerance);
   }
@@ -114,21 +115,20 @@ TEST(Dense, BackwardWeightsMatchesFiniteDifferences) {
       HostTensor dy = randomTensor({s.N, s.M}, rng);
       auto grads =
           runKernel(denseSpec("dense_backward_weights", s, bias), {x, dy});
-      EXPECT_LT(relativeError(grads[0],
-                              finiteDifferenceGradient(
-                                  [&](const HostTensor &in) {
-                                    return denseReference(x, in, nullptr);
-                                  },
-                                  w, dy)),
+      EXPECT_LT(relativeError(grads[0], finiteDifferenceGradient(
+                                            [&](const HostTensor &in) {
+                                              return denseReference(x, in,
+                                                                    nullptr);
+                                            },
+                                            w, dy)),
                 tolerance);
       if (!bias)
         continue;
-      EXPECT_LT(relativeError(grads[1],
-                              finiteDifferenceGradient(
-                                  [&](const HostTensor &in) {
-                                    return denseReference(x, w, &in);
-                                  },
-                                  b, dy)),
+      EXPECT_LT(relativeError(grads[1], finiteDifferenceGradient(
+                                            [&](const HostTensor &in) {
+                                              return denseReference(x, w, &in);
+                                            },
+                                            b, dy)),
                 tolerance);
     }
 }

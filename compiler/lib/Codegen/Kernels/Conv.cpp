@@ -1,4 +1,4 @@
-//===- Conv.cpp - convolution kernel families ------------------------------===//
+//===- Conv.cpp - convolution kernel families -----------------------------===//
 //
 // conv2d, conv2d_backward_data and conv2d_backward_filter as direct
 // convolutions over NHWC activations (Halide dims (c, x, y, n)).
@@ -45,9 +45,9 @@ namespace {
 
 /// The static geometry shared by a convolution and its two gradients.
 struct ConvGeometry {
-  int C, H, W;    ///< Input channels, height, width.
-  int O, Ho, Wo;  ///< Output channels, height, width.
-  int KH, KW;     ///< Filter height and width.
+  int C, H, W;   ///< Input channels, height, width.
+  int O, Ho, Wo; ///< Output channels, height, width.
+  int KH, KW;    ///< Filter height and width.
   int strideY, strideX;
   int padTop, padLeft, padBottom, padRight;
   int dilationY, dilationX;
@@ -118,7 +118,8 @@ protected:
   static int channelBlock(int channels) { return std::gcd(channels, 64); }
 
   /// `in` with zeros outside [0, width) x [0, height).
-  static Func zeroPadded(Func in, int width, int height, const std::string &name);
+  static Func zeroPadded(Func in, int width, int height,
+                         const std::string &name);
 
   /// Whether the tiled schedules apply to `channels` vectorised channels.
   static bool vectorisable(int channels, const Target &target) {
@@ -231,8 +232,8 @@ int ConvFamily::reductionBlock(int channels, int taps, int outputChannels) {
   // the whole filter (streamed from L2 for every tile).
   const int budget = 36 * 1024 / 4;
   int block = channels;
-  while (block > 1 && (block * taps * outputChannels > budget ||
-                       channels % block))
+  while (block > 1 &&
+         (block * taps * outputChannels > budget || channels % block))
     --block;
   return block;
 }
@@ -411,8 +412,8 @@ public:
     LoopLevel task = taskLoop(out, tile);
     if (!g.unpadded())
       padded.compute_at(task);
-    const int inBlock = reductionBlock(g.inPerGroup(), g.KH * g.KW,
-                                 tile.vectors * lanes);
+    const int inBlock =
+        reductionBlock(g.inPerGroup(), g.KH * g.KW, tile.vectors * lanes);
     if (inBlock == g.inPerGroup()) {
       scheduleTiled(out, acc, r, tile, inBlock <= 16 ? inBlock : 1, target);
       return;
@@ -469,11 +470,9 @@ public:
         if (tx.count == 0 || ty.count == 0) {
           phase(c, x, y, n) = 0.0f;
         } else {
-          RDom r(0, outPerGroup, 0, tx.count, 0, ty.count,
-                 phase.name() + "_r");
-          Expr outChannel = g.groups == 1
-                                ? Expr(r.x)
-                                : (c / inPerGroup) * outPerGroup + r.x;
+          RDom r(0, outPerGroup, 0, tx.count, 0, ty.count, phase.name() + "_r");
+          Expr outChannel =
+              g.groups == 1 ? Expr(r.x) : (c / inPerGroup) * outPerGroup + r.x;
           phase(c, x, y, n) = 0.0f;
           phase(c, x, y, n) +=
               packed(c % block, r.x, tx.first + tx.step * r.y,
@@ -505,8 +504,8 @@ public:
     // (writing dx, three quarters zeros, bounds the small ones). With one
     // thread, 16->16 73% and 32->32 78-87% since they accumulate at the
     // output tile.
-    RegisterTile tile = registerTile(g.C, g.W / g.strideX, g.H / g.strideY,
-                                     false, target);
+    RegisterTile tile =
+        registerTile(g.C, g.W / g.strideX, g.H / g.strideY, false, target);
     if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0) {
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
       gradPadded.compute_at(out, n);
@@ -522,8 +521,8 @@ public:
     // At stride 1, dx is its one phase; if the whole filter fits L1, the
     // tile accumulates all of it in registers, as in conv2d.
     if (phases.size() == 1 && g.strideX * g.strideY == 1 &&
-        reductionBlock(g.outPerGroup(), phases[0].taps,
-                       tile.vectors * lanes) == g.outPerGroup()) {
+        reductionBlock(g.outPerGroup(), phases[0].taps, tile.vectors * lanes) ==
+            g.outPerGroup()) {
       scheduleTiled(out, phases[0].f, phases[0].r, tile,
                     g.outPerGroup() <= 16 ? g.outPerGroup() : 1, target);
       return;
@@ -537,10 +536,10 @@ public:
     // Each phase has its own share of the taps, so its own block of
     // output channels that fits L1.
     for (const Phase &phase : phases)
-      scheduleDirect(phase.f, phase.r, task, tile,
-                     reductionBlock(g.outPerGroup(), phase.taps,
-                                    tile.vectors * lanes),
-                     target);
+      scheduleDirect(
+          phase.f, phase.r, task, tile,
+          reductionBlock(g.outPerGroup(), phase.taps, tile.vectors * lanes),
+          target);
   }
 
 private:
@@ -602,9 +601,8 @@ public:
       if (g.KH * g.KW == 1) {
         // A 1x1 filter reads one input pixel per output pixel: the copy
         // keeps only those (a quarter of them at stride 2).
-        inputBlocked(c, x, y, n, cb) =
-            padded(channel, x * g.strideX - g.padLeft,
-                   y * g.strideY - g.padTop, n);
+        inputBlocked(c, x, y, n, cb) = padded(
+            channel, x * g.strideX - g.padLeft, y * g.strideY - g.padTop, n);
         inX = r.x;
         inY = r.y;
       } else {
@@ -616,8 +614,8 @@ public:
     } else {
       Expr outChannel = ob * outBlock + o;
       Expr inChannel = (outChannel / g.outPerGroup()) * g.inPerGroup() + i;
-      sum(o, i, kx, ky, ob) += grad(outChannel, r.x, r.y, r.z) *
-                               padded(inChannel, inX, inY, r.z);
+      sum(o, i, kx, ky, ob) +=
+          grad(outChannel, r.x, r.y, r.z) * padded(inChannel, inX, inY, r.z);
     }
     dw(kx, ky, i, o) = sum(o % outBlock, i, kx, ky, o / outBlock);
     if (spec.outputs.size() == 1)
@@ -649,11 +647,10 @@ public:
     RVar rc("rc"), rz("rz");
     Var u("u");
     if (g.groups != 1 || outBlock % lanes) {
-      Func partial =
-          sum.update()
-              .split(r.z, rc, rz, max(1, (batch + 7) / 8),
-                     TailStrategy::GuardWithIf)
-              .rfactor(rc, u);
+      Func partial = sum.update()
+                         .split(r.z, rc, rz, max(1, (batch + 7) / 8),
+                                TailStrategy::GuardWithIf)
+                         .rfactor(rc, u);
       sum.compute_at(dw, ob).vectorize(o, vector);
       sum.update().vectorize(o, vector);
       partial.compute_root().vectorize(o, vector);
@@ -686,8 +683,8 @@ public:
       int rows = std::max(1, blockPixels / g.Wo);
       while (g.Ho % rows)
         --rows;
-      block = sum.update().split(r.y, ro, ri, rows).rfactor(
-          {{ro, v}, {r.z, w}});
+      block =
+          sum.update().split(r.y, ro, ri, rows).rfactor({{ro, v}, {r.z, w}});
       blockReduction = {r.x, ri};
     } else {
       block = sum.update()
@@ -741,7 +738,8 @@ public:
 
     // The register tile: the blocks, or as much of them as the registers
     // hold (AVX2 has half the registers of AVX-512).
-    const int vectors = std::min(outBlock / lanes, accumulatorRegisters(target));
+    const int vectors =
+        std::min(outBlock / lanes, accumulatorRegisters(target));
     int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
     while (inBlock % inputs)
       --inputs;
@@ -771,8 +769,8 @@ public:
 
 private:
   Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
-      inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"},
-      biasSum{"bias_sum"}, db{"db"};
+      inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"}, biasSum{"bias_sum"},
+      db{"db"};
   Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oo{"oo"},
       oi{"oi"}, it{"it"}, iio{"iio"}, ii{"ii"};
   Expr batch;

@@ -1,4 +1,4 @@
-//===- Dense.cpp - fully connected kernel families ---------------------------===//
+//===- Dense.cpp - fully connected kernel families ------------------------===//
 //
 // dense and its two gradients. Activations are (k, n) with the features
 // innermost, the weight is (k, m) (PyTorch's [M, K], row-major), so every
@@ -207,11 +207,7 @@ public:
         .unroll(mi)
         .parallel(mt);
     acc.compute_at(dw, kt).vectorize(k, lanes).unroll(k).unroll(m);
-    acc.update()
-        .reorder(k, m, rn)
-        .vectorize(k, lanes)
-        .unroll(k)
-        .unroll(m);
+    acc.update().reorder(k, m, rn).vectorize(k, lanes).unroll(k).unroll(m);
   }
 
 private:
