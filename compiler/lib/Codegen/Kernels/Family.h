@@ -89,6 +89,8 @@ void registerDataMovementFamilies(FamilyRegistry &registry);
 void registerRegularizationFamilies(FamilyRegistry &registry);
 void registerLossFamilies(FamilyRegistry &registry);
 void registerOptimizerFamilies(FamilyRegistry &registry);
+void registerConvFamilies(FamilyRegistry &registry);
+void registerDenseFamilies(FamilyRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Layout helpers shared by the algorithms
@@ -127,6 +129,12 @@ void schedulePointwise(Halide::Func f, const std::vector<Halide::Var> &vars,
 void scheduleChannelReduction(Halide::Stage update, Halide::Var channel,
                               const Halide::RDom &r,
                               const Halide::Target &target);
+/// How many vector registers a register-tiled CPU schedule gives to
+/// accumulators: half of them (16 of AVX-512's 32, 8 of AVX2's 16); the
+/// rest hold the operands of one step.
+inline int accumulatorRegisters(const Halide::Target &target) {
+  return target.has_feature(Halide::Target::AVX512) ? 16 : 8;
+}
 
 } // namespace resnetc::kernels
 

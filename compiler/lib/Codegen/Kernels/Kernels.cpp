@@ -196,6 +196,8 @@ static const FamilyRegistry &registry() {
     registerRegularizationFamilies(r);
     registerLossFamilies(r);
     registerOptimizerFamilies(r);
+    registerConvFamilies(r);
+    registerDenseFamilies(r);
     return r;
   }();
   return instance;

@@ -1,0 +1,789 @@
+//===- Conv.cpp - convolution kernel families -----------------------------===//
+//
+// conv2d, conv2d_backward_data and conv2d_backward_filter as direct
+// convolutions over NHWC activations (Halide dims (c, x, y, n)).
+//
+// The algorithms. Each reads its activations through a plain Func (`source`,
+// `grad`), so that a fused prologue (BatchNorm's scale and shift, a ReLU
+// mask) can later take its place; pads them with zeros in a stage of its
+// own; and ends in a pure stage where an epilogue (bias, per-channel sums)
+// goes. Filters are repacked with the vectorised channels innermost, in
+// blocks of up to 64 channels, so that a block is one contiguous stream.
+// conv2d_backward_data splits a strided convolution's input positions into
+// their stride phases, each a stride-1 convolution with its share of the
+// taps, so it never multiplies by an inserted zero. conv2d_backward_filter
+// is one reduction over every output pixel of the run-time batch, its
+// operands and its sum laid out in channel blocks.
+//
+// The CPU schedules. A register tile (a few channel vectors by a few pixels,
+// or by a few input channels for the filter gradient) accumulates in
+// registers with the reduction loops outside it. The reduction runs in
+// blocks whose filter slice fits in L1 (rfactor), every pixel tile of the
+// image passing by before the next block; partial sums go to an accumulator
+// per image in L2. Padded inputs are computed per image (per group of images
+// for wide layers, whose filters are reused across the group), so inner
+// loops have no boundary checks. Threads take images, or for the filter
+// gradient chunks of the batch (or blocks of output channels of wide
+// filters). Grouped convolutions and channel counts that are not a multiple
+// of the vector width get a plain vectorised schedule: correct, not fast.
+//
+// Figures: bench/kernels/conv_bench.cpp at batch 128 on this machine's
+// 2-core AVX-512 Xeon (FMA peak 230 GFLOP/s per core), given per CPU-second
+// the kernel received (the machine is shared; see the bench).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Family.h"
+
+#include <algorithm>
+#include <numeric>
+
+using namespace Halide;
+
+namespace resnetc::kernels {
+namespace {
+
+/// The static geometry shared by a convolution and its two gradients.
+struct ConvGeometry {
+  int C, H, W;   ///< Input channels, height, width.
+  int O, Ho, Wo; ///< Output channels, height, width.
+  int KH, KW;    ///< Filter height and width.
+  int strideY, strideX;
+  int padTop, padLeft, padBottom, padRight;
+  int dilationY, dilationX;
+  int groups;
+
+  int inPerGroup() const { return C / groups; }
+  int outPerGroup() const { return O / groups; }
+  /// No padding on any side: the convolution reads only inside its input.
+  bool unpadded() const {
+    return padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0;
+  }
+};
+
+/// The taps of a filter dimension that reach the input positions
+/// `stride * q + phase` in the gradient of a strided convolution: `count`
+/// taps `first + step * j`, reading output position `q + offset - j * shift`.
+struct PhaseTaps {
+  int first = 0, count = 0, step = 1, offset = 0, shift = 0;
+};
+
+PhaseTaps phaseTaps(int phase, int pad, int kernel, int stride, int dilation) {
+  // Input position s*q + p receives tap k from output (s*q + p + pad - k*d)/s
+  // when that division is exact.
+  PhaseTaps taps;
+  taps.step = stride / std::gcd(stride, dilation);
+  taps.shift = taps.step * dilation / stride;
+  for (int k = 0; k < kernel; ++k) {
+    int numerator = phase + pad - k * dilation;
+    if (((numerator % stride) + stride) % stride != 0)
+      continue;
+    taps.first = k;
+    taps.offset = numerator / stride; // exact, so rounding does not matter
+    taps.count = (kernel - 1 - k) / taps.step + 1;
+    break;
+  }
+  return taps;
+}
+
+/// How a direct convolution keeps its accumulators in registers: `vectors`
+/// SIMD vectors of channels by `tileX` x `tileY` output pixels.
+struct RegisterTile {
+  int vectors = 1, tileX = 1, tileY = 1;
+  /// Images per parallel task: more than one when the filter is too large
+  /// for the L2 cache and should be reused across several images.
+  int imagesPerTask = 1;
+};
+
+/// Base of the three convolution families: their Vars, their geometry and
+/// the pieces of schedule they share.
+class ConvFamily : public Family {
+public:
+  using Family::Family;
+
+protected:
+  /// Reads the geometry from the logical shapes of the input activation `x`
+  /// [N,C,H,W], the filter `w` [O,C/g,KH,KW] and the output activation `y`
+  /// [N,O,Ho,Wo], and checks them against the attributes.
+  ConvGeometry geometry(const Shape &x, const Shape &w, const Shape &y) const;
+
+  /// How many of `channels` reduced channels a register tile sums before
+  /// its partial sums go to memory: all of them if the filter slice of a
+  /// tile of `outputChannels` (`taps` taps each) fits in L1, else the
+  /// largest divisor of `channels` whose slice does.
+  static int reductionBlock(int channels, int taps, int outputChannels);
+
+  /// The block of channels a repacked filter keeps contiguous: 64, or the
+  /// largest power of two that divides `channels` if that is less.
+  static int channelBlock(int channels) { return std::gcd(channels, 64); }
+
+  /// `in` with zeros outside [0, width) x [0, height).
+  static Func zeroPadded(Func in, int width, int height,
+                         const std::string &name);
+
+  /// Whether the tiled schedules apply to `channels` vectorised channels.
+  static bool vectorisable(int channels, const Target &target) {
+    return channels % target.natural_vector_size<float>() == 0;
+  }
+
+  /// A register tile for `channels` output channels of a `width` x `height`
+  /// output (none, vectors == 0, if it is empty); with `exact`, one whose
+  /// sides divide the output, for stages that cannot compute past its edge.
+  static RegisterTile registerTile(int channels, int width, int height,
+                                   bool exact, const Target &target);
+
+  /// Keeps `acc` (a pure zero then one update over `r`), computed at `at`,
+  /// in registers: its first `tiled` pure dims unrolled with channels (dim 0)
+  /// vectorised, the reduction loops outside them and the innermost one
+  /// unrolled `unroll` times. The other pure dims, of extent one at `at`, go
+  /// outside the reduction.
+  static void accumulateInRegisters(Func acc, const std::vector<RVar> &r,
+                                    LoopLevel at, int tiled, int unroll,
+                                    const Target &target);
+
+  /// Runs `out` (c, x, y, n) on threads: one image per task, or groups of
+  /// tile.imagesPerTask images. Returns the loop of one task, where the
+  /// stages of its images are computed.
+  LoopLevel taskLoop(Func out, const RegisterTile &tile);
+
+  /// Schedules a direct convolution `acc` (c, x, y, n): a zero, then one
+  /// update over `r` = (reduced channel, kx, ky) or a slice of the taps,
+  /// computed at `task` for its images. The reduction runs in blocks of
+  /// `channelBlock` channels, outermost, so that the block's slice of the
+  /// filter stays in L1 while every tile goes by; each tile's partial sums
+  /// are kept in registers and then added to acc.
+  void scheduleDirect(Func acc, const RDom &r, LoopLevel task,
+                      const RegisterTile &tile, int channelBlock,
+                      const Target &target);
+
+  /// Splits `out` (c, x, y, n) into register tiles, at which `acc` (its
+  /// whole reduction in one go) is computed in registers.
+  void scheduleTiled(Func out, Func acc, const RDom &r,
+                     const RegisterTile &tile, int unroll,
+                     const Target &target);
+
+  Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+  Var ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"}, yt{"yt"}, yi{"yi"}, nt{"nt"},
+      ni{"ni"};
+  ConvGeometry g{};
+};
+
+ConvGeometry ConvFamily::geometry(const Shape &xs, const Shape &ws,
+                                  const Shape &ys) const {
+  if (xs.size() != 4 || ws.size() != 4 || ys.size() != 4)
+    fail("activations and filter must be 4-D");
+  std::vector<int64_t> strides = ints("strides", 2);
+  std::vector<int64_t> padding = ints("padding", 4);
+  std::vector<int64_t> dilations = ints("dilations", 2);
+  ConvGeometry geom;
+  geom.C = int(xs[1]);
+  geom.H = int(xs[2]);
+  geom.W = int(xs[3]);
+  geom.O = int(ys[1]);
+  geom.Ho = int(ys[2]);
+  geom.Wo = int(ys[3]);
+  geom.KH = int(ws[2]);
+  geom.KW = int(ws[3]);
+  geom.strideY = int(strides[0]);
+  geom.strideX = int(strides[1]);
+  geom.padTop = int(padding[0]);
+  geom.padLeft = int(padding[1]);
+  geom.padBottom = int(padding[2]);
+  geom.padRight = int(padding[3]);
+  geom.dilationY = int(dilations[0]);
+  geom.dilationX = int(dilations[1]);
+  geom.groups = int(intAttr("groups"));
+  if (geom.strideY < 1 || geom.strideX < 1 || geom.dilationY < 1 ||
+      geom.dilationX < 1 || geom.groups < 1)
+    fail("strides, dilations and groups must be positive");
+  if (geom.C % geom.groups || geom.O % geom.groups)
+    fail("channels must be a multiple of groups");
+  if (ws[0] != geom.O || ws[1] != geom.inPerGroup())
+    fail("filter shape does not match the channels and groups");
+  if (xs[0] != ys[0])
+    fail("input and output batch differ");
+  auto extent = [](int64_t in, int64_t before, int64_t after, int64_t kernel,
+                   int64_t stride, int64_t dilation) {
+    return (in + before + after - dilation * (kernel - 1) - 1) / stride + 1;
+  };
+  if (extent(geom.H, padding[0], padding[2], geom.KH, geom.strideY,
+             geom.dilationY) != geom.Ho ||
+      extent(geom.W, padding[1], padding[3], geom.KW, geom.strideX,
+             geom.dilationX) != geom.Wo)
+    fail("output extent does not match the input, filter, strides, padding "
+         "and dilations");
+  return geom;
+}
+
+Func ConvFamily::zeroPadded(Func in, int width, int height,
+                            const std::string &name) {
+  Func padded(name);
+  Func bounded = BoundaryConditions::constant_exterior(
+      in, 0.0f, {Range(), Range(0, width), Range(0, height), Range()});
+  padded(in.args()) = bounded(in.args());
+  return padded;
+}
+
+int ConvFamily::reductionBlock(int channels, int taps, int outputChannels) {
+  // Three quarters of the 48 KiB L1 for the block's filter slice, the rest
+  // for the input rows that stream past it. For 64 output channels of a 3x3
+  // filter that is 16 input channels: 79-81% of a core's peak on 64->64 at
+  // 32 px and 128->128 at 16 px, against 77% for blocks of 4 and 67% for
+  // the whole filter (streamed from L2 for every tile).
+  const int budget = 36 * 1024 / 4;
+  int block = channels;
+  while (block > 1 &&
+         (block * taps * outputChannels > budget || channels % block))
+    --block;
+  return block;
+}
+
+RegisterTile ConvFamily::registerTile(int channels, int width, int height,
+                                      bool exact, const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  const int accumulators = accumulatorRegisters(target);
+  RegisterTile tile;
+  if (width < 1 || height < 1) {
+    tile.vectors = 0;
+    return tile;
+  }
+  int blocks = channels / lanes;
+  tile.vectors = blocks % 4 == 0 ? 4 : blocks % 2 == 0 ? 2 : 1;
+  int pixels = accumulators / tile.vectors;
+  auto fit = [exact](int wanted, int extent) {
+    int size = std::max(1, std::min(wanted, extent));
+    while (exact && extent % size)
+      --size;
+    return size;
+  };
+  // Measured with one thread, N=128, as a share of a core's FMA peak per
+  // CPU-second: 4 vectors x 2x2 pixels, 81% on 64->64 at 32 px (4x1: 77%,
+  // 3x2: 73%); 2 x 4x2, 81% on 32->32 at 16 px (8x1: 77%, 2x4: 75%);
+  // 1 x 4x4, 69% (backward-data 61%) on 16->16 at 32 px (16x1: 62%, 52%).
+  tile.tileX = fit(tile.vectors == 4 ? 2 : 4, width);
+  tile.tileY = fit(pixels / tile.tileX, height);
+  // Groups of 8 images for 256 channels and more, whose filter (2.4 MB and
+  // up) does not fit L2: 512->512 at 4 px 81% against 59% one image at a
+  // time; 64 to 128 channels do best one image at a time (86% vs 79% with 4
+  // on 128->128).
+  tile.imagesPerTask = channels >= 256 ? 8 : 1;
+  return tile;
+}
+
+void ConvFamily::accumulateInRegisters(Func acc, const std::vector<RVar> &r,
+                                       LoopLevel at, int tiled, int unroll,
+                                       const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  std::vector<Var> pure = acc.args();
+  std::vector<VarOrRVar> order(pure.begin(), pure.begin() + tiled);
+  order.insert(order.end(), r.begin(), r.end());
+  order.insert(order.end(), pure.begin() + tiled, pure.end());
+  // Reorder before splitting: reorder only permutes the dims it names.
+  Stage update = acc.update();
+  update.reorder(order).vectorize(pure[0], lanes);
+  acc.compute_at(at).vectorize(pure[0], lanes);
+  for (int d = 0; d < tiled; ++d) {
+    acc.unroll(pure[d]);
+    update.unroll(pure[d]);
+  }
+  if (unroll > 1)
+    update.unroll(r[0], unroll);
+}
+
+LoopLevel ConvFamily::taskLoop(Func out, const RegisterTile &tile) {
+  if (tile.imagesPerTask == 1) {
+    out.parallel(n);
+    return LoopLevel(out, n);
+  }
+  out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
+      .parallel(nt);
+  return LoopLevel(out, nt);
+}
+
+void ConvFamily::scheduleDirect(Func acc, const RDom &r, LoopLevel task,
+                                const RegisterTile &tile, int channelBlock,
+                                const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  RVar ro("ro"), ri("ri");
+  Var u("u");
+  Func partial = acc.update().split(r.x, ro, ri, channelBlock).rfactor(ro, u);
+  acc.compute_at(task).vectorize(c, lanes);
+  // Tiles past the edge of the image (RoundUp) compute a few pixels of
+  // zero padding rather than a slower tail.
+  acc.update()
+      .split(c, ct, ci, tile.vectors * lanes)
+      .split(x, xt, xi, tile.tileX)
+      .split(y, yt, yi, tile.tileY)
+      .reorder(ci, xi, yi, xt, yt, n, ct, ro)
+      .vectorize(ci, lanes)
+      .unroll(ci)
+      .unroll(xi)
+      .unroll(yi);
+  accumulateInRegisters(partial, {ri, r.y, r.z}, LoopLevel(acc, xt), 3,
+                        channelBlock <= 16 ? channelBlock : 1, target);
+}
+
+void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
+                               const RegisterTile &tile, int unroll,
+                               const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  out.split(c, ct, ci, tile.vectors * lanes)
+      .split(x, xt, xi, tile.tileX)
+      .split(y, yt, yi, tile.tileY)
+      .reorder(ci, xi, yi, xt, yt, ct)
+      .vectorize(ci, lanes)
+      .unroll(ci)
+      .unroll(xi)
+      .unroll(yi);
+  // A block of output channels for every image of the task in turn, so
+  // that the block's filter is read from cache.
+  if (tile.imagesPerTask > 1)
+    out.reorder(yt, ni, ct);
+  accumulateInRegisters(acc, {r.x, r.y, r.z}, LoopLevel(out, xt), 3, unroll,
+                        target);
+}
+
+//===----------------------------------------------------------------------===//
+// conv2d
+//===----------------------------------------------------------------------===//
+
+/// y = conv(x, w) (+ b): out(c, x, y, n) = sum over (i, kx, ky) of
+/// packed(c, i, kx, ky) * padded(group(c) + i, x*sx + kx*dx, y*sy + ky*dy, n).
+class Conv2d : public ConvFamily {
+public:
+  using ConvFamily::ConvFamily;
+
+  std::vector<Func> define() override {
+    if (spec.inputs.size() < 2 || spec.inputs.size() > 3 ||
+        spec.outputs.size() != 1)
+      fail("expects inputs x, w, optional b and one output");
+    g = geometry(spec.inputs[0].shape, spec.inputs[1].shape,
+                 spec.outputs[0].shape);
+    ImageParam xIn = input(0, "x"), w = input(1, "w");
+
+    source(c, x, y, n) = xIn(c, x, y, n);
+    padded = g.unpadded() ? source : zeroPadded(source, g.W, g.H, "padded");
+    // Output channels innermost, in blocks, so that the filter of a block
+    // of output channels is one contiguous stream.
+    block = channelBlock(g.O);
+    packed(c, i, kx, ky, cb) = w(kx, ky, i, cb * block + c);
+
+    r = RDom(0, g.inPerGroup(), 0, g.KW, 0, g.KH, "r");
+    Expr inChannel = g.groups == 1
+                         ? Expr(r.x)
+                         : (c / g.outPerGroup()) * g.inPerGroup() + r.x;
+    acc(c, x, y, n) = 0.0f;
+    acc(c, x, y, n) +=
+        packed(c % block, r.x, r.y, r.z, c / block) *
+        padded(inChannel, x * g.strideX + r.y * g.dilationX - g.padLeft,
+               y * g.strideY + r.z * g.dilationY - g.padTop, n);
+
+    Expr result = acc(c, x, y, n);
+    if (spec.inputs.size() == 3)
+      result += input(2, "b")(c);
+    out(c, x, y, n) = result;
+    return {out};
+  }
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    packed.compute_root()
+        .reorder(c, kx, ky, i, cb)
+        .vectorize(c, std::min(block, lanes));
+    if (g.C >= lanes && !g.unpadded())
+      padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
+
+    // Measured with conv_bench (N=128, 2 threads) while the machine's load
+    // average was 7-8, so as a share of the peak per CPU-second received:
+    // 64->64 at 32 px 90.6 ms, 71%; 128->128 at 16 px 76.0 ms, 78%;
+    // 256->256 at 8 px 85.5 ms, 76%; 512->512 at 4 px 95.3 ms, 67%; 32->32
+    // 72%; 16->16 62%; 3x3 stride 2 63-64%; 1x1 stride 2 58-70%; the stems
+    // 57-64% (3->64 is bound by writing its 33 MB output). One thread alone
+    // reached 81-89% on the 3x3 stride-1 layers.
+    RegisterTile tile = registerTile(g.O, g.Wo, g.Ho, g.unpadded(), target);
+    if (g.groups != 1 || !vectorisable(g.O, target) || tile.vectors == 0) {
+      out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      if (!g.unpadded())
+        padded.compute_at(out, n);
+      acc.compute_at(out, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
+      return;
+    }
+    LoopLevel task = taskLoop(out, tile);
+    if (!g.unpadded())
+      padded.compute_at(task);
+    const int inBlock =
+        reductionBlock(g.inPerGroup(), g.KH * g.KW, tile.vectors * lanes);
+    if (inBlock == g.inPerGroup()) {
+      scheduleTiled(out, acc, r, tile, inBlock <= 16 ? inBlock : 1, target);
+      return;
+    }
+    out.vectorize(c, lanes);
+    scheduleDirect(acc, r, task, tile, inBlock, target);
+  }
+
+private:
+  Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
+  Var i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
+  RDom r;
+  int block = 1;
+};
+
+//===----------------------------------------------------------------------===//
+// conv2d_backward_data
+//===----------------------------------------------------------------------===//
+
+/// dx = the transposed convolution of dy. A strided convolution's input
+/// positions fall into stride_y x stride_x phases (x = sx*q + px); each phase
+/// receives a fixed subset of the filter taps, so each is a stride-1
+/// convolution of the padded dy with a slice of the filter, and dx
+/// interleaves them. No multiply by an inserted zero happens at any stride.
+class Conv2dBackwardData : public ConvFamily {
+public:
+  using ConvFamily::ConvFamily;
+
+  std::vector<Func> define() override {
+    if (spec.inputs.size() != 2 || spec.outputs.size() != 1)
+      fail("expects inputs dy, w and one output");
+    g = geometry(spec.outputs[0].shape, spec.inputs[1].shape,
+                 spec.inputs[0].shape);
+    ImageParam dy = input(0, "dy"), w = input(1, "w");
+    const int inPerGroup = g.inPerGroup(), outPerGroup = g.outPerGroup();
+
+    grad(c, x, y, n) = dy(c, x, y, n);
+    gradPadded = zeroPadded(grad, g.Wo, g.Ho, "grad_padded");
+    // Input channels innermost, in blocks as in conv2d, and the output
+    // channels of their group next.
+    block = channelBlock(g.C);
+    Expr channel = cb * block + c;
+    packed(c, o, kx, ky, cb) =
+        g.groups == 1 ? w(kx, ky, channel, o)
+                      : w(kx, ky, channel % inPerGroup,
+                          (channel / inPerGroup) * outPerGroup + o);
+
+    std::vector<Expr> interleaved;
+    for (int py = 0; py < g.strideY; ++py)
+      for (int px = 0; px < g.strideX; ++px) {
+        PhaseTaps tx = phaseTaps(px, g.padLeft, g.KW, g.strideX, g.dilationX);
+        PhaseTaps ty = phaseTaps(py, g.padTop, g.KH, g.strideY, g.dilationY);
+        Func phase("phase_" + std::to_string(px) + "_" + std::to_string(py));
+        if (tx.count == 0 || ty.count == 0) {
+          phase(c, x, y, n) = 0.0f;
+        } else {
+          RDom r(0, outPerGroup, 0, tx.count, 0, ty.count, phase.name() + "_r");
+          Expr outChannel =
+              g.groups == 1 ? Expr(r.x) : (c / inPerGroup) * outPerGroup + r.x;
+          phase(c, x, y, n) = 0.0f;
+          phase(c, x, y, n) +=
+              packed(c % block, r.x, tx.first + tx.step * r.y,
+                     ty.first + ty.step * r.z, c / block) *
+              gradPadded(outChannel, x + tx.offset - tx.shift * r.y,
+                         y + ty.offset - ty.shift * r.z, n);
+          phases.push_back({phase, r, tx.count * ty.count});
+        }
+        interleaved.push_back(phase(c, x / g.strideX, y / g.strideY, n));
+      }
+    out(c, x, y, n) =
+        interleaved.size() == 1
+            ? interleaved[0]
+            : mux(x % g.strideX + g.strideX * (y % g.strideY), interleaved);
+    return {out};
+  }
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    packed.compute_root()
+        .reorder(c, kx, ky, o, cb)
+        .vectorize(c, std::min(block, lanes));
+    if (g.O >= lanes)
+      gradPadded.vectorize(c, lanes, TailStrategy::GuardWithIf);
+
+    // Each phase is tiled in its own coordinates, and dx interleaves them.
+    // Measured as conv2d's: 64->64 at 32 px 87.2 ms, 69%; 128->128 75%;
+    // 256->256 72%; 512->512 66%; 3x3 stride 2 62-66%; 1x1 stride 2 16-63%
+    // (writing dx, three quarters zeros, bounds the small ones). With one
+    // thread, 16->16 73% and 32->32 78-87% since they accumulate at the
+    // output tile.
+    RegisterTile tile =
+        registerTile(g.C, g.W / g.strideX, g.H / g.strideY, false, target);
+    if (g.groups != 1 || !vectorisable(g.C, target) || tile.vectors == 0) {
+      out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      gradPadded.compute_at(out, n);
+      for (const Phase &phase : phases) {
+        Func f = phase.f;
+        f.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+        f.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
+      }
+      return;
+    }
+    LoopLevel task = taskLoop(out, tile);
+    gradPadded.compute_at(task);
+    // At stride 1, dx is its one phase; if the whole filter fits L1, the
+    // tile accumulates all of it in registers, as in conv2d.
+    if (phases.size() == 1 && g.strideX * g.strideY == 1 &&
+        reductionBlock(g.outPerGroup(), phases[0].taps, tile.vectors * lanes) ==
+            g.outPerGroup()) {
+      scheduleTiled(out, phases[0].f, phases[0].r, tile,
+                    g.outPerGroup() <= 16 ? g.outPerGroup() : 1, target);
+      return;
+    }
+    out.vectorize(c, lanes);
+    // Whole phase periods, unrolled, so that dx picks its phase statically.
+    if (g.strideX > 1 && g.W % g.strideX == 0)
+      out.split(x, xt, xi, g.strideX).unroll(xi);
+    if (g.strideY > 1 && g.H % g.strideY == 0)
+      out.split(y, yt, yi, g.strideY).unroll(yi);
+    // Each phase has its own share of the taps, so its own block of
+    // output channels that fits L1.
+    for (const Phase &phase : phases)
+      scheduleDirect(
+          phase.f, phase.r, task, tile,
+          reductionBlock(g.outPerGroup(), phase.taps, tile.vectors * lanes),
+          target);
+  }
+
+private:
+  Func grad{"grad"}, gradPadded, packed{"packed"}, out{"out"};
+  /// A phase that receives at least one tap: its stage, its reduction
+  /// (output channels, taps in x, taps in y) and how many taps.
+  struct Phase {
+    Func f;
+    RDom r;
+    int taps;
+  };
+  std::vector<Phase> phases;
+  Var o{"o"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
+  int block = 1;
+};
+
+//===----------------------------------------------------------------------===//
+// conv2d_backward_filter
+//===----------------------------------------------------------------------===//
+
+/// dw(kx, ky, i, o) = sum over (x, y, n) of dy(o, x, y, n) *
+/// padded(group(o) + i, x*sx + kx*dx, y*sy + ky*dy, n), over the run-time
+/// batch; db(o) = sum of dy. A matrix product whose reduction runs over
+/// every output pixel of every image. Its operands and its sum are laid out
+/// in channel blocks (for ungrouped convs): dy and the sum in blocks of
+/// output channels, the padded input in blocks of a few input channels, so
+/// that a register tile of output-channel vectors by broadcast input
+/// channels reads and updates contiguous memory whatever the channel count.
+class Conv2dBackwardFilter : public ConvFamily {
+public:
+  using ConvFamily::ConvFamily;
+
+  std::vector<Func> define() override {
+    if (spec.inputs.size() != 2 || spec.outputs.empty() ||
+        spec.outputs.size() > 2)
+      fail("expects inputs x, dy and outputs dw, optional db");
+    g = geometry(spec.inputs[0].shape, spec.outputs[0].shape,
+                 spec.inputs[1].shape);
+    ImageParam xIn = input(0, "x"), dy = input(1, "dy");
+
+    source(c, x, y, n) = xIn(c, x, y, n);
+    padded = zeroPadded(source, g.W, g.H, "padded");
+    grad(c, x, y, n) = dy(c, x, y, n);
+
+    // 256 products per pair of blocks: a register tile's worth.
+    outBlock = channelBlock(g.O);
+    inBlock = g.inPerGroup();
+    while (inBlock * outBlock > 256 || g.inPerGroup() % inBlock)
+      --inBlock;
+
+    batch = dy.dim(3).extent();
+    r = RDom(0, g.Wo, 0, g.Ho, 0, batch, "r");
+    Expr inX = r.x * g.strideX + kx * g.dilationX - g.padLeft;
+    Expr inY = r.y * g.strideY + ky * g.dilationY - g.padTop;
+    sum(o, i, kx, ky, ob) = 0.0f;
+    if (g.groups == 1) {
+      gradBlocked(c, x, y, n, cb) = grad(cb * outBlock + c, x, y, n);
+      Expr channel = cb * inBlock + c;
+      if (g.KH * g.KW == 1) {
+        // A 1x1 filter reads one input pixel per output pixel: the copy
+        // keeps only those (a quarter of them at stride 2).
+        inputBlocked(c, x, y, n, cb) = padded(
+            channel, x * g.strideX - g.padLeft, y * g.strideY - g.padTop, n);
+        inX = r.x;
+        inY = r.y;
+      } else {
+        inputBlocked(c, x, y, n, cb) = padded(channel, x, y, n);
+      }
+      sum(o, i, kx, ky, ob) +=
+          gradBlocked(o, r.x, r.y, r.z, ob) *
+          inputBlocked(i % inBlock, inX, inY, r.z, i / inBlock);
+    } else {
+      Expr outChannel = ob * outBlock + o;
+      Expr inChannel = (outChannel / g.outPerGroup()) * g.inPerGroup() + i;
+      sum(o, i, kx, ky, ob) +=
+          grad(outChannel, r.x, r.y, r.z) * padded(inChannel, inX, inY, r.z);
+    }
+    dw(kx, ky, i, o) = sum(o % outBlock, i, kx, ky, o / outBlock);
+    if (spec.outputs.size() == 1)
+      return {dw};
+
+    RDom rb(0, g.Wo, 0, g.Ho, 0, batch, "rb");
+    biasSum(o) = 0.0f;
+    biasSum(o) += grad(o, rb.x, rb.y, rb.z);
+    db(o) = biasSum(o);
+    return {dw, db};
+  }
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    if (spec.outputs.size() == 2) {
+      biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
+      biasSum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
+    }
+    // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
+    // a transpose, a block of output channels at a time, vectors of them.
+    const int vector = std::min(outBlock, lanes);
+    dw.split(o, ob, o, outBlock)
+        .split(o, o, oi, vector)
+        .reorder(oi, kx, ky, i, o, ob)
+        .vectorize(oi)
+        .unroll(kx)
+        .unroll(ky)
+        .parallel(ob);
+    RVar rc("rc"), rz("rz");
+    Var u("u");
+    if (g.groups != 1 || outBlock % lanes) {
+      Func partial = sum.update()
+                         .split(r.z, rc, rz, max(1, (batch + 7) / 8),
+                                TailStrategy::GuardWithIf)
+                         .rfactor(rc, u);
+      sum.compute_at(dw, ob).vectorize(o, vector);
+      sum.update().vectorize(o, vector);
+      partial.compute_root().vectorize(o, vector);
+      partial.update()
+          .reorder(o, i, kx, ky, r.x, r.y, ob, rz, u)
+          .vectorize(o, vector)
+          .parallel(u);
+      padded.compute_at(partial, rz);
+      if (g.C >= lanes)
+        padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
+      return;
+    }
+
+    // Register tiles of one block of output channels by one block of input
+    // channels, each summing over a block of about `blockPixels` output
+    // pixels (rows of one image, or whole images) and then adding into the
+    // sum: the block of dy stays in L1 while all the tiles go by. 128 pixels
+    // measured best with one thread: 512->512 at 4 px 69% of a core (64:
+    // 67%, 256: 66%, 512: 61%), 128->256 stride 2 74% (256: 64%).
+    const int blockPixels = 128;
+    const int pixels = g.Ho * g.Wo;
+    RVar ro("ro"), ri("ri");
+    Var v("v"), w("w");
+    Func block;
+    std::vector<RVar> blockReduction;
+    RVar imageLoop = r.z;
+    const bool byRows = pixels >= blockPixels;
+    const int imagesPerBlock = (blockPixels + pixels - 1) / pixels;
+    if (byRows) {
+      int rows = std::max(1, blockPixels / g.Wo);
+      while (g.Ho % rows)
+        --rows;
+      block =
+          sum.update().split(r.y, ro, ri, rows).rfactor({{ro, v}, {r.z, w}});
+      blockReduction = {r.x, ri};
+    } else {
+      block = sum.update()
+                  .split(r.z, ro, ri, imagesPerBlock, TailStrategy::GuardWithIf)
+                  .rfactor(ro, w);
+      blockReduction = {r.x, r.y, ri};
+      imageLoop = ro;
+    }
+
+    // Measured as conv2d's: 64->64 at 32 px 84.9 ms, 71%; 128->128 72%;
+    // 256->256 71%; 512->512 66% (42% with batch chunks instead of channel
+    // blocks); 3x3 stride 2 55-65%; 16->16 53% and the stems 38-52%, bound
+    // by reading their inputs (37 FLOP per byte at 16 channels).
+    //
+    // Where the filter is large, threads take blocks of output channels of
+    // the one sum, and the blocked operands are computed once for the whole
+    // batch. Elsewhere they take chunks of the batch, each summing into its
+    // own partial filter gradient, and the partials are added one block of
+    // output channels at a time as the transpose needs them. (rfactor moves
+    // the update's schedule to the partials, so the sum of the partials is
+    // scheduled after it.)
+    const bool byChannels = g.O / outBlock >= 4;
+    Func accumulator = sum;
+    if (byChannels) {
+      sum.compute_root().vectorize(o, lanes);
+      gradBlocked.compute_root().parallel(n).vectorize(c, lanes);
+      inputBlocked.compute_root().parallel(n);
+    } else {
+      Expr steps =
+          byRows ? batch : (batch + imagesPerBlock - 1) / imagesPerBlock;
+      accumulator = sum.update()
+                        .split(imageLoop, rc, rz, max(1, (steps + 7) / 8),
+                               TailStrategy::GuardWithIf)
+                        .rfactor(rc, u);
+      imageLoop = rz;
+      sum.compute_at(dw, ob).vectorize(o, lanes);
+      sum.update().vectorize(o, lanes);
+      accumulator.compute_root().vectorize(o, lanes);
+      // With one block of output channels dy is its own blocked copy.
+      if (outBlock < g.O)
+        gradBlocked.compute_at(accumulator, rz).vectorize(c, lanes);
+      inputBlocked.compute_at(accumulator, rz);
+    }
+    // The copies go pixel by pixel, all blocks of a pixel at once, so that
+    // their sources are read once and in order; the blocks of an image are
+    // stored together, so that those writes stay within a few pages.
+    for (Func copy : {gradBlocked, inputBlocked})
+      copy.reorder(c, cb, x, y, n).reorder_storage(c, x, y, cb, n);
+    if (inBlock % 4 == 0)
+      inputBlocked.vectorize(c, std::min(inBlock, lanes));
+
+    // The register tile: the blocks, or as much of them as the registers
+    // hold (AVX2 has half the registers of AVX-512).
+    const int vectors =
+        std::min(outBlock / lanes, accumulatorRegisters(target));
+    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
+    while (inBlock % inputs)
+      --inputs;
+    Stage update = accumulator.update();
+    update.split(o, oo, o, vectors * lanes)
+        .split(i, it, ii, inBlock)
+        .split(ii, iio, ii, inputs);
+    std::vector<VarOrRVar> order = {o, ii, kx, ky, iio, oo, it};
+    if (!byChannels)
+      order.push_back(ob);
+    if (byRows)
+      order.push_back(ro);
+    order.push_back(imageLoop);
+    order.push_back(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
+    update.reorder(order).vectorize(o, lanes).unroll(o).unroll(ii);
+    update.parallel(byChannels ? VarOrRVar(ob) : VarOrRVar(u));
+    // A tile of few accumulators (the 3-channel stem) is latency-bound: it
+    // takes the row of taps too, each a chain of its own.
+    const bool withTaps =
+        vectors * inputs * g.KW <= accumulatorRegisters(target);
+    if (withTaps)
+      update.unroll(kx);
+    accumulateInRegisters(block, blockReduction,
+                          LoopLevel(accumulator, withTaps ? ky : kx),
+                          withTaps ? 3 : 2, 1, target);
+  }
+
+private:
+  Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
+      inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"}, biasSum{"bias_sum"},
+      db{"db"};
+  Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oo{"oo"},
+      oi{"oi"}, it{"it"}, iio{"iio"}, ii{"ii"};
+  Expr batch;
+  RDom r;
+  int outBlock = 1, inBlock = 1;
+};
+
+} // namespace
+
+void registerConvFamilies(FamilyRegistry &registry) {
+  registry.add<Conv2d>("conv2d");
+  registry.add<Conv2dBackwardData>("conv2d_backward_data");
+  registry.add<Conv2dBackwardFilter>("conv2d_backward_filter");
+}
+
+} // namespace resnetc::kernels

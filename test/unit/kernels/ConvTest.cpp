@@ -1,0 +1,248 @@
+//===- ConvTest.cpp - convolution families against references -------------===//
+//
+// conv2d against a plain double-precision convolution, and its gradients
+// against finite differences of that reference, over the shapes the
+// schedules treat differently: the register-tiled paths (16, 32, >= 64 and
+// >= 256 output channels), the plain path (grouped, depthwise, channel
+// counts that are not a multiple of the vector width), strides, padding,
+// dilation, and batches that leave a partial group of images.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelHarness.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using namespace resnetc::kernels;
+using namespace resnetc::kernels::test;
+
+namespace {
+
+/// One convolution: x[N,C,H,W] * w[O,C/groups,KH,KW].
+struct Conv {
+  int64_t N, C, H, W, O, KH, KW;
+  int64_t strideY = 1, strideX = 1;
+  int64_t padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
+  int64_t dilationY = 1, dilationX = 1, groups = 1;
+  bool bias = false;
+
+  int64_t Ho() const {
+    return (H + padTop + padBottom - dilationY * (KH - 1) - 1) / strideY + 1;
+  }
+  int64_t Wo() const {
+    return (W + padLeft + padRight - dilationX * (KW - 1) - 1) / strideX + 1;
+  }
+  Shape xShape() const { return {N, C, H, W}; }
+  Shape wShape() const { return {O, C / groups, KH, KW}; }
+  Shape yShape() const { return {N, O, Ho(), Wo()}; }
+
+  KernelSpec spec(const std::string &family) const {
+    KernelSpec s;
+    s.family = family;
+    TensorSpec x{xShape()}, w{wShape(), TensorKind::Weight}, y{yShape()},
+        b{{O}, TensorKind::Weight};
+    if (family == "conv2d") {
+      s.inputs = {x, w};
+      if (bias)
+        s.inputs.push_back(b);
+      s.outputs = {y};
+    } else if (family == "conv2d_backward_data") {
+      s.inputs = {y, w};
+      s.outputs = {x};
+    } else {
+      s.inputs = {x, y};
+      s.outputs = {w};
+      if (bias)
+        s.outputs.push_back(b);
+    }
+    s.ints = {{"strides", {strideY, strideX}},
+              {"padding", {padTop, padLeft, padBottom, padRight}},
+              {"dilations", {dilationY, dilationX}},
+              {"groups", {groups}}};
+    return s;
+  }
+
+  /// The reference: y = conv(x, w) + b, in double precision.
+  HostTensor forward(const HostTensor &x, const HostTensor &w,
+                     const HostTensor *b) const {
+    // Flat row-major indexing: finite differences call this once per
+    // perturbed element, so it has to be quick.
+    HostTensor y(yShape());
+    const int64_t inPerGroup = C / groups, outPerGroup = O / groups;
+    const int64_t ho = Ho(), wo = Wo();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t yo = 0; yo < ho; ++yo)
+          for (int64_t xo = 0; xo < wo; ++xo) {
+            double sum = b ? (*b)[o] : 0.0;
+            for (int64_t i = 0; i < inPerGroup; ++i) {
+              int64_t c = (o / outPerGroup) * inPerGroup + i;
+              const double *xPlane = &x.data[(n * C + c) * H * W];
+              const double *wPlane = &w.data[(o * inPerGroup + i) * KH * KW];
+              for (int64_t ky = 0; ky < KH; ++ky) {
+                int64_t yi = yo * strideY + ky * dilationY - padTop;
+                if (yi < 0 || yi >= H)
+                  continue;
+                for (int64_t kx = 0; kx < KW; ++kx) {
+                  int64_t xi = xo * strideX + kx * dilationX - padLeft;
+                  if (xi >= 0 && xi < W)
+                    sum += xPlane[yi * W + xi] * wPlane[ky * KW + kx];
+                }
+              }
+            }
+            y.data[((n * O + o) * ho + yo) * wo + xo] = sum;
+          }
+    return y;
+  }
+};
+
+std::string describe(const Conv &p) {
+  std::ostringstream os;
+  os << "N" << p.N << " C" << p.C << " " << p.H << "x" << p.W << " -> O" << p.O
+     << " k" << p.KH << "x" << p.KW << " s" << p.strideY << "," << p.strideX
+     << " pad" << p.padTop << "," << p.padLeft << "," << p.padBottom << ","
+     << p.padRight << " d" << p.dilationY << "," << p.dilationX << " g"
+     << p.groups << (p.bias ? " bias" : "");
+  return os.str();
+}
+
+/// Conv with the fields a test usually sets, the rest left at defaults.
+Conv conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t K,
+          int64_t stride, int64_t pad) {
+  Conv p{N, C, H, W, O, K, K};
+  p.strideY = p.strideX = stride;
+  p.padTop = p.padLeft = p.padBottom = p.padRight = pad;
+  return p;
+}
+
+// Float accumulation over C*KH*KW <= 1152 products of values in [-1, 1]
+// stays well inside 1e-5 relative error; the references are exact doubles.
+constexpr double tolerance = 1e-5;
+
+std::vector<Conv> forwardCases() {
+  std::vector<Conv> cases = {
+      conv(2, 16, 8, 8, 16, 3, 1, 1),  // 16 channels: 1 vector x 4x4 px
+      conv(3, 32, 9, 9, 32, 3, 2, 1),  // 32 channels, stride 2, odd size
+      conv(1, 16, 5, 7, 64, 3, 1, 0),  // >= 64 channels, valid, batch 1
+      conv(3, 8, 6, 6, 256, 3, 1, 1),  // images in groups, partial group
+      conv(2, 16, 8, 8, 32, 1, 2, 0),  // 1x1 stride-2 projection
+      conv(2, 3, 16, 16, 16, 7, 2, 3), // 7x7 stem from 3 channels
+      conv(2, 3, 8, 8, 16, 3, 1, 1),   // 3x3 stem from 3 channels
+      conv(2, 16, 9, 9, 32, 3, 1, 2),  // dilation 2 (set below)
+      conv(2, 8, 6, 6, 16, 3, 2, 0),   // asymmetric padding (set below)
+      conv(2, 8, 5, 5, 16, 3, 1, 1),   // 2 groups (set below)
+      conv(2, 16, 6, 6, 16, 3, 1, 1),  // depthwise (set below)
+      conv(2, 8, 6, 6, 32, 3, 2, 1),   // depthwise x4 (set below)
+      conv(2, 5, 7, 6, 10, 3, 1, 1),   // channels off the vector width
+      conv(1, 16, 1, 1, 32, 1, 1, 0),  // one pixel
+      conv(2, 32, 6, 6, 64, 3, 1, 1),  // input channels in L1 blocks
+      conv(3, 32, 4, 4, 256, 3, 1, 1), // blocks, partial group of images
+      conv(2, 64, 5, 7, 64, 3, 1, 0),  // blocks, unpadded: exact tiles
+  };
+  cases[7].dilationY = cases[7].dilationX = 2;
+  cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
+  cases[9].groups = 2;
+  cases[10].groups = 16;
+  cases[11].groups = 8;
+  cases[1].bias = cases[4].bias = cases[5].bias = cases[9].bias =
+      cases[12].bias = true;
+  return cases;
+}
+
+TEST(Conv, ForwardMatchesReference) {
+  std::mt19937 rng(1);
+  for (const Conv &p : forwardCases()) {
+    SCOPED_TRACE(describe(p));
+    HostTensor x = randomTensor(p.xShape(), rng);
+    HostTensor w = randomTensor(p.wShape(), rng);
+    HostTensor b = randomTensor({p.O}, rng);
+    std::vector<HostTensor> inputs = {x, w};
+    if (p.bias)
+      inputs.push_back(b);
+    auto y = runKernel(p.spec("conv2d"), inputs);
+    EXPECT_LT(relativeError(y[0], p.forward(x, w, p.bias ? &b : nullptr)),
+              tolerance);
+  }
+}
+
+/// Small shapes: finite differences run the reference once per element of
+/// the perturbed tensor. Each still reaches the path it names.
+std::vector<Conv> gradientCases() {
+  std::vector<Conv> cases = {
+      conv(1, 16, 5, 5, 16, 3, 1, 1),  // 16 channels each way, tiled
+      conv(1, 16, 8, 8, 16, 3, 2, 1),  // stride 2: four phases, tiled
+      conv(2, 16, 4, 4, 32, 1, 2, 0),  // 1x1 stride 2: phases without taps
+      conv(1, 64, 2, 2, 64, 1, 1, 0),  // 4-vector tiles, batch 1
+      conv(3, 2, 3, 3, 256, 1, 1, 0),  // wide output, partial batch chunk
+      conv(1, 16, 6, 6, 16, 3, 2, 0),  // asymmetric padding (set below)
+      conv(1, 16, 5, 5, 16, 3, 1, 2),  // dilation 2 (set below)
+      conv(2, 8, 7, 7, 8, 3, 2, 1),    // odd size, channels off the width
+      conv(2, 8, 5, 5, 16, 3, 1, 1),   // 2 groups (set below)
+      conv(2, 16, 5, 5, 16, 3, 1, 1),  // depthwise (set below)
+      conv(1, 3, 8, 8, 16, 7, 2, 3),   // 7x7 stem from 3 channels
+      conv(3, 256, 2, 2, 2, 1, 1, 0),  // wide input, partial group of images
+      conv(1, 2, 12, 12, 16, 3, 1, 1), // filter gradient over row blocks
+  };
+  cases[5].padBottom = cases[5].padRight = 1;
+  cases[6].dilationY = cases[6].dilationX = 2;
+  cases[8].groups = 2;
+  cases[9].groups = 16;
+  cases[2].bias = cases[7].bias = cases[8].bias = cases[10].bias = true;
+  return cases;
+}
+
+/// Shapes whose filter gradient is too large for finite differences in a
+/// unit test but whose data gradient is not.
+std::vector<Conv> dataGradientCases() {
+  return {
+      conv(1, 64, 3, 3, 32, 3, 1, 1), // output channels in two L1 blocks
+      conv(1, 64, 4, 4, 64, 3, 2, 1), // stride 2, a phase's in two blocks
+  };
+}
+
+TEST(Conv, BackwardDataMatchesFiniteDifferences) {
+  std::mt19937 rng(2);
+  std::vector<Conv> cases = gradientCases();
+  for (const Conv &p : dataGradientCases())
+    cases.push_back(p);
+  for (const Conv &p : cases) {
+    SCOPED_TRACE(describe(p));
+    HostTensor x = randomTensor(p.xShape(), rng);
+    HostTensor w = randomTensor(p.wShape(), rng);
+    HostTensor dy = randomTensor(p.yShape(), rng);
+    HostTensor expected = finiteDifferenceGradient(
+        [&](const HostTensor &in) { return p.forward(in, w, nullptr); }, x, dy);
+    auto dx = runKernel(p.spec("conv2d_backward_data"), {dy, w});
+    EXPECT_LT(relativeError(dx[0], expected), tolerance);
+  }
+}
+
+TEST(Conv, BackwardFilterMatchesFiniteDifferences) {
+  std::mt19937 rng(3);
+  for (const Conv &p : gradientCases()) {
+    SCOPED_TRACE(describe(p));
+    HostTensor x = randomTensor(p.xShape(), rng);
+    HostTensor w = randomTensor(p.wShape(), rng);
+    HostTensor b = randomTensor({p.O}, rng);
+    HostTensor dy = randomTensor(p.yShape(), rng);
+    auto grads = runKernel(p.spec("conv2d_backward_filter"), {x, dy});
+    EXPECT_LT(relativeError(grads[0], finiteDifferenceGradient(
+                                          [&](const HostTensor &in) {
+                                            return p.forward(x, in, nullptr);
+                                          },
+                                          w, dy)),
+              tolerance);
+    if (!p.bias)
+      continue;
+    EXPECT_LT(relativeError(grads[1], finiteDifferenceGradient(
+                                          [&](const HostTensor &in) {
+                                            return p.forward(x, w, &in);
+                                          },
+                                          b, dy)),
+              tolerance);
+  }
+}
+
+} // namespace
