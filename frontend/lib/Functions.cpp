@@ -147,6 +147,11 @@ FailureOr<DslValue> initializer(CallContext &c, rn::InitKind kind,
                              const char *valueName) {
   Initializer init;
   init.kind = kind;
+  // Glorot scales by the mean of fan-in and fan-out (Keras's
+  // VarianceScaling(1, "fan_avg")); He and LeCun by the fan-in.
+  if (kind == rn::InitKind::glorot_normal ||
+      kind == rn::InitKind::glorot_uniform)
+    init.mode = rn::FanMode::fan_avg;
   if (valueName) {
     FailureOr<double> value =
         c.number(valueName, kind == rn::InitKind::constant ? -1e30 : 0, 1e30);
