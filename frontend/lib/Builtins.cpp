@@ -155,9 +155,10 @@ FailureOr<double> CallContext::number(llvm::StringRef name, double min,
     InFlightDiagnostic diag = error(name);
     diag << what() << "'s " << name << " must be ";
     if (std::isinf(max))
-      diag << "at least " << min;
+      diag << "at least " << formatNumber(min);
     else
-      diag << "in [" << min << ", " << max << (maxExclusive ? ")" : "]");
+      diag << "in [" << formatNumber(min) << ", " << formatNumber(max)
+           << (maxExclusive ? ")" : "]");
     diag << ", got " << v.str();
     return failure();
   }

@@ -129,6 +129,11 @@ private:
   Initializer initValue;
 };
 
+/// `x` as a person writes it: the shortest text that reads back as the same
+/// double ("0.1", "1e-05", "160"). `asFloat` marks a whole number as a float
+/// ("1.0"), so that a message can tell `batch 1.0` from `batch 1`.
+std::string formatNumber(double x, bool asFloat = false);
+
 } // namespace resnetc
 
 #endif // RESNETC_FRONTEND_DSLVALUE_H

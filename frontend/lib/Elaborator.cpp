@@ -16,6 +16,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 using namespace resnetc;
 using namespace mlir;
 using llvm::cast;
@@ -63,17 +67,28 @@ std::string shapeText(RankedTensorType type) {
 // DslValue descriptions
 //===----------------------------------------------------------------------===//
 
+std::string resnetc::formatNumber(double x, bool asFloat) {
+  char text[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    snprintf(text, sizeof(text), "%.*g", precision, x);
+    if (std::strtod(text, nullptr) == x || !std::isfinite(x))
+      break;
+  }
+  std::string result = text;
+  if (asFloat && std::isfinite(x) &&
+      result.find_first_of(".e") == std::string::npos)
+    result += ".0";
+  return result;
+}
+
 std::string DslValue::str() const {
   switch (kind) {
   case Kind::None:
     return "none";
   case Kind::Int:
     return std::to_string(intValue);
-  case Kind::Float: {
-    std::string text;
-    llvm::raw_string_ostream(text) << floatValue;
-    return text;
-  }
+  case Kind::Float:
+    return formatNumber(floatValue, /*asFloat=*/true);
   case Kind::Bool:
     return boolValue ? "true" : "false";
   case Kind::String:
