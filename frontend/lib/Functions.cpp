@@ -57,7 +57,7 @@ FailureOr<DslValue> range(CallContext &c) {
   }
   double count = std::ceil((double(stop) - double(start)) / double(step));
   if (count > 1'000'000) {
-    c.el.error(c.callLoc) << "range would hold " << count
+    c.el.error(c.callLoc) << "range would hold " << formatNumber(count)
                           << " numbers; the limit is 1000000";
     return failure();
   }
