@@ -42,7 +42,10 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
   size_t position = 0;
   for (CallArg &arg : args) {
     if (arg.name.empty()) {
-      if (position < params.size()) {
+      // A variadic builtin takes its optional parameters (`name`) by name
+      // only: add(a, b, c) adds c, it does not name the layer c.
+      if (position < params.size() &&
+          !(builtin.variadic && params[position].defaultValue)) {
         bound[params[position++].name] = arg;
         continue;
       }
