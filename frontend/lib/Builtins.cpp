@@ -60,7 +60,7 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
     auto param = llvm::find_if(
         params, [&](const ParamSpec &p) { return arg.name == p.name; });
     if (param == params.end()) {
-      InFlightDiagnostic diag = el.error(arg.loc);
+      InFlightDiagnostic diag = el.error(arg.nameLoc);
       diag << what() << " has no option '" << arg.name << "'";
       std::string options;
       std::optional<std::string> guess;
@@ -79,7 +79,7 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
       return failure();
     }
     if (bound.count(arg.name)) {
-      el.error(arg.loc) << "argument '" << arg.name << "' of " << what()
+      el.error(arg.nameLoc) << "argument '" << arg.name << "' of " << what()
                         << " is given twice (once by position)";
       return failure();
     }

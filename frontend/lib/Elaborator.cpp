@@ -793,7 +793,7 @@ FailureOr<DslValue> Elaborator::evalCall(const ast::Expr &calleeExpr,
     FailureOr<DslValue> value = eval(*arg.value);
     if (failed(value))
       return failure();
-    evaluated.push_back({arg.name, *value, arg.value->getLoc()});
+    evaluated.push_back({arg.name, *value, arg.value->getLoc(), arg.loc});
   }
   if (!callee->is(DslValue::Kind::Callable)) {
     error(calleeExpr.getLoc())
@@ -859,7 +859,7 @@ FailureOr<DslValue> Elaborator::callBlock(const ast::BlockDecl &block,
       return p.name == arg.name;
     });
     if (param == block.params.end()) {
-      InFlightDiagnostic diag = error(arg.loc);
+      InFlightDiagnostic diag = error(arg.nameLoc);
       diag << "block '" << block.name << "' has no parameter '" << arg.name
            << "'";
       std::vector<std::string> names;
@@ -871,7 +871,7 @@ FailureOr<DslValue> Elaborator::callBlock(const ast::BlockDecl &block,
       return failure();
     }
     if (frame.vars.count(arg.name)) {
-      error(arg.loc) << "argument '" << arg.name << "' of block '"
+      error(arg.nameLoc) << "argument '" << arg.name << "' of block '"
                      << block.name << "' is given twice";
       return failure();
     }

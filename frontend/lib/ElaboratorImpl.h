@@ -57,7 +57,8 @@ void addFunctionBuiltins(std::vector<Builtin> &table);
 struct CallArg {
   std::string name; ///< Empty when positional.
   DslValue value;
-  SourceLoc loc;
+  SourceLoc loc;     ///< Of the value: where a wrong value is reported.
+  SourceLoc nameLoc; ///< Of `name =`: where an unknown name is reported.
 };
 
 /// One call of a builtin: its bound arguments with typed, located accessors.
