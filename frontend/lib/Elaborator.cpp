@@ -351,7 +351,9 @@ FailureOr<mlir::Value> Elaborator::variable(llvm::StringRef layer,
                                             const Initializer &init,
                                             bool trainable, SourceLoc at) {
   std::string name = (layer + "." + suffix).str();
-  if (SymbolTable::lookupSymbolIn(*module, name)) {
+  // A set, not SymbolTable::lookupSymbolIn: that scans the module, which
+  // made a model of many layers quadratic (minutes for 100,000 layers).
+  if (!variableNames.insert(name).second) {
     error(at) << "variable '" << name
               << "' already exists; rename the layer '" << layer << "'";
     return failure();

@@ -21,6 +21,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace resnetc {
 
@@ -199,6 +200,7 @@ private:
   std::map<std::string, const ast::BlockDecl *> blocks;
   std::map<std::string, int> nameCounts;         ///< per prefix+kind
   std::map<std::string, SourceLoc> layerNames;   ///< every layer so far
+  std::set<std::string> variableNames;           ///< every variable so far
   Initializer modelInit;
   int64_t batch = 0;
   int64_t classes = 0;

@@ -38,6 +38,9 @@ def make(kind, n):
                      " {\n    k = k + 1\n  }\n")
     if kind == "layers":             # n relu layers
         return model("  x = image\n  repeat " + str(n) + " {\n    x = relu(x)\n  }\n")
+    if kind == "conv-layers":        # n conv + bn pairs: 2n layers, 5n variables
+        return model("  x = image\n  repeat " + str(n) +
+                     " {\n    x = conv(x, 3, 1) |> bn\n  }\n")
     if kind == "range":              # range(n)
         return model("  x = image\n  r = range(" + str(n) + ")\n")
     if kind == "block-chain":        # b0 calls b1 calls ... b(n-1)
