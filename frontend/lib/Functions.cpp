@@ -62,8 +62,13 @@ FailureOr<DslValue> range(CallContext &c) {
     return failure();
   }
   std::vector<DslValue> result;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
     result.push_back(DslValue::integer(i));
+    // A next value beyond 64 bits is beyond `stop` too (and `i += step`
+    // would wrap around and run on for ever).
+    if (__builtin_add_overflow(i, step, &i))
+      break;
+  }
   return DslValue::list(std::move(result));
 }
 
