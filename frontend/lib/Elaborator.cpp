@@ -31,6 +31,12 @@ constexpr int64_t kMaxLoopIterations = 1'000'000;
 constexpr int64_t kMaxLayers = 100'000;
 constexpr size_t kMaxCallDepth = 64;
 constexpr int64_t kMaxTensorElements = (int64_t(1) << 31) - 1;
+constexpr int64_t kMaxListValues = 1'000'000;
+constexpr int64_t kMaxListNesting = 100;
+constexpr int64_t kMaxStringBytes = 1 << 20;
+/// List values and string bytes made in all: bounds the work of loops that
+/// keep joining lists or strings.
+constexpr int64_t kMaxValueWork = 10'000'000;
 
 /// Words the DSL knows as values of options (`padding = same`).
 bool isWord(llvm::StringRef name) {
@@ -94,10 +100,12 @@ std::string DslValue::str() const {
   case Kind::String:
     return "\"" + text + "\"";
   case Kind::List: {
+    // Long lists are cut short: a message quotes them.
+    const std::vector<DslValue> &items = getList();
     std::string result = "[";
-    for (size_t i = 0; i < elements.size(); ++i)
-      result += (i ? ", " : "") + elements[i].str();
-    return result + "]";
+    for (size_t i = 0; i < items.size() && i < 16; ++i)
+      result += (i ? ", " : "") + items[i].str();
+    return result + (items.size() > 16 ? ", ...]" : "]");
   }
   case Kind::Tensor:
     return shapeText(getTensorType());
@@ -384,6 +392,31 @@ FailureOr<DslValue> Elaborator::finishLayer(mlir::Value result,
   return DslValue::tensor(result, layer.str());
 }
 
+LogicalResult Elaborator::checkNewValue(const DslValue &value, SourceLoc at) {
+  if (value.is(DslValue::Kind::List)) {
+    if (value.getNesting() > kMaxListNesting) {
+      error(at) << "lists nested more than " << kMaxListNesting
+                << " levels deep; is a loop running longer than intended?";
+      return failure();
+    }
+    if (value.getCount() > kMaxListValues) {
+      error(at) << "this list would hold " << value.getCount()
+                << " values; the limit is " << kMaxListValues;
+      return failure();
+    }
+    valueWork += value.getList().size();
+  } else if (value.is(DslValue::Kind::String)) {
+    valueWork += value.getString().size();
+  }
+  if (valueWork > kMaxValueWork) {
+    error(at) << "the model has built lists and strings of more than "
+              << kMaxValueWork
+              << " values in all; is a loop running longer than intended?";
+    return failure();
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Statements
 //===----------------------------------------------------------------------===//
@@ -550,7 +583,10 @@ FailureOr<DslValue> Elaborator::eval(const ast::Expr &expr) {
         return failure();
       elements.push_back(*v);
     }
-    return DslValue::list(std::move(elements));
+    DslValue list = DslValue::list(std::move(elements));
+    if (failed(checkNewValue(list, expr.getLoc())))
+      return failure();
+    return list;
   }
   case ast::Expr::Kind::Call: {
     auto &call = cast<ast::CallExpr>(expr);
@@ -698,11 +734,33 @@ FailureOr<DslValue> Elaborator::evalBinary(const ast::BinaryExpr &expr) {
   case ast::BinaryOp::Mul: {
     if (op == ast::BinaryOp::Add && a.getKind() == b.getKind() &&
         (a.is(DslValue::Kind::String) || a.is(DslValue::Kind::List))) {
-      if (a.is(DslValue::Kind::String))
-        return DslValue::string(a.getString() + b.getString());
-      std::vector<DslValue> joined = a.getList();
-      joined.insert(joined.end(), b.getList().begin(), b.getList().end());
-      return DslValue::list(std::move(joined));
+      int64_t size = a.is(DslValue::Kind::String)
+                         ? int64_t(a.getString().size() + b.getString().size())
+                         : a.getCount() + b.getCount();
+      if (size > (a.is(DslValue::Kind::String) ? kMaxStringBytes
+                                                : kMaxListValues)) {
+        error(expr.getLoc()) << (a.is(DslValue::Kind::String)
+                                     ? "this string would be "
+                                     : "this list would hold ")
+                             << size
+                             << (a.is(DslValue::Kind::String)
+                                     ? " bytes long; the limit is "
+                                     : " values; the limit is ")
+                             << (a.is(DslValue::Kind::String) ? kMaxStringBytes
+                                                               : kMaxListValues);
+        return failure();
+      }
+      DslValue joined;
+      if (a.is(DslValue::Kind::String)) {
+        joined = DslValue::string(a.getString() + b.getString());
+      } else {
+        std::vector<DslValue> items = a.getList();
+        items.insert(items.end(), b.getList().begin(), b.getList().end());
+        joined = DslValue::list(std::move(items));
+      }
+      if (failed(checkNewValue(joined, expr.getLoc())))
+        return failure();
+      return joined;
     }
     if (!a.isNumber() || !b.isNumber())
       return mismatch();

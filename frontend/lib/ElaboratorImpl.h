@@ -152,6 +152,11 @@ public:
   /// Evaluates an expression.
   mlir::FailureOr<DslValue> eval(const ast::Expr &expr);
 
+  /// Checks a list or string just made against the limits on values (size,
+  /// nesting, the total made by the model); reports at `at` and fails if it
+  /// is over.
+  mlir::LogicalResult checkNewValue(const DslValue &value, SourceLoc at);
+
   /// Turns an initialiser argument (`he_normal` or `he_normal(mode = ...)`)
   /// into an Initializer.
   mlir::FailureOr<Initializer> toInitializer(const DslValue &value, SourceLoc at);
@@ -206,6 +211,7 @@ private:
   int64_t classes = 0;
   int64_t loopIterations = 0;
   int64_t layerCount = 0;
+  int64_t valueWork = 0; ///< List values and string bytes made so far.
 };
 
 } // namespace resnetc

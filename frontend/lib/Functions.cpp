@@ -69,7 +69,10 @@ FailureOr<DslValue> range(CallContext &c) {
     if (__builtin_add_overflow(i, step, &i))
       break;
   }
-  return DslValue::list(std::move(result));
+  DslValue list = DslValue::list(std::move(result));
+  if (failed(c.el.checkNewValue(list, c.callLoc)))
+    return failure();
+  return list;
 }
 
 /// min / max over numbers given as arguments or as one list.
