@@ -1,9 +1,10 @@
 # The default example: a small ResNet for Fashion-MNIST (1x28x28 greyscale
-# clothes, 10 classes) that trains in minutes on a laptop's CPU. A 3x3 stem
-# of 16 filters (BN, ReLU), three stages of one basic block with 16, 32 and
-# 64 filters on 28x28, 14x14 and 7x7 maps (the 32 and 64 blocks have
-# stride 2 and a 1x1 conv + BN projection shortcut), global average pooling
-# and a 10-way dense layer: a ResNet-8.
+# clothes, 10 classes), meant to train in minutes on a 2-core CPU: the
+# targets are 91% test accuracy within 3 minutes of training and 93% after
+# the full recipe. A 3x3 stem of 16 filters (BN, ReLU), three stages of one
+# basic block with 16, 32 and 64 filters on 28x28, 14x14 and 7x7 maps (the
+# 32 and 64 blocks have stride 2 and a 1x1 conv + BN projection shortcut),
+# global average pooling and a 10-way dense layer: a ResNet-8.
 #
 # Parameters: 78,426 in all, 77,754 trainable. Forward multiply-adds:
 # 9,345,920 per image (these figures are what `resnetc --summary` prints;
@@ -13,6 +14,8 @@
 # 15 epochs of a one-cycle schedule peaking at 0.1 after a quarter of the
 # run; random 28x28 crops of the 2-pixel-padded image, horizontal flips,
 # and normalisation with Fashion-MNIST's mean and std (0.2860, 0.3530).
+# A training image costs 9.3 M multiply-adds forward and about twice that
+# backward, so the 15 epochs of 60,000 images are about 25 T multiply-adds.
 model fashion_mnist_resnet {
   input image[1, 28, 28]
   classes 10
