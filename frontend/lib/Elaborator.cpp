@@ -31,6 +31,9 @@ constexpr int64_t kMaxLoopIterations = 1'000'000;
 constexpr int64_t kMaxLayers = 100'000;
 constexpr size_t kMaxCallDepth = 64;
 constexpr int64_t kMaxTensorElements = (int64_t(1) << 31) - 1;
+/// A layer's full name, block prefixes included: the summary pads every row
+/// to the longest, so one huge name would make its output huge.
+constexpr size_t kMaxLayerName = 1024;
 constexpr int64_t kMaxListValues = 1'000'000;
 constexpr int64_t kMaxListNesting = 100;
 constexpr int64_t kMaxStringBytes = 1 << 20;
@@ -337,6 +340,11 @@ Elaborator::nameLayer(llvm::StringRef kind,
       int n = nameCounts[base]++;
       name = n ? base + "_" + std::to_string(n) : base;
     } while (layerNames.count(name));
+  }
+  if (name.size() > kMaxLayerName) {
+    error(at) << "this layer's name has " << name.size()
+              << " characters; the limit is " << kMaxLayerName;
+    return failure();
   }
   auto [it, inserted] = layerNames.emplace(name, at);
   if (!inserted) {
