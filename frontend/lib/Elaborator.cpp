@@ -742,24 +742,22 @@ FailureOr<DslValue> Elaborator::evalBinary(const ast::BinaryExpr &expr) {
   case ast::BinaryOp::Mul: {
     if (op == ast::BinaryOp::Add && a.getKind() == b.getKind() &&
         (a.is(DslValue::Kind::String) || a.is(DslValue::Kind::List))) {
-      int64_t size = a.is(DslValue::Kind::String)
+      // Checked before joining, so that doubling a value in a loop stops
+      // at the limit instead of allocating past it.
+      bool isString = a.is(DslValue::Kind::String);
+      int64_t size = isString
                          ? int64_t(a.getString().size() + b.getString().size())
                          : a.getCount() + b.getCount();
-      if (size > (a.is(DslValue::Kind::String) ? kMaxStringBytes
-                                                : kMaxListValues)) {
-        error(expr.getLoc()) << (a.is(DslValue::Kind::String)
-                                     ? "this string would be "
-                                     : "this list would hold ")
-                             << size
-                             << (a.is(DslValue::Kind::String)
-                                     ? " bytes long; the limit is "
-                                     : " values; the limit is ")
-                             << (a.is(DslValue::Kind::String) ? kMaxStringBytes
-                                                               : kMaxListValues);
+      int64_t limit = isString ? kMaxStringBytes : kMaxListValues;
+      if (size > limit) {
+        error(expr.getLoc())
+            << (isString ? "this string would be " : "this list would hold ")
+            << size << (isString ? " bytes long" : " values")
+            << "; the limit is " << limit;
         return failure();
       }
       DslValue joined;
-      if (a.is(DslValue::Kind::String)) {
+      if (isString) {
         joined = DslValue::string(a.getString() + b.getString());
       } else {
         std::vector<DslValue> items = a.getList();
