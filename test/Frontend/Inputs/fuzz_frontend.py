@@ -14,12 +14,18 @@ A run passes if resnetc exits with 0 (and printed a summary) or with 1 (and
 printed an error), within the timeout. Anything else -- a signal, another
 exit code, a hang, a crash report, a silent failure -- is a bug: the input
 is saved under --out and the script exits with 1 after listing them all.
+
+The timeout is CPU time (RLIMIT_CPU), so that a busy shared machine does
+not turn a slow run into a "hang"; a run also gets six times as long in
+wall-clock time before it is stopped.
 """
 import argparse
 import concurrent.futures
 import os
 import random
 import re
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -120,15 +126,23 @@ def run_one(args, name, index, data):
     path = os.path.join(args.out, "%s.%05d.dsl" % (name, index))
     with open(path, "wb") as f:
         f.write(data)
+    def limit_cpu():
+        # Soft = hard: the kernel kills with SIGKILL at the limit (resnetc's
+        # crash handler would catch the SIGXCPU of a lower soft limit).
+        seconds = int(args.timeout + 0.999)
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+
     try:
         p = subprocess.run([args.resnetc, path, "--summary"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=args.timeout)
+                           timeout=6 * args.timeout, preexec_fn=limit_cpu)
     except subprocess.TimeoutExpired:
-        return path, "hung (no answer in %g s)" % args.timeout
+        return path, "hung (no answer in %g s)" % (6 * args.timeout)
     err = p.stderr.decode("utf-8", "replace")
     problem = None
-    if p.returncode < 0:
+    if p.returncode == -signal.SIGKILL:
+        problem = "hung (over %g s of CPU time)" % args.timeout
+    elif p.returncode < 0:
         problem = "killed by signal %d" % -p.returncode
     elif p.returncode not in (0, 1):
         problem = "exit code %d" % p.returncode
@@ -152,7 +166,8 @@ def main():
     ap.add_argument("--count", type=int, default=2400, help="mutants in all")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--timeout", type=float, default=10,
+                    help="seconds of CPU time a run may take")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
