@@ -2,6 +2,7 @@
 # lit configuration of resnetc: every *.mlir, *.dsl and *.test file under
 # test/ (except unit/) is a test with RUN lines.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -9,12 +10,18 @@ from lit.llvm import llvm_config
 config.name = "resnetc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".dsl", ".test"]
-config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py",
+config.excludes = ["Inputs", "Utils", "unit", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.resnetc_obj_root, "test")
 
 config.substitutions.append(("%examples", os.path.join(config.resnetc_src_root, "examples")))
+# `%exit N cmd ...` runs cmd and passes only if it exits with exactly N (a
+# crash never passes): lit's internal shell has no `$?`.
+config.substitutions.append(
+    ("%exit", "%s %s" % (sys.executable,
+                         os.path.join(config.test_source_root, "Utils",
+                                      "expect_exit.py"))))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["resnetc", "resnetc-opt"],

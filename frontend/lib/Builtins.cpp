@@ -42,7 +42,10 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
   size_t position = 0;
   for (CallArg &arg : args) {
     if (arg.name.empty()) {
-      if (position < params.size()) {
+      // A variadic builtin takes its optional parameters (`name`) by name
+      // only: add(a, b, c) adds c, it does not name the layer c.
+      if (position < params.size() &&
+          !(builtin.variadic && params[position].defaultValue)) {
         bound[params[position++].name] = arg;
         continue;
       }
@@ -57,7 +60,7 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
     auto param = llvm::find_if(
         params, [&](const ParamSpec &p) { return arg.name == p.name; });
     if (param == params.end()) {
-      InFlightDiagnostic diag = el.error(arg.loc);
+      InFlightDiagnostic diag = el.error(arg.nameLoc);
       diag << what() << " has no option '" << arg.name << "'";
       std::string options;
       std::optional<std::string> guess;
@@ -76,7 +79,7 @@ LogicalResult CallContext::bind(std::vector<CallArg> args) {
       return failure();
     }
     if (bound.count(arg.name)) {
-      el.error(arg.loc) << "argument '" << arg.name << "' of " << what()
+      el.error(arg.nameLoc) << "argument '" << arg.name << "' of " << what()
                         << " is given twice (once by position)";
       return failure();
     }
@@ -155,9 +158,10 @@ FailureOr<double> CallContext::number(llvm::StringRef name, double min,
     InFlightDiagnostic diag = error(name);
     diag << what() << "'s " << name << " must be ";
     if (std::isinf(max))
-      diag << "at least " << min;
+      diag << "at least " << formatNumber(min);
     else
-      diag << "in [" << min << ", " << max << (maxExclusive ? ")" : "]");
+      diag << "in [" << formatNumber(min) << ", " << formatNumber(max)
+           << (maxExclusive ? ")" : "]");
     diag << ", got " << v.str();
     return failure();
   }

@@ -15,6 +15,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,7 +65,13 @@ public:
   }
   static DslValue list(std::vector<DslValue> v) {
     DslValue r(Kind::List);
-    r.elements = std::move(v);
+    r.count = 0;
+    for (const DslValue &e : v) {
+      r.count += e.count;
+      r.nesting = std::max(r.nesting, e.nesting + 1);
+    }
+    r.nesting = std::max<int64_t>(r.nesting, 1);
+    r.elements = std::make_shared<const std::vector<DslValue>>(std::move(v));
     return r;
   }
   /// `layer` names the layer that produced the tensor ("connected to").
@@ -99,7 +107,15 @@ public:
   double getNumber() const { return kind == Kind::Int ? double(intValue) : floatValue; }
   bool getBool() const { return boolValue; }
   const std::string &getString() const { return text; }
-  const std::vector<DslValue> &getList() const { return elements; }
+  const std::vector<DslValue> &getList() const {
+    static const std::vector<DslValue> empty;
+    return elements ? *elements : empty;
+  }
+  /// The values a list holds, counting those in nested lists; 1 for a
+  /// value that is not a list.
+  int64_t getCount() const { return count; }
+  /// How deep lists nest in the value: 0 for a value that is not a list.
+  int64_t getNesting() const { return nesting; }
   mlir::Value getTensor() const { return tensorValue; }
   mlir::RankedTensorType getTensorType() const {
     return llvm::cast<mlir::RankedTensorType>(tensorValue.getType());
@@ -123,11 +139,19 @@ private:
   double floatValue = 0;
   bool boolValue = false;
   std::string text;
-  std::vector<DslValue> elements;
+  /// Values never change once made, so copies share a list's elements.
+  std::shared_ptr<const std::vector<DslValue>> elements;
+  int64_t count = 1;
+  int64_t nesting = 0;
   mlir::Value tensorValue;
   const ast::BlockDecl *blockDecl = nullptr;
   Initializer initValue;
 };
+
+/// `x` as a person writes it: the shortest text that reads back as the same
+/// double ("0.1", "1e-05", "160"). `asFloat` marks a whole number as a float
+/// ("1.0"), so that a message can tell `batch 1.0` from `batch 1`.
+std::string formatNumber(double x, bool asFloat = false);
 
 } // namespace resnetc
 

@@ -16,6 +16,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 using namespace resnetc;
 using namespace mlir;
 using llvm::cast;
@@ -27,6 +31,15 @@ constexpr int64_t kMaxLoopIterations = 1'000'000;
 constexpr int64_t kMaxLayers = 100'000;
 constexpr size_t kMaxCallDepth = 64;
 constexpr int64_t kMaxTensorElements = (int64_t(1) << 31) - 1;
+/// A layer's full name, block prefixes included: the summary pads every row
+/// to the longest, so one huge name would make its output huge.
+constexpr size_t kMaxLayerName = 1024;
+constexpr int64_t kMaxListValues = 1'000'000;
+constexpr int64_t kMaxListNesting = 100;
+constexpr int64_t kMaxStringBytes = 1 << 20;
+/// List values and string bytes made in all: bounds the work of loops that
+/// keep joining lists or strings.
+constexpr int64_t kMaxValueWork = 10'000'000;
 
 /// Words the DSL knows as values of options (`padding = same`).
 bool isWord(llvm::StringRef name) {
@@ -63,26 +76,39 @@ std::string shapeText(RankedTensorType type) {
 // DslValue descriptions
 //===----------------------------------------------------------------------===//
 
+std::string resnetc::formatNumber(double x, bool asFloat) {
+  char text[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    snprintf(text, sizeof(text), "%.*g", precision, x);
+    if (std::strtod(text, nullptr) == x || !std::isfinite(x))
+      break;
+  }
+  std::string result = text;
+  if (asFloat && std::isfinite(x) &&
+      result.find_first_of(".e") == std::string::npos)
+    result += ".0";
+  return result;
+}
+
 std::string DslValue::str() const {
   switch (kind) {
   case Kind::None:
     return "none";
   case Kind::Int:
     return std::to_string(intValue);
-  case Kind::Float: {
-    std::string text;
-    llvm::raw_string_ostream(text) << floatValue;
-    return text;
-  }
+  case Kind::Float:
+    return formatNumber(floatValue, /*asFloat=*/true);
   case Kind::Bool:
     return boolValue ? "true" : "false";
   case Kind::String:
     return "\"" + text + "\"";
   case Kind::List: {
+    // Long lists are cut short: a message quotes them.
+    const std::vector<DslValue> &items = getList();
     std::string result = "[";
-    for (size_t i = 0; i < elements.size(); ++i)
-      result += (i ? ", " : "") + elements[i].str();
-    return result + "]";
+    for (size_t i = 0; i < items.size() && i < 16; ++i)
+      result += (i ? ", " : "") + items[i].str();
+    return result + (items.size() > 16 ? ", ...]" : "]");
   }
   case Kind::Tensor:
     return shapeText(getTensorType());
@@ -315,6 +341,11 @@ Elaborator::nameLayer(llvm::StringRef kind,
       name = n ? base + "_" + std::to_string(n) : base;
     } while (layerNames.count(name));
   }
+  if (name.size() > kMaxLayerName) {
+    error(at) << "this layer's name has " << name.size()
+              << " characters; the limit is " << kMaxLayerName;
+    return failure();
+  }
   auto [it, inserted] = layerNames.emplace(name, at);
   if (!inserted) {
     InFlightDiagnostic diag = error(at);
@@ -336,7 +367,9 @@ FailureOr<mlir::Value> Elaborator::variable(llvm::StringRef layer,
                                             const Initializer &init,
                                             bool trainable, SourceLoc at) {
   std::string name = (layer + "." + suffix).str();
-  if (SymbolTable::lookupSymbolIn(*module, name)) {
+  // A set, not SymbolTable::lookupSymbolIn: that scans the module, which
+  // made a model of many layers quadratic (minutes for 100,000 layers).
+  if (!variableNames.insert(name).second) {
     error(at) << "variable '" << name
               << "' already exists; rename the layer '" << layer << "'";
     return failure();
@@ -365,6 +398,31 @@ FailureOr<DslValue> Elaborator::finishLayer(mlir::Value result,
     return failure();
   }
   return DslValue::tensor(result, layer.str());
+}
+
+LogicalResult Elaborator::checkNewValue(const DslValue &value, SourceLoc at) {
+  if (value.is(DslValue::Kind::List)) {
+    if (value.getNesting() > kMaxListNesting) {
+      error(at) << "lists nested more than " << kMaxListNesting
+                << " levels deep; is a loop running longer than intended?";
+      return failure();
+    }
+    if (value.getCount() > kMaxListValues) {
+      error(at) << "this list would hold " << value.getCount()
+                << " values; the limit is " << kMaxListValues;
+      return failure();
+    }
+    valueWork += value.getList().size();
+  } else if (value.is(DslValue::Kind::String)) {
+    valueWork += value.getString().size();
+  }
+  if (valueWork > kMaxValueWork) {
+    error(at) << "the model has built lists and strings of more than "
+              << kMaxValueWork
+              << " values in all; is a loop running longer than intended?";
+    return failure();
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -533,7 +591,10 @@ FailureOr<DslValue> Elaborator::eval(const ast::Expr &expr) {
         return failure();
       elements.push_back(*v);
     }
-    return DslValue::list(std::move(elements));
+    DslValue list = DslValue::list(std::move(elements));
+    if (failed(checkNewValue(list, expr.getLoc())))
+      return failure();
+    return list;
   }
   case ast::Expr::Kind::Call: {
     auto &call = cast<ast::CallExpr>(expr);
@@ -681,11 +742,31 @@ FailureOr<DslValue> Elaborator::evalBinary(const ast::BinaryExpr &expr) {
   case ast::BinaryOp::Mul: {
     if (op == ast::BinaryOp::Add && a.getKind() == b.getKind() &&
         (a.is(DslValue::Kind::String) || a.is(DslValue::Kind::List))) {
-      if (a.is(DslValue::Kind::String))
-        return DslValue::string(a.getString() + b.getString());
-      std::vector<DslValue> joined = a.getList();
-      joined.insert(joined.end(), b.getList().begin(), b.getList().end());
-      return DslValue::list(std::move(joined));
+      // Checked before joining, so that doubling a value in a loop stops
+      // at the limit instead of allocating past it.
+      bool isString = a.is(DslValue::Kind::String);
+      int64_t size = isString
+                         ? int64_t(a.getString().size() + b.getString().size())
+                         : a.getCount() + b.getCount();
+      int64_t limit = isString ? kMaxStringBytes : kMaxListValues;
+      if (size > limit) {
+        error(expr.getLoc())
+            << (isString ? "this string would be " : "this list would hold ")
+            << size << (isString ? " bytes long" : " values")
+            << "; the limit is " << limit;
+        return failure();
+      }
+      DslValue joined;
+      if (isString) {
+        joined = DslValue::string(a.getString() + b.getString());
+      } else {
+        std::vector<DslValue> items = a.getList();
+        items.insert(items.end(), b.getList().begin(), b.getList().end());
+        joined = DslValue::list(std::move(items));
+      }
+      if (failed(checkNewValue(joined, expr.getLoc())))
+        return failure();
+      return joined;
     }
     if (!a.isNumber() || !b.isNumber())
       return mismatch();
@@ -778,7 +859,7 @@ FailureOr<DslValue> Elaborator::evalCall(const ast::Expr &calleeExpr,
     FailureOr<DslValue> value = eval(*arg.value);
     if (failed(value))
       return failure();
-    evaluated.push_back({arg.name, *value, arg.value->getLoc()});
+    evaluated.push_back({arg.name, *value, arg.value->getLoc(), arg.loc});
   }
   if (!callee->is(DslValue::Kind::Callable)) {
     error(calleeExpr.getLoc())
@@ -844,7 +925,7 @@ FailureOr<DslValue> Elaborator::callBlock(const ast::BlockDecl &block,
       return p.name == arg.name;
     });
     if (param == block.params.end()) {
-      InFlightDiagnostic diag = error(arg.loc);
+      InFlightDiagnostic diag = error(arg.nameLoc);
       diag << "block '" << block.name << "' has no parameter '" << arg.name
            << "'";
       std::vector<std::string> names;
@@ -856,7 +937,7 @@ FailureOr<DslValue> Elaborator::callBlock(const ast::BlockDecl &block,
       return failure();
     }
     if (frame.vars.count(arg.name)) {
-      error(arg.loc) << "argument '" << arg.name << "' of block '"
+      error(arg.nameLoc) << "argument '" << arg.name << "' of block '"
                      << block.name << "' is given twice";
       return failure();
     }

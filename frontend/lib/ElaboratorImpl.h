@@ -21,6 +21,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace resnetc {
 
@@ -57,7 +58,8 @@ void addFunctionBuiltins(std::vector<Builtin> &table);
 struct CallArg {
   std::string name; ///< Empty when positional.
   DslValue value;
-  SourceLoc loc;
+  SourceLoc loc;     ///< Of the value: where a wrong value is reported.
+  SourceLoc nameLoc; ///< Of `name =`: where an unknown name is reported.
 };
 
 /// One call of a builtin: its bound arguments with typed, located accessors.
@@ -150,6 +152,11 @@ public:
   /// Evaluates an expression.
   mlir::FailureOr<DslValue> eval(const ast::Expr &expr);
 
+  /// Checks a list or string just made against the limits on values (size,
+  /// nesting, the total made by the model); reports at `at` and fails if it
+  /// is over.
+  mlir::LogicalResult checkNewValue(const DslValue &value, SourceLoc at);
+
   /// Turns an initialiser argument (`he_normal` or `he_normal(mode = ...)`)
   /// into an Initializer.
   mlir::FailureOr<Initializer> toInitializer(const DslValue &value, SourceLoc at);
@@ -198,11 +205,13 @@ private:
   std::map<std::string, const ast::BlockDecl *> blocks;
   std::map<std::string, int> nameCounts;         ///< per prefix+kind
   std::map<std::string, SourceLoc> layerNames;   ///< every layer so far
+  std::set<std::string> variableNames;           ///< every variable so far
   Initializer modelInit;
   int64_t batch = 0;
   int64_t classes = 0;
   int64_t loopIterations = 0;
   int64_t layerCount = 0;
+  int64_t valueWork = 0; ///< List values and string bytes made so far.
 };
 
 } // namespace resnetc

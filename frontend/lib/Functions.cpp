@@ -57,14 +57,22 @@ FailureOr<DslValue> range(CallContext &c) {
   }
   double count = std::ceil((double(stop) - double(start)) / double(step));
   if (count > 1'000'000) {
-    c.el.error(c.callLoc) << "range would hold " << count
+    c.el.error(c.callLoc) << "range would hold " << formatNumber(count)
                           << " numbers; the limit is 1000000";
     return failure();
   }
   std::vector<DslValue> result;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
     result.push_back(DslValue::integer(i));
-  return DslValue::list(std::move(result));
+    // A next value beyond 64 bits is beyond `stop` too (and `i += step`
+    // would wrap around and run on for ever).
+    if (__builtin_add_overflow(i, step, &i))
+      break;
+  }
+  DslValue list = DslValue::list(std::move(result));
+  if (failed(c.el.checkNewValue(list, c.callLoc)))
+    return failure();
+  return list;
 }
 
 /// min / max over numbers given as arguments or as one list.
@@ -147,6 +155,11 @@ FailureOr<DslValue> initializer(CallContext &c, rn::InitKind kind,
                              const char *valueName) {
   Initializer init;
   init.kind = kind;
+  // Glorot scales by the mean of fan-in and fan-out (Keras's
+  // VarianceScaling(1, "fan_avg")); He and LeCun by the fan-in.
+  if (kind == rn::InitKind::glorot_normal ||
+      kind == rn::InitKind::glorot_uniform)
+    init.mode = rn::FanMode::fan_avg;
   if (valueName) {
     FailureOr<double> value =
         c.number(valueName, kind == rn::InitKind::constant ? -1e30 : 0, 1e30);

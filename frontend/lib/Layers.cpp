@@ -469,8 +469,9 @@ FailureOr<DslValue> buildZeroPad(CallContext &c) {
       return failure();
     channels = *both;
   }
-  if (channels[0] < 0 || channels[1] < 0) {
-    c.error("channels") << "zero_pad's channels cannot be negative, got "
+  if (channels[0] < 0 || channels[1] < 0 || channels[0] > 65536 ||
+      channels[1] > 65536) {
+    c.error("channels") << "zero_pad's channels must be from 0 to 65536, got "
                         << ch.str();
     return failure();
   }

@@ -164,6 +164,27 @@ private:
     unsigned &depth;
   };
 
+  /// A left-associative chain (`a + b + c`, `x |> f |> g`, `l[0][1]`) is
+  /// parsed by a loop but makes a tree one level deeper per link, which the
+  /// elaborator walks recursively; so each link counts as a level of
+  /// nesting, and a 1 MB file of `1 + 1 + ...` cannot overflow the stack.
+  struct ChainGuard {
+    explicit ChainGuard(Parser &p) : p(p) {}
+    ~ChainGuard() { p.exprDepth -= links; }
+    /// Counts one more link; false (after an error) past the limit.
+    bool link() {
+      ++links;
+      if (++p.exprDepth <= kMaxExprDepth)
+        return true;
+      p.fail("expression nested or chained more than " +
+             llvm::Twine(kMaxExprDepth) +
+             " levels deep; split it into several statements");
+      return false;
+    }
+    Parser &p;
+    unsigned links = 0;
+  };
+
   std::vector<Token> tokens;
   const Diagnostics &diags;
   size_t pos = 0;
@@ -527,6 +548,7 @@ ExprPtr Parser::parseExpr() {
 
 ExprPtr Parser::parsePipe() {
   ExprPtr lhs = parseTernary();
+  ChainGuard chain(*this);
   while (lhs) {
     // A line that starts with `|>` continues the expression above it.
     size_t ahead = 0;
@@ -536,6 +558,8 @@ ExprPtr Parser::parsePipe() {
       return lhs;
     pos += ahead;
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     skipLineBreaks();
     if (!at(TokenKind::Identifier))
       return expected("a layer or block after `|>`, as in `x |> bn` or "
@@ -577,8 +601,11 @@ ExprPtr Parser::parseTernary() {
 
 ExprPtr Parser::parseOr() {
   ExprPtr lhs = parseAnd();
+  ChainGuard chain(*this);
   while (lhs && atWord("or")) {
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     skipLineBreaks();
     ExprPtr rhs = parseAnd();
     if (!rhs)
@@ -591,8 +618,11 @@ ExprPtr Parser::parseOr() {
 
 ExprPtr Parser::parseAnd() {
   ExprPtr lhs = parseNot();
+  ChainGuard chain(*this);
   while (lhs && atWord("and")) {
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     skipLineBreaks();
     ExprPtr rhs = parseNot();
     if (!rhs)
@@ -638,9 +668,12 @@ ExprPtr Parser::parseComparison() {
 
 ExprPtr Parser::parseAdditive() {
   ExprPtr lhs = parseMultiplicative();
+  ChainGuard chain(*this);
   while (lhs && (at(TokenKind::Plus) || at(TokenKind::Minus))) {
     BinaryOp op = at(TokenKind::Plus) ? BinaryOp::Add : BinaryOp::Sub;
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     skipLineBreaks();
     ExprPtr rhs = parseMultiplicative();
     if (!rhs)
@@ -652,12 +685,15 @@ ExprPtr Parser::parseAdditive() {
 
 ExprPtr Parser::parseMultiplicative() {
   ExprPtr lhs = parseUnary();
+  ChainGuard chain(*this);
   while (lhs && (at(TokenKind::Star) || at(TokenKind::Slash) ||
                  at(TokenKind::Percent))) {
     BinaryOp op = at(TokenKind::Star)    ? BinaryOp::Mul
                   : at(TokenKind::Slash) ? BinaryOp::Div
                                          : BinaryOp::Mod;
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     skipLineBreaks();
     ExprPtr rhs = parseUnary();
     if (!rhs)
@@ -680,8 +716,11 @@ ExprPtr Parser::parseUnary() {
 
 ExprPtr Parser::parsePostfix() {
   ExprPtr base = parsePrimary();
+  ChainGuard chain(*this);
   while (base && at(TokenKind::LBracket)) {
     SourceLoc loc = take().loc;
+    if (!chain.link())
+      return nullptr;
     ExprPtr index = parseExpr();
     if (!index || !expect(TokenKind::RBracket, "to close the index"))
       return nullptr;

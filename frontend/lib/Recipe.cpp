@@ -142,7 +142,7 @@ RecipeBuilder::readChoice(const ast::Expr &expr,
       FailureOr<DslValue> value = el.eval(*arg.value);
       if (failed(value))
         return std::nullopt;
-      args.push_back({arg.name, *value, arg.value->getLoc()});
+      args.push_back({arg.name, *value, arg.value->getLoc(), arg.loc});
     }
   }
   const Builtin *found = nullptr;

@@ -62,6 +62,9 @@ FailureOr<ModelSummary> resnetc::summarize(ModuleOp module) {
   summary.rows.push_back(std::move(inputRow));
   summary.activationBytes += tensorBytes(inputType);
 
+  // One table for every lookup: ModuleOp::lookupSymbol scans the module,
+  // which made summaries of large models quadratic.
+  SymbolTable symbols(module);
   std::set<StringRef> counted;
   for (Operation &op : forward.getBody().front()) {
     if (isa<rn::LoadOp, func::ReturnOp>(op))
@@ -80,8 +83,7 @@ FailureOr<ModelSummary> resnetc::summarize(ModuleOp module) {
       }
       if (!counted.insert(load.getVariable()).second)
         continue;
-      auto variable =
-          module.lookupSymbol<rn::VariableOp>(load.getVariableAttr());
+      auto variable = symbols.lookup<rn::VariableOp>(load.getVariable());
       int64_t size = variable.getTensorType().getNumElements();
       row.params += size;
       (variable.getTrainable() ? summary.trainableParams
