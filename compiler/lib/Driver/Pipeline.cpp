@@ -3,9 +3,10 @@
 #include "resnetc/Driver/Pipeline.h"
 #include "resnetc/Dialect/RN/Transforms/Passes.h"
 
-void resnetc::buildTrainingPipeline(mlir::OpPassManager &pm) {
+void resnetc::buildTrainingPipeline(mlir::OpPassManager &pm,
+                                    bool reuseMemory) {
   pm.addPass(mlir::rn::createBuildTrainStep());
   pm.addPass(mlir::rn::createAutodiff());
   pm.addPass(mlir::rn::createOptimizer());
-  pm.addPass(mlir::rn::createPlanMemory());
+  pm.addPass(mlir::rn::createPlanMemory({reuseMemory}));
 }

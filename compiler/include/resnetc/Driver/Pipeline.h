@@ -8,8 +8,9 @@
 namespace resnetc {
 
 /// forward graph -> planned training and evaluation steps:
-/// rn-build-train-step, rn-autodiff, rn-optimizer, rn-plan-memory.
-void buildTrainingPipeline(mlir::OpPassManager &pm);
+/// rn-build-train-step, rn-autodiff, rn-optimizer, rn-plan-memory (with
+/// `reuseMemory` false, no two tensors share bytes).
+void buildTrainingPipeline(mlir::OpPassManager &pm, bool reuseMemory = true);
 
 } // namespace resnetc
 

@@ -28,7 +28,7 @@ namespace {
 class GradientBuilder {
 public:
   GradientBuilder(ModuleOp module, func::ReturnOp ret)
-      : module(module), builder(ret) {}
+      : module(module), symbols(module), builder(ret) {}
 
   LogicalResult run(LossOpInterface loss);
 
@@ -39,6 +39,7 @@ private:
   void accumulate(Value value, Value gradient);
 
   ModuleOp module;
+  SymbolTable symbols; ///< module.lookupSymbol would scan per load.
   OpBuilder builder;
   llvm::DenseSet<Value> varied;
   llvm::DenseMap<Value, Value> gradients;
@@ -47,7 +48,7 @@ private:
 void GradientBuilder::findVariedValues(Block &body) {
   for (Operation &op : body) {
     if (auto load = dyn_cast<LoadOp>(op)) {
-      auto variable = module.lookupSymbol<VariableOp>(load.getVariableAttr());
+      auto variable = symbols.lookup<VariableOp>(load.getVariableAttr().getAttr());
       if (variable.getTrainable())
         varied.insert(load.getResult());
       continue;

@@ -31,10 +31,11 @@ ArrayAttr declareState(ModuleOp module, ArrayAttr parameters,
   for (VariableOp v : variables)
     last = v;
   builder.setInsertionPointAfter(last);
+  SymbolTable symbols(module); // module.lookupSymbol would scan per parameter
   SmallVector<Attribute> names;
   for (Attribute p : parameters) {
     auto parameter =
-        module.lookupSymbol<VariableOp>(cast<FlatSymbolRefAttr>(p));
+        symbols.lookup<VariableOp>(cast<FlatSymbolRefAttr>(p).getAttr());
     std::string name = (parameter.getSymName() + "." + suffix).str();
     auto state = builder.create<VariableOp>(
         parameter.getLoc(), builder.getStringAttr(name), parameter.getTypeAttr(),

@@ -57,17 +57,24 @@ def PlanMemory : Pass<"rn-plan-memory", "mlir::ModuleOp"> {
     (same layout), the other variables, then the step's small batch-free
     tensors (BatchNorm statistics, the loss). The per-sample region, whose
     sizes scale with the batch, holds the images and labels first, then
-    every activation, placed by liveness (greedy by size): tensors whose
-    lives overlap, ends included, never share bytes, so no kernel reads
-    and writes the same buffer unless its contract says so (the optimizer
-    and the running statistics, updated in place). Loads and flattens
-    alias their source. The steps are planned separately and share the
-    arena, which is as large as the larger.
+    every activation, placed by liveness (the step replayed with a
+    first-fit allocator): tensors whose lives overlap, ends included, never
+    share bytes, so no kernel reads and writes the same buffer unless its
+    contract says so (the optimizer and the running statistics, updated in
+    place). Loads and flattens alias their source. The steps are planned
+    separately and share the arena, which is as large as the larger.
+
+    With `reuse=false` no two tensors share bytes: every intermediate is
+    still in the arena after a step, for debugging and numeric checks.
 
     Writes `#rn.slot`s on variables (`rn.slot`), on step arguments and on
     every op result (`rn.slots`), and the sizes on the module
     (`rn.arena = {fixed_bytes, per_sample_bytes}`).
   }];
+  let options = [
+    Option<"reuse", "reuse", "bool", /*default=*/"true",
+           "Let tensors whose lives do not overlap share bytes">,
+  ];
 }
 
 #endif // RESNETC_DIALECT_RN_TRANSFORMS_PASSES_TD
