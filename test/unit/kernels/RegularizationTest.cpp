@@ -18,14 +18,15 @@ using namespace resnetc::kernels::test;
 namespace {
 
 KernelSpec dropSpec(const std::string &family, const Shape &shape, double rate,
-                    int64_t blockSize = 0) {
+                    int64_t blockSize = 0, int64_t salt = 1) {
   KernelSpec spec;
   spec.family = family;
   spec.inputs = {{shape}};
   spec.outputs = {{shape}};
   spec.floats = {{"rate", rate}};
+  spec.ints = {{"salt", {salt}}};
   if (blockSize)
-    spec.ints = {{"block_size", {blockSize}}};
+    spec.ints["block_size"] = {blockSize};
   return spec;
 }
 
@@ -92,6 +93,16 @@ TEST(Dropout, KeepsAboutOneMinusRateScaledByItsInverse) {
   auto y = runKernel(dropSpec("dropout", shape, rate), {x}, {{"seed", 1}});
   EXPECT_NEAR(keptFraction(y[0]), 1 - rate, 0.01);
   EXPECT_NEAR(commonScale(x, y[0]), 1 / (1 - rate), 1e-6);
+}
+
+TEST(Dropout, LayersOfOneShapeDrawDifferentMasks) {
+  std::mt19937 rng(5);
+  const double rate = 0.5;
+  Shape shape{4, 20, 8, 8};
+  HostTensor x = nonZeroTensor(shape, rng);
+  auto a = runKernel(dropSpec("dropout", shape, rate, 0, 1), {x}, {{"seed", 5}});
+  auto b = runKernel(dropSpec("dropout", shape, rate, 0, 2), {x}, {{"seed", 5}});
+  EXPECT_NEAR(maskDifference(a[0], b[0]), 2 * rate * (1 - rate), 0.02);
 }
 
 TEST(Dropout, MaskDependsOnTheSeedOnly) {

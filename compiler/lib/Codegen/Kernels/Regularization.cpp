@@ -7,9 +7,10 @@
 // its backward is the same kernel applied to dy; each family is registered
 // under both names.
 //
-// The seed must differ per layer and per step (the caller mixes the step and
-// the layer into it); the element index is the element's offset in the
-// kernel's dense buffer (Halide order).
+// The run-time seed differs per step; the op's `salt` attribute (one per
+// layer) is folded into it, so two layers of one shape draw different masks.
+// The element index is the element's offset in the kernel's dense buffer
+// (Halide order).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +43,11 @@ Expr uniform(Expr seed, Expr index) {
   return cast<float>(h >> 8) * (1.0f / (1 << 24));
 }
 
+/// The seed of one layer: the step's seed mixed with the layer's salt.
+Expr layerSeed(Expr seed, int64_t salt) {
+  return lowbias32(seed ^ lowbias32(u32(uint32_t(salt))));
+}
+
 /// The offset of the element at `at` in a dense buffer of `extents`.
 Expr linearIndex(const std::vector<Expr> &at, const std::vector<int> &extents) {
   Expr index = u32(0);
@@ -69,9 +75,10 @@ public:
     const double rate = floatAttr("rate");
     if (rate < 0 || rate > 1)
       fail("rate must lie in [0, 1]");
+    Expr maskSeed = layerSeed(seed, intAttr("salt"));
     vars = pointVars(spec.inputs[0].shape.size());
     std::vector<Expr> at = asExprs(vars);
-    Expr keep = uniform(seed, linearIndex(at, halideExtents(spec.inputs[0]))) >=
+    Expr keep = uniform(maskSeed, linearIndex(at, halideExtents(spec.inputs[0]))) >=
                 float(rate);
     y(vars) = select(keep, x(at) * keepScale(rate), 0.0f);
     return {y};
@@ -154,6 +161,7 @@ public:
     Param<uint32_t> seed = scalarU32("seed", 1);
     const double rate = floatAttr("rate");
     const int blockSize = int(intAttr("block_size"));
+    Expr maskSeed = layerSeed(seed, intAttr("salt"));
     if (spec.inputs[0].shape.size() != 4)
       fail("dropblock takes x[N, C, H, W]");
     if (rate < 0 || rate > 1)
@@ -164,9 +172,9 @@ public:
     const int channels = extents[0], width = extents[1], height = extents[2];
     double gamma = dropBlockGamma(width, height, blockSize, rate);
     counted =
-        std::make_unique<BlockMask>("count", extents, blockSize, gamma, seed);
+        std::make_unique<BlockMask>("count", extents, blockSize, gamma, maskSeed);
     applied =
-        std::make_unique<BlockMask>("apply", extents, blockSize, gamma, seed);
+        std::make_unique<BlockMask>("apply", extents, blockSize, gamma, maskSeed);
 
     px = RDom(0, width, 0, height, "px");
     keptPerChannel(c, n) = 0;
