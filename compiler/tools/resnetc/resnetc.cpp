@@ -126,6 +126,12 @@ cl::opt<std::string> cacheDir(
              "else $XDG_CACHE_HOME/resnetc, else ~/.cache/resnetc)"),
     cl::value_desc("dir"), cl::cat(resnetcOptions));
 
+cl::opt<bool> noMemoryReuse(
+    "no-memory-reuse",
+    cl::desc("Give every tensor of the step its own bytes, so all are still "
+             "in the arena after a step (debugging; a larger arena)"),
+    cl::init(false), cl::cat(resnetcOptions));
+
 cl::opt<bool> noCache("no-cache",
                       cl::desc("Compile every kernel, reading and writing no "
                                "cache"),
@@ -254,7 +260,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
-  buildTrainingPipeline(pm);
+  buildTrainingPipeline(pm, !noMemoryReuse);
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (summary) {
@@ -368,6 +374,14 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
+  // --help lists resnetc's options and MLIR's IR printing ones, not every
+  // option of the LLVM backends linked in.
+  static cl::OptionCategory irOptions("IR inspection options (MLIR)");
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-print-ir") || name == "mlir-print-debuginfo" ||
+        name == "mlir-timing")
+      option->addCategory(irOptions);
+  cl::HideUnrelatedOptions({&resnetcOptions, &irOptions});
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "resnetc " RESNETC_VERSION "\n"
        << "  built with MLIR " LLVM_VERSION_STRING ", Halide 14\n";
