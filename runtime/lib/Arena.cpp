@@ -26,14 +26,19 @@ template <typename... Args>
        fmt::format(format, std::forward<Args>(args)...));
 }
 
-/// Checks that [offset, offset + bytes) lies in a region of `limit` bytes.
+/// Checks that [offset, offset + bytes) lies in a region of `limit` bytes,
+/// at a multiple of `alignment`: 64 for the slots the runtime fills, 4 for
+/// variables (the plan packs each kind of variable densely, so that the
+/// optimizer's one flat update walks them together).
 static void checkSlot(const rn_program &program, const char *what,
-                      int64_t offset, int64_t bytes, int64_t limit) {
-  if (offset < 0 || offset % 64 != 0 || bytes < 0 || offset + bytes > limit)
+                      int64_t offset, int64_t bytes, int64_t limit,
+                      int64_t alignment = 64) {
+  if (offset < 0 || offset % alignment != 0 || bytes < 0 ||
+      offset + bytes > limit)
     badProgram(program,
                "{} at offset {} ({} bytes) is outside its {}-byte region or "
-               "not 64-byte aligned",
-               what, offset, bytes, limit);
+               "not {}-byte aligned",
+               what, offset, bytes, limit, alignment);
 }
 
 void checkProgram(const rn_program &program) {
@@ -70,7 +75,7 @@ void checkProgram(const rn_program &program) {
                    variable.name);
     checkSlot(program, variable.name, variable.offset,
               int64_t(sizeof(float)) * elementCount(variable),
-              program.fixed_bytes);
+              program.fixed_bytes, sizeof(float));
   }
 }
 

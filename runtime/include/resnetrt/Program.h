@@ -14,7 +14,8 @@
  * argument), so one arena, sized by the runtime for the largest batch of the
  * run (its --batch, which may differ from compiled_batch), serves every
  * smaller call too, such as the last batch of an evaluation. Every offset is
- * a multiple of 64. Tensors are laid out as the kernels expect (see
+ * a multiple of 64 but the variables', which are multiples of 4: each kind
+ * (parameters, gradients, optimizer states) is one dense run. Tensors are laid out as the kernels expect (see
  * compiler/include/resnetc/Codegen/Kernels.h): images NHWC f32, labels i32,
  * weights OIHW f32. Every variable is a dense f32 tensor of its shape.
  *
