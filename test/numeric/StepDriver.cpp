@@ -18,6 +18,10 @@
 //   OUT/final/variables/<name>.bin   variables after the last step
 //   OUT/eval.txt              eval_step's loss and correct count on the
 //                             first batch after the last step
+//   OUT/arena.bin             with STEPDRIVER_DUMP_ARENA set: the whole
+//                             arena after the first step, to compare any
+//                             planned tensor (resnetc --emit=train shows
+//                             its slot)
 //
 //===----------------------------------------------------------------------===//
 
@@ -146,6 +150,8 @@ int main(int argc, char **argv) {
                 4 * elements(v));
     }
     dumpVariables(p, arena, out / "step1" / "variables");
+    if (std::getenv("STEPDRIVER_DUMP_ARENA"))
+      writeFile(out / "arena.bin", arena, p.fixed_bytes + n * p.per_sample_bytes);
   }
   dumpVariables(p, arena, out / "final" / "variables");
   loadBatch(0);

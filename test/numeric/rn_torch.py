@@ -101,10 +101,17 @@ class Graph:
             elif line.startswith('return '):
                 self.output = line.split()[1]
 
-    def forward(self, images, params, training):
-        """The logits (a final softmax is left out, as the loss folds it)."""
+    def forward(self, images, params, training, relu_masks=None,
+                relu_inputs=None):
+        """The logits (a final softmax is left out, as the loss folds it).
+
+        relu_masks: the k-th ReLU multiplies its input by relu_masks[k]
+        instead of testing its sign, to follow another implementation's
+        decisions where an input lies within rounding of zero. relu_inputs:
+        a list that receives each ReLU's input."""
         values = {self.input: images}
         softmax_input = {}
+        relus = 0
         for results, op, operands, attrs in self.ops:
             if op == 'load':
                 values[results[0]] = params[operands[0]]
@@ -112,7 +119,14 @@ class Graph:
             args = [values[o] for o in operands]
             if op == 'softmax':
                 softmax_input[results[0]] = operands[0]
-            values[results[0]] = _apply(op, args, attrs, training)
+            if op == 'relu' and relu_inputs is not None:
+                relu_inputs.append(args[0].detach())
+            if op == 'relu' and relu_masks is not None:
+                values[results[0]] = args[0] * relu_masks[relus].to(
+                    args[0].dtype)
+            else:
+                values[results[0]] = _apply(op, args, attrs, training)
+            relus += op == 'relu'
         output = self.output
         while output in softmax_input:
             output = softmax_input[output]
