@@ -140,6 +140,8 @@ std::vector<Conv> forwardCases() {
       conv(2, 32, 6, 6, 64, 3, 1, 1),  // input channels in L1 blocks
       conv(3, 32, 4, 4, 256, 3, 1, 1), // blocks, partial group of images
       conv(2, 64, 5, 7, 64, 3, 1, 0),  // blocks, unpadded: exact tiles
+      conv(2, 24, 7, 7, 24, 3, 1, 1),  // 8-lane vectors under AVX-512
+      conv(2, 24, 8, 8, 40, 3, 2, 1),  // 8-lane vectors, stride 2
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -184,6 +186,8 @@ std::vector<Conv> gradientCases() {
       conv(1, 3, 8, 8, 16, 7, 2, 3),   // 7x7 stem from 3 channels
       conv(3, 256, 2, 2, 2, 1, 1, 0),  // wide input, partial group of images
       conv(1, 2, 12, 12, 16, 3, 1, 1), // filter gradient over row blocks
+      conv(1, 24, 5, 5, 24, 3, 1, 1),  // 8-lane vectors under AVX-512
+      conv(1, 8, 6, 6, 40, 3, 2, 1),   // 8-lane vectors, stride 2
   };
   cases[5].padBottom = cases[5].padRight = 1;
   cases[6].dilationY = cases[6].dilationX = 2;

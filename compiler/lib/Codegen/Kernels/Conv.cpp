@@ -126,6 +126,21 @@ protected:
     return channels % target.natural_vector_size<float>() == 0;
   }
 
+  /// The target whose vector width schedules a layer of `channels` vectorised
+  /// channels: with AVX-512, a count that fills 8-lane vectors but not
+  /// 16-lane ones (24, 40, 48 + 8...) is scheduled with AVX2's width, so the
+  /// tiled schedules still apply (the code stays AVX-512, with 256-bit
+  /// vectors); the generic fallback is about 20x slower.
+  static Target vectorTarget(int channels, const Target &target) {
+    if (vectorisable(channels, target) || channels % 8 != 0)
+      return target;
+    return target.without_feature(Target::AVX512)
+        .without_feature(Target::AVX512_Skylake)
+        .without_feature(Target::AVX512_Cannonlake)
+        .without_feature(Target::AVX512_SapphireRapids)
+        .without_feature(Target::AVX512_KNL);
+  }
+
   /// A register tile for `channels` output channels of a `width` x `height`
   /// output (none, vectors == 0, if it is empty); with `exact`, one whose
   /// sides divide the output, for stages that cannot compute past its edge.
@@ -385,7 +400,8 @@ public:
     return {out};
   }
 
-  void scheduleCPU(const Target &target) override {
+  void scheduleCPU(const Target &host) override {
+    const Target target = vectorTarget(g.O, host);
     const int lanes = target.natural_vector_size<float>();
     packed.compute_root()
         .reorder(c, kx, ky, i, cb)
@@ -490,7 +506,8 @@ public:
     return {out};
   }
 
-  void scheduleCPU(const Target &target) override {
+  void scheduleCPU(const Target &host) override {
+    const Target target = vectorTarget(g.C, host);
     const int lanes = target.natural_vector_size<float>();
     packed.compute_root()
         .reorder(c, kx, ky, o, cb)
@@ -628,7 +645,8 @@ public:
     return {dw, db};
   }
 
-  void scheduleCPU(const Target &target) override {
+  void scheduleCPU(const Target &host) override {
+    const Target target = vectorTarget(outBlock, host);
     const int lanes = target.natural_vector_size<float>();
     if (spec.outputs.size() == 2) {
       biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
