@@ -17,6 +17,10 @@
 model resnet56 {
   input image[3, 32, 32]
   classes 10
+  # He init by fan-out for the convolutions (as torchvision); the classifier
+  # by fan-in: fan-out (10) would give it a std of 0.45 and logits so large
+  # that the first epoch is lost (ResNet-20, 2 epochs: 50.0% test accuracy
+  # that way, 63.3% this way).
   init he_normal(mode = fan_out)
 
   block basic(x, filters, stride = 1) {
@@ -34,7 +38,7 @@ model resnet56 {
       x = basic(x, filters, stride = (i == 0 and filters > 16) ? 2 : 1)
     }
   }
-  return global_avg_pool(x) |> dense(classes)
+  return global_avg_pool(x) |> dense(classes, init = he_normal(mode = fan_in))
 }
 
 train {
