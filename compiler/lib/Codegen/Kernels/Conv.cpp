@@ -128,7 +128,7 @@ protected:
 
   /// The target whose vector width schedules a layer of `channels` vectorised
   /// channels: with AVX-512, a count that fills 8-lane vectors but not
-  /// 16-lane ones (24, 40, 48 + 8...) is scheduled with AVX2's width, so the
+  /// 16-lane ones (24, 40, 56, ...) is scheduled with AVX2's width, so the
   /// tiled schedules still apply (the code stays AVX-512, with 256-bit
   /// vectors); the generic fallback is about 20x slower.
   static Target vectorTarget(int channels, const Target &target) {
