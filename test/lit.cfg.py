@@ -1,6 +1,7 @@
 # -*- Python -*-
 # lit configuration of resnetc: every *.mlir, *.dsl and *.test file under
-# test/ (except unit/) is a test with RUN lines.
+# test/ (except unit/, e2e/ and numeric/, which ctest runs) is a test with
+# RUN lines.
 import os
 import sys
 
@@ -10,8 +11,8 @@ from lit.llvm import llvm_config
 config.name = "resnetc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".dsl", ".test"]
-config.excludes = ["Inputs", "Utils", "unit", "CMakeLists.txt", "lit.cfg.py",
-                   "lit.site.cfg.py"]
+config.excludes = ["Inputs", "Utils", "unit", "e2e", "numeric",
+                   "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.resnetc_obj_root, "test")
 
