@@ -48,16 +48,11 @@ class TorchStep:
     def __init__(self, mlir, batch):
         self.graph = rn_torch.Graph(mlir)
         generator = torch.Generator().manual_seed(0)
-        self.params, self.state = {}, {}
-        for name, (shape, trainable) in self.graph.variables.items():
-            value = (torch.randn(shape, generator=generator) * 0.05
-                     if len(shape) >= 2 else
-                     torch.ones(shape) if name.endswith(('gamma', 'var'))
-                     else torch.zeros(shape))
-            if trainable:
-                self.params[name] = value.requires_grad_(True)
-            else:
-                self.state[name] = value
+        values = self.graph.initial_values(generator)
+        self.params = {k: v.requires_grad_(True) for k, v in values.items()
+                       if self.graph.variables[k][1]}
+        self.state = {k: v for k, v in values.items()
+                      if not self.graph.variables[k][1]}
         _, c, h, w = self.graph.input_shape
         self.images = torch.randn((batch, c, h, w), generator=generator)
         self.labels = torch.randint(0, self.graph.classes, (batch,),

@@ -8,6 +8,7 @@ padding as [top, left, bottom, right], flatten in channels-last order,
 BatchNorm momentum as the weight of the old running value).
 """
 
+import math
 import re
 
 import torch
@@ -100,6 +101,24 @@ class Graph:
                 self.ops.append((results, m.group(2), operands, attrs))
             elif line.startswith('return '):
                 self.output = line.split()[1]
+
+    def initial_values(self, generator):
+        """The model's own kind of start: He-normal weights (by fan-in),
+        BatchNorm scales one and shifts zero, running statistics zero and
+        one, biases zero. (Random scales and shifts make the gradients
+        ill-conditioned: a 1e-7 change of the weights then moves them by
+        1e-3, more than any two float32 implementations can agree on.)"""
+        values = {}
+        for name, (shape, _) in self.variables.items():
+            if name.endswith(('gamma', 'running_var')):
+                values[name] = torch.ones(shape)
+            elif len(shape) >= 2:
+                fan_in = math.prod(shape[1:])
+                values[name] = (torch.randn(shape, generator=generator) *
+                                (2.0 / fan_in) ** 0.5)
+            else:  # biases, shifts, running means
+                values[name] = torch.zeros(shape)
+        return values
 
     def forward(self, images, params, training, relu_masks=None,
                 relu_inputs=None):

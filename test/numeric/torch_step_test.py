@@ -48,26 +48,6 @@ def relative(ours, theirs):
     return diff / norm if norm > 0 else diff
 
 
-def initial_values(graph, generator):
-    """The model's own kind of start: He-normal weights, BatchNorm scales one
-    and shifts zero, running statistics zero and one. (Random scales and
-    shifts make the gradients ill-conditioned: a 1e-7 change of the weights
-    then moves them by 1e-3, more than any two float32 implementations can
-    agree on.) The shifts leave zero after the first step, so the trajectory
-    exercises them."""
-    values = {}
-    for name, (shape, trainable) in graph.variables.items():
-        if name.endswith(('gamma', 'running_var')):
-            values[name] = torch.ones(shape)
-        elif len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:]))
-            values[name] = (torch.randn(shape, generator=generator) *
-                            (2.0 / fan_in) ** 0.5)
-        else:  # biases, shifts, running means
-            values[name] = torch.zeros(shape)
-    return values
-
-
 def sensitivity(graph, values, images, labels, smoothing):
     """How far float64 gradients move when the weights move by a relative
     1e-7 (about float32 rounding): the best agreement two correct float32
@@ -162,9 +142,7 @@ def our_relu_outputs(resnetc, model, batch, arena_file):
                               '--no-memory-reuse', f'--batch={batch}'],
                              check=True, capture_output=True, text=True).stdout
     fixed = int(re.search(r'fixed_bytes = (\d+)', planned).group(1))
-    train = planned[planned.index('@train_step'):]
-    train = train[:train.index('func.func', 1)] if 'func.func' in train[1:] \
-        else train
+    train = planned[planned.index('@train_step'):].split('func.func')[0]
     arena = np.fromfile(arena_file, dtype=np.uint8)
     outputs = []
     for offset, dims in re.findall(
@@ -265,7 +243,7 @@ def main():
                           capture_output=True, text=True).stdout
     graph = rn_torch.Graph(mlir)
     generator = torch.Generator().manual_seed(0)
-    values = initial_values(graph, generator)
+    values = graph.initial_values(generator)
     n, c, h, w = graph.input_shape
     images, labels = batches(args, graph.classes, (n, c, h, w))
 
