@@ -381,7 +381,7 @@ FailureOr<mlir::Value> Elaborator::variable(llvm::StringRef layer,
   auto var = variableBuilder.create<rn::VariableOp>(
       layerLoc(layer, at), builder.getStringAttr(name), TypeAttr::get(type),
       initAttr,
-      trainable ? builder.getUnitAttr() : UnitAttr());
+      trainable ? builder.getUnitAttr() : UnitAttr(), /*derived=*/UnitAttr());
   return builder
       .create<rn::LoadOp>(layerLoc(layer, at), type,
                           FlatSymbolRefAttr::get(var.getSymNameAttr()))

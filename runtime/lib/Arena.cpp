@@ -69,6 +69,13 @@ void checkProgram(const rn_program &program) {
     const rn_variable &variable = program.variables[i];
     if (!variable.name || variable.rank < 0 || variable.rank > 4)
       badProgram(program, "variable {} has no name or a rank outside 0..4", i);
+    if (variable.role < RN_PARAMETER || variable.role > RN_DERIVED)
+      badProgram(program, "variable {} has role {}, which is none of 0..3",
+                 variable.name, variable.role);
+    // Nothing else would ever compute them: eval_step would read zeros.
+    if (variable.role == RN_DERIVED && !program.prepare_eval)
+      badProgram(program, "variable {} is derived but prepare_eval is missing",
+                 variable.name);
     for (int32_t d = 0; d < variable.rank; ++d)
       if (variable.shape[d] <= 0)
         badProgram(program, "variable {} has a non-positive extent",

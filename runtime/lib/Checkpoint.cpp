@@ -63,6 +63,18 @@ private:
 };
 } // namespace
 
+/// The variables a checkpoint holds: all but the derived ones, which
+/// prepare_eval recomputes, so a program that folds BatchNorm and one that
+/// does not share checkpoints.
+static std::vector<const rn_variable *>
+savedVariables(const rn_program &program) {
+  std::vector<const rn_variable *> saved;
+  for (int32_t i = 0; i < program.num_variables; ++i)
+    if (program.variables[i].role != RN_DERIVED)
+      saved.push_back(&program.variables[i]);
+  return saved;
+}
+
 static void writeContents(Writer &out, const rn_program &program, Arena &arena,
                           const CheckpointInfo &info) {
   out.bytes(kMagic, sizeof kMagic);
@@ -80,9 +92,10 @@ static void writeContents(Writer &out, const rn_program &program, Arena &arena,
   out.pod(state.epochCorrect);
   out.pod(state.epochImages);
   out.pod(state.bestValAccuracy);
-  out.pod(uint32_t(program.num_variables));
-  for (int32_t i = 0; i < program.num_variables; ++i) {
-    const rn_variable &variable = program.variables[i];
+  std::vector<const rn_variable *> saved = savedVariables(program);
+  out.pod(uint32_t(saved.size()));
+  for (const rn_variable *entry : saved) {
+    const rn_variable &variable = *entry;
     out.str(variable.name);
     out.pod(variable.role);
     out.pod(variable.rank);
@@ -233,11 +246,13 @@ CheckpointInfo loadCheckpoint(const std::string &path,
 
   std::map<std::string_view, const StoredVariable *> stored;
   for (const StoredVariable &variable : checkpoint.variables)
-    stored[variable.name] = &variable;
+    if (variable.role != RN_DERIVED)
+      stored[variable.name] = &variable;
   std::vector<std::string> problems;
+  std::vector<const rn_variable *> targets = savedVariables(program);
   std::vector<const StoredVariable *> sources;
-  for (int32_t i = 0; i < program.num_variables; ++i) {
-    const rn_variable &variable = program.variables[i];
+  for (const rn_variable *target : targets) {
+    const rn_variable &variable = *target;
     std::vector<int64_t> shape(variable.shape, variable.shape + variable.rank);
     auto found = stored.find(variable.name);
     if (found == stored.end()) {
@@ -259,9 +274,9 @@ CheckpointInfo loadCheckpoint(const std::string &path,
     fail("checkpoint {} does not match model {}: {}", path, program.model_name,
          fmt::join(problems, "; "));
 
-  for (int32_t i = 0; i < program.num_variables; ++i)
+  for (size_t i = 0; i < targets.size(); ++i)
     std::copy(sources[i]->values.begin(), sources[i]->values.end(),
-              arena.variable(program.variables[i]));
+              arena.variable(*targets[i]));
   return info;
 }
 

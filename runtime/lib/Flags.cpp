@@ -1,4 +1,4 @@
-//===- Flags.cpp - the command line of train ------------------------------===//
+//===- Flags.cpp - the command lines of train and classify ----------------===//
 
 #include "resnetrt/Flags.h"
 
@@ -88,12 +88,50 @@ const std::vector<FlagInfo> &flagTable() {
 
 namespace {
 
-const FlagInfo *findFlag(std::string_view name) {
-  for (const FlagInfo &flag : flagTable())
+const FlagInfo *findFlag(const std::vector<FlagInfo> &table,
+                         std::string_view name) {
+  for (const FlagInfo &flag : table)
     if (flag.name == name)
       return &flag;
   return nullptr;
 }
+
+/// Train's entry for a flag that means the same to classify.
+FlagInfo trainFlag(std::string_view name) {
+  return *findFlag(flagTable(), name);
+}
+
+} // namespace
+
+const std::vector<FlagInfo> &classifyFlagTable() {
+  static const std::vector<FlagInfo> table = {
+      trainFlag("data"),
+      trainFlag("dataset"),
+      {"Data", "split", "NAME", "test", "the split to classify: test or train"},
+      {"Data", "augment", "LIST", "none",
+       "train's --augment; its deterministic part (crops) applies, as in "
+       "train's evaluation"},
+      trainFlag("normalize"),
+      {"Run", "checkpoint", "PATH", "",
+       "the checkpoint to classify with, written by this model's train"},
+      {"Run", "batch", "N", "", "images per eval_step call"},
+      trainFlag("threads"),
+      trainFlag("progress"),
+      {"Benchmark", "benchmark", "", "false",
+       "time --steps eval_step calls on synthetic data instead of "
+       "classifying (with --checkpoint's weights if given, else initial ones)"},
+      {"Benchmark", "steps", "N", "0",
+       "with --benchmark, the timed calls (0: 20)"},
+      trainFlag("warmup"),
+      {"Benchmark", "seed", "N", "0",
+       "with --benchmark, the seed of the initial weights and the synthetic "
+       "data"},
+      trainFlag("help"),
+  };
+  return table;
+}
+
+namespace {
 
 /// Levenshtein distance, to suggest the flag a typo meant.
 size_t editDistance(std::string_view a, std::string_view b) {
@@ -113,17 +151,23 @@ size_t editDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string suggestion(std::string_view name) {
+std::string suggestion(const std::vector<FlagInfo> &table,
+                       std::string_view name) {
   const FlagInfo *best = nullptr;
   size_t bestDistance = 3; // farther than this is no suggestion
-  for (const FlagInfo &flag : flagTable()) {
+  for (const FlagInfo &flag : table) {
     size_t distance = editDistance(name, flag.name);
     if (distance < bestDistance) {
       best = &flag;
       bestDistance = distance;
     }
   }
-  return best ? fmt::format("; did you mean --{}?", best->name) : "";
+  if (best)
+    return fmt::format("; did you mean --{}?", best->name);
+  // classify is asked for one of train's flags, most likely out of habit.
+  if (&table != &flagTable() && findFlag(flagTable(), name))
+    return fmt::format("; --{} is one of train's flags", name);
+  return "";
 }
 
 enum class Origin { Fallback, Recipe, CommandLine };
@@ -133,14 +177,16 @@ struct RawValue {
   Origin origin = Origin::Fallback;
 };
 
-/// The flags' values as text: fallback, then recipe, then command line.
+/// The values of the flags of `table` as text: fallback, then recipe, then
+/// command line.
 class RawFlags {
 public:
-  explicit RawFlags(const rn_program &program) {
-    for (const FlagInfo &flag : flagTable())
+  RawFlags(const rn_program &program, const std::vector<FlagInfo> &table)
+      : table(table) {
+    for (const FlagInfo &flag : table)
       values[std::string(flag.name)] = {std::string(flag.fallback)};
-    values["batch"].text = std::to_string(program.compiled_batch);
-    values["optimizer"].text = program.optimizer;
+    setFallback("batch", std::to_string(program.compiled_batch));
+    setFallback("optimizer", program.optimizer);
     readRecipe(program.recipe ? program.recipe : "");
   }
 
@@ -155,10 +201,10 @@ public:
                    arg);
       size_t equals = arg.find('=');
       std::string_view name = arg.substr(2, equals - 2);
-      const FlagInfo *flag = findFlag(name);
+      const FlagInfo *flag = findFlag(table, name);
       if (!flag)
         usageError("unknown flag --{}{}; see --help for every flag", name,
-                   suggestion(name));
+                   suggestion(table, name));
       std::string text;
       if (equals != std::string_view::npos)
         text = arg.substr(equals + 1);
@@ -177,6 +223,13 @@ public:
   }
 
 private:
+  void setFallback(std::string_view name, std::string text) {
+    if (auto found = values.find(name); found != values.end())
+      found->second.text = std::move(text);
+  }
+
+  /// The recipe holds train's flags; a tool with fewer flags takes those it
+  /// has, and still rejects what train would not know.
   void readRecipe(std::string_view recipe) {
     size_t pos = 0;
     while ((pos = recipe.find_first_not_of(" \t\n", pos)) !=
@@ -187,16 +240,19 @@ private:
       size_t equals = token.find('=');
       std::string_view name =
           equals == std::string_view::npos ? "" : token.substr(2, equals - 2);
-      if (token.substr(0, 2) != "--" || !findFlag(name) || name == "help")
+      if (token.substr(0, 2) != "--" || !findFlag(flagTable(), name) ||
+          name == "help")
         usageError("the compiled recipe has '{}', which this runtime does not "
                    "know; rebuild the program with the resnetc that matches "
                    "this runtime",
                    token);
-      values[std::string(name)] = {std::string(token.substr(equals + 1)),
-                                   Origin::Recipe};
+      if (findFlag(table, name))
+        values[std::string(name)] = {std::string(token.substr(equals + 1)),
+                                     Origin::Recipe};
     }
   }
 
+  const std::vector<FlagInfo> &table;
   std::map<std::string, RawValue, std::less<>> values;
 };
 
@@ -285,6 +341,14 @@ ProgressMode parseProgress(std::string_view text) {
   usageError("expected auto, bar, plain or none");
 }
 
+Split parseSplit(std::string_view text) {
+  if (text == "test")
+    return Split::Test;
+  if (text == "train")
+    return Split::Train;
+  usageError("expected test or train");
+}
+
 std::vector<int64_t> parseMilestones(std::string_view text) {
   std::vector<int64_t> epochs;
   for (std::string_view piece : splitList(text)) {
@@ -296,18 +360,10 @@ std::vector<int64_t> parseMilestones(std::string_view text) {
   return epochs;
 }
 
-} // namespace
-
-Options parseFlags(const rn_program &program,
-                   const std::vector<std::string> &args) {
-  RawFlags raw(program);
-  raw.readArgs(args);
-  Converter flags(raw);
-  Options options;
-  options.help = flags.boolean("help");
-  if (options.help)
-    return options;
-
+/// The flags train and classify share, which mean the same to both: how
+/// the images are found and prepared, the batch, the threads, the output
+/// and the benchmark.
+void readSharedFlags(const Converter &flags, Options &options) {
   options.data = flags.text("data");
   options.dataset = flags.text("dataset");
   if (!options.dataset.empty())
@@ -315,11 +371,55 @@ Options parseFlags(const rn_program &program,
   options.augmentText = flags.text("augment");
   options.augment = flags.parsed("augment", parseAugment);
   options.normalize = flags.parsed("normalize", parseNormalize);
-  options.validationSplit = flags.fraction("validation-split");
-
-  options.epochs = flags.integer("epochs", 1, INT32_MAX);
   options.steps = flags.integer("steps", 0, INT64_MAX / 2);
   options.batch = int32_t(flags.integer("batch", 1, 1 << 20));
+  options.seed = uint64_t(flags.integer("seed", 0, INT64_MAX));
+  options.threads = int32_t(flags.integer("threads", 0, 1024));
+  if (options.threads == 0)
+    options.threads =
+        int32_t(std::max(1u, std::thread::hardware_concurrency()));
+  options.progress = flags.parsed("progress", parseProgress);
+  options.benchmark = flags.boolean("benchmark");
+  options.warmup = flags.integer("warmup", 0, INT32_MAX);
+}
+
+/// What --help prints for the flags of `table`, grouped, with the defaults
+/// of `program`.
+std::string flagHelp(const rn_program &program,
+                     const std::vector<FlagInfo> &table) {
+  RawFlags raw(program, table);
+  std::string text;
+  std::string_view group;
+  for (const FlagInfo &flag : table) {
+    if (flag.group != group) {
+      group = flag.group;
+      text += fmt::format("\n{}:\n", group.empty() ? "Other" : group);
+    }
+    std::string usage = flag.metavar.empty()
+                            ? fmt::format("--{}", flag.name)
+                            : fmt::format("--{}={}", flag.name, flag.metavar);
+    const std::string &value = raw[flag.name].text;
+    text += fmt::format("  {:<28} {} [default: {}]\n", usage, flag.help,
+                        value.empty() ? "none" : value);
+  }
+  return text;
+}
+
+} // namespace
+
+Options parseFlags(const rn_program &program,
+                   const std::vector<std::string> &args) {
+  RawFlags raw(program, flagTable());
+  raw.readArgs(args);
+  Converter flags(raw);
+  Options options;
+  options.help = flags.boolean("help");
+  if (options.help)
+    return options;
+
+  readSharedFlags(flags, options);
+  options.validationSplit = flags.fraction("validation-split");
+  options.epochs = flags.integer("epochs", 1, INT32_MAX);
 
   options.optimizer = flags.text("optimizer");
   if (options.optimizer != program.optimizer)
@@ -350,11 +450,6 @@ Options parseFlags(const rn_program &program,
   schedule.pctStart = flags.number(
       "pct-start", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
 
-  options.seed = uint64_t(flags.integer("seed", 0, INT64_MAX));
-  options.threads = int32_t(flags.integer("threads", 0, 1024));
-  if (options.threads == 0)
-    options.threads =
-        int32_t(std::max(1u, std::thread::hardware_concurrency()));
   if (flags.text("device") != "cpu")
     flags.invalid("device", "this runtime runs on the CPU only for now; use "
                             "--device=cpu");
@@ -365,12 +460,8 @@ Options parseFlags(const rn_program &program,
     flags.invalid("eval-only", "needs --resume=PATH, the checkpoint to "
                                "evaluate");
 
-  options.progress = flags.parsed("progress", parseProgress);
   options.logDir = flags.text("log-dir");
   options.logEvery = flags.integer("log-every", 1, INT32_MAX);
-
-  options.benchmark = flags.boolean("benchmark");
-  options.warmup = flags.integer("warmup", 0, INT32_MAX);
   if (options.benchmark && options.evalOnly)
     flags.invalid("benchmark", "--benchmark and --eval-only exclude each "
                                "other");
@@ -378,31 +469,53 @@ Options parseFlags(const rn_program &program,
 }
 
 std::string helpText(const rn_program &program) {
-  RawFlags raw(program);
-  std::string text = fmt::format(
-      "Usage: train [--flag=value ...]\n\n"
-      "Trains {}: input {}x{}x{} (HxWxC), {} classes, {} optimizer, built "
-      "for {}.\nDefaults come from the model's train block; every flag "
-      "overrides one.\n",
-      program.model_name, program.input_height, program.input_width,
-      program.input_channels, program.num_classes, program.optimizer,
-      program.target);
-  std::string_view group;
-  for (const FlagInfo &flag : flagTable()) {
-    if (flag.group != group) {
-      group = flag.group;
-      text += fmt::format("\n{}:\n", group.empty() ? "Other" : group);
-    }
-    std::string usage = flag.metavar.empty()
-                            ? fmt::format("--{}", flag.name)
-                            : fmt::format("--{}={}", flag.name, flag.metavar);
-    const std::string &value = raw[flag.name].text;
-    text += fmt::format("  {:<28} {} [default: {}]\n", usage, flag.help,
-                        value.empty() ? "none" : value);
-  }
-  text += "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 3 "
-          "loss diverged, 130 interrupted.\n";
-  return text;
+  return fmt::format(
+             "Usage: train [--flag=value ...]\n\n"
+             "Trains {}: input {}x{}x{} (HxWxC), {} classes, {} optimizer, "
+             "built for {}.\nDefaults come from the model's train block; "
+             "every flag overrides one.\n",
+             program.model_name, program.input_height, program.input_width,
+             program.input_channels, program.num_classes, program.optimizer,
+             program.target) +
+         flagHelp(program, flagTable()) +
+         "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 3 "
+         "loss diverged, 130 interrupted.\n";
+}
+
+Options parseClassifyFlags(const rn_program &program,
+                           const std::vector<std::string> &args) {
+  RawFlags raw(program, classifyFlagTable());
+  raw.readArgs(args);
+  Converter flags(raw);
+  Options options;
+  options.help = flags.boolean("help");
+  if (options.help)
+    return options;
+
+  readSharedFlags(flags, options);
+  options.split = flags.parsed("split", parseSplit);
+  options.checkpoint = flags.text("checkpoint");
+  if (options.checkpoint.empty() && !options.benchmark)
+    usageError("no checkpoint: pass --checkpoint=PATH, a checkpoint this "
+               "model's train wrote (or --benchmark to time eval_step on "
+               "synthetic data); see --help");
+  return options;
+}
+
+std::string classifyHelpText(const rn_program &program) {
+  return fmt::format(
+             "Usage: classify --checkpoint=PATH [--flag=value ...]\n"
+             "       classify --benchmark [--flag=value ...]\n\n"
+             "Classifies a data set's images with {} (input {}x{}x{} "
+             "(HxWxC), {} classes, built for {}) and the weights of a "
+             "checkpoint its train wrote, and reports the loss and accuracy "
+             "exactly as train's evaluation does.\nDefaults come from the "
+             "model's train block, as train's do.\n",
+             program.model_name, program.input_height, program.input_width,
+             program.input_channels, program.num_classes, program.target) +
+         flagHelp(program, classifyFlagTable()) +
+         "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 130 "
+         "interrupted.\n";
 }
 
 } // namespace resnetrt

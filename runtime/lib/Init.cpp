@@ -77,9 +77,15 @@ void initVariable(const rn_variable &variable, uint64_t runSeed, float *data) {
 }
 
 void initVariables(const rn_program &program, uint64_t runSeed, Arena &arena) {
-  for (int32_t i = 0; i < program.num_variables; ++i)
-    initVariable(program.variables[i], runSeed,
-                 arena.variable(program.variables[i]));
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    float *data = arena.variable(variable);
+    // prepare_eval computes derived variables; until then they are zero.
+    if (variable.role == RN_DERIVED)
+      std::fill(data, data + elementCount(variable), 0.0f);
+    else
+      initVariable(variable, runSeed, data);
+  }
 }
 
 } // namespace resnetrt

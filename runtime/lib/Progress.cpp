@@ -80,4 +80,16 @@ void Progress::drawBar(const StepReport &report) {
   barShown = true;
 }
 
+void printResult(FILE *out, Progress &progress, const JsonObject &result) {
+  progress.clear();
+  fmt::print(out, "{}\n", result.str());
+  std::fflush(out);
+}
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double mebibytes(int64_t bytes) { return double(bytes) / (1 << 20); }
+
 } // namespace resnetrt

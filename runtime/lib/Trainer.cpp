@@ -12,11 +12,14 @@
 
 #include "resnetrt/Arena.h"
 #include "resnetrt/Batcher.h"
+#include "resnetrt/Benchmark.h"
 #include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/Evaluate.h"
 #include "resnetrt/Flags.h"
 #include "resnetrt/Init.h"
+#include "resnetrt/Interrupt.h"
 #include "resnetrt/Metrics.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
@@ -24,58 +27,15 @@
 #include "HalideRuntime.h"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <csignal>
 #include <optional>
 
 namespace resnetrt {
 namespace {
 
 //===----------------------------------------------------------------------===//
-// Interruption
+// Run state
 //===----------------------------------------------------------------------===//
-
-std::atomic<bool> interruptRequested{false};
-
-extern "C" void onInterrupt(int) { interruptRequested = true; }
-
-/// While alive, the first SIGINT asks the run to stop after the step in
-/// progress; the handler then resets itself, so a second one ends the
-/// process at once as usual.
-class InterruptScope {
-public:
-  InterruptScope() {
-    interruptRequested = false;
-    struct sigaction action {};
-    action.sa_handler = onInterrupt;
-    action.sa_flags = SA_RESETHAND;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous);
-  }
-  ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
-
-private:
-  struct sigaction previous {};
-};
-
-//===----------------------------------------------------------------------===//
-// Helpers
-//===----------------------------------------------------------------------===//
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double mebibytes(int64_t bytes) { return double(bytes) / (1 << 20); }
-
-struct EvalResult {
-  double loss = 0, accuracy = 0;
-  int64_t images = 0;
-};
 
 /// What a training run reads, fixed before its first step.
 struct TrainingData {
@@ -136,8 +96,6 @@ public:
   int benchmark();
 
 private:
-  DataSource findDataSource() const;
-  Augmenter makeAugmenter(const DataSource &source, const Dataset &data) const;
   TrainingData loadTrainingData();
   void planRun(TrainingData &data);
   void describeModel();
@@ -150,14 +108,10 @@ private:
   bool finishEpoch(Workspace &work, const TrainingData &data,
                    Clock::time_point epochStart, double trainSeconds,
                    int64_t images);
-  std::optional<EvalResult> evaluate(Arena &arena, Batcher &batcher,
-                                     const Dataset &data,
-                                     std::vector<int64_t> order);
   void checkFinite(Arena &arena, int64_t step);
   [[noreturn]] void diverged(const std::string &what, int64_t step);
   void save(Arena &arena);
   void checkResume(const CheckpointInfo &info, int64_t stepsPerEpoch) const;
-  void printResult(const JsonObject &result);
   int stopInterrupted(Arena &arena);
 
   const rn_program &program;
@@ -172,53 +126,10 @@ private:
   EpochResults last;
 };
 
-DataSource Trainer::findDataSource() const {
-  if (options.data.empty() && options.dataset.empty())
-    usageError("no data set: pass --data=DIR (a directory with MNIST, "
-               "Fashion-MNIST, CIFAR-10 or CIFAR-100 files) or --dataset=NAME");
-  std::string dir =
-      options.data.empty() ? defaultDataDir(options.dataset) : options.data;
-  DataSource source = findData(dir);
-  if (!options.dataset.empty() &&
-      datasetFormat(options.dataset) != source.format)
-    fail("--dataset={} expects {} files, but {} holds {} files; pass the "
-         "--dataset that matches, or another --data",
-         options.dataset, formatName(datasetFormat(options.dataset)), dir,
-         formatName(source.format));
-  return source;
-}
-
-/// The augmentation for `data`, checked against the model's input.
-Augmenter Trainer::makeAugmenter(const DataSource &source,
-                                 const Dataset &data) const {
-  ImageShape expected{program.input_height, program.input_width,
-                      program.input_channels};
-  auto mismatch = [&](const std::string &after) {
-    fail("{} holds {} images of {} (HxWxC){}, but model {} takes {}; use a "
-         "data set of the model's input shape or change the model's input",
-         source.dir, formatName(source.format), data.shape.str(), after,
-         program.model_name, expected.str());
-  };
-  // No augmentation changes the channels; checked first, as the
-  // normalisation constants depend on them.
-  if (data.shape.channels != expected.channels)
-    mismatch("");
-  Augmenter augmenter(options.augment, options.normalize, data.shape);
-  if (!(augmenter.outputShape() == expected))
-    mismatch(fmt::format(" (--augment={} makes them {})", options.augmentText,
-                         augmenter.outputShape().str()));
-  if (data.numClasses != program.num_classes)
-    fail("{} holds {} with {} classes, but model {} was compiled for {} "
-         "classes",
-         source.dir, formatName(source.format), data.numClasses,
-         program.model_name, program.num_classes);
-  return augmenter;
-}
-
 /// Loads both splits.
 TrainingData Trainer::loadTrainingData() {
   TrainingData data;
-  data.source = findDataSource();
+  data.source = findDataSource(options);
   data.train = loadSplit(data.source, Split::Train);
   data.test = loadSplit(data.source, Split::Test);
   if (!(data.test.shape == data.train.shape))
@@ -297,31 +208,6 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
   return params;
 }
 
-/// Evaluates the model on `order` of `data`; nothing if interrupted.
-std::optional<EvalResult> Trainer::evaluate(Arena &arena, Batcher &batcher,
-                                            const Dataset &data,
-                                            std::vector<int64_t> order) {
-  Pass pass;
-  pass.data = &data;
-  pass.order = std::move(order);
-  pass.batch = arena.maxBatch();
-  batcher.start(std::move(pass));
-  double lossSum = 0;
-  int64_t correct = 0, images = 0;
-  while (int32_t count = batcher.next(arena)) {
-    if (int32_t status = program.eval_step(arena.data(), count))
-      fail("eval_step failed with Halide error {} (see the message above)",
-           status);
-    lossSum += double(arena.loss()) * count;
-    correct += arena.correct();
-    images += count;
-    if (interruptRequested)
-      return std::nullopt;
-  }
-  return EvalResult{lossSum / double(images), double(correct) / double(images),
-                    images};
-}
-
 [[noreturn]] void Trainer::diverged(const std::string &what, int64_t step) {
   progress.clear();
   std::string kept =
@@ -340,6 +226,8 @@ std::optional<EvalResult> Trainer::evaluate(Arena &arena, Batcher &batcher,
 void Trainer::checkFinite(Arena &arena, int64_t step) {
   for (int32_t i = 0; i < program.num_variables; ++i) {
     const rn_variable &variable = program.variables[i];
+    if (variable.role == RN_DERIVED) // not saved
+      continue;
     const float *values = arena.variable(variable);
     if (!std::all_of(values, values + elementCount(variable),
                      [](float v) { return std::isfinite(v); }))
@@ -387,12 +275,6 @@ void Trainer::checkResume(const CheckpointInfo &info,
          stepsPerEpoch);
 }
 
-void Trainer::printResult(const JsonObject &result) {
-  progress.clear();
-  fmt::print(out, "{}\n", result.str());
-  std::fflush(out);
-}
-
 /// Ends a run on SIGINT, keeping its progress when --checkpoint is set.
 int Trainer::stopInterrupted(Arena &arena) {
   progress.clear();
@@ -413,7 +295,8 @@ int Trainer::train() {
   Clock::time_point runStart = Clock::now();
   describeModel();
   TrainingData data = loadTrainingData();
-  Augmenter augmenter = makeAugmenter(data.source, data.train);
+  Augmenter augmenter =
+      makeAugmenter(program, options, data.source, data.train);
   planRun(data);
   Workspace work(program, options, augmenter);
   progress.line("arena: {:.1f} MiB, allocated once ({:.1f} MiB fixed + "
@@ -432,7 +315,7 @@ int Trainer::train() {
       return stopInterrupted(work.arena);
   if (!last.test) {
     // Resumed at (or past) the end: nothing trained, so evaluate here.
-    last.test = evaluate(work.arena, work.batcher, data.test,
+    last.test = evaluate(program, work.arena, work.batcher, data.test,
                          allIndices(data.test.size()));
     if (!last.test)
       return stopInterrupted(work.arena);
@@ -454,7 +337,7 @@ int Trainer::train() {
       .add("images_per_s", throughput.imagesPerSecond())
       .add("train_seconds", throughput.stepSeconds)
       .add("total_seconds", secondsSince(runStart));
-  printResult(result);
+  printResult(out, progress, result);
   return ExitOk;
 }
 
@@ -503,7 +386,7 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     ++throughput.steps;
     throughput.images += count;
     afterStep(work, data, params, loss, count, epochStart, images);
-    if (interruptRequested)
+    if (interruptRequested())
       return false;
   }
   return finishEpoch(work, data, epochStart, trainSeconds, images);
@@ -563,8 +446,8 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
       .add("train_accuracy", last.trainAccuracy);
   std::string validationText;
   if (!data.split.validation.empty()) {
-    last.validation =
-        evaluate(work.arena, work.batcher, data.train, data.split.validation);
+    last.validation = evaluate(program, work.arena, work.batcher, data.train,
+                               data.split.validation);
     if (!last.validation)
       return false;
     state.bestValAccuracy =
@@ -575,7 +458,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
         fmt::format(" | val loss {:.4f} acc {:.2f}%", last.validation->loss,
                     100 * last.validation->accuracy);
   }
-  last.test = evaluate(work.arena, work.batcher, data.test,
+  last.test = evaluate(program, work.arena, work.batcher, data.test,
                        allIndices(data.test.size()));
   if (!last.test)
     return false;
@@ -603,26 +486,22 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
 //===----------------------------------------------------------------------===//
 
 int Trainer::evaluateCheckpoint() {
-  DataSource source = findDataSource();
-  Dataset testSet = loadSplit(source, Split::Test);
-  Augmenter augmenter = makeAugmenter(source, testSet);
-  Arena arena(program, options.batch);
-  CheckpointInfo info = loadCheckpoint(options.resume, program, arena);
-  Batcher batcher(augmenter, options.batch);
-  std::optional<EvalResult> test =
-      evaluate(arena, batcher, testSet, allIndices(testSet.size()));
-  if (!test)
+  std::optional<CheckpointEvaluation> evaluation = resnetrt::evaluateCheckpoint(
+      program, options, options.resume, Split::Test);
+  if (!evaluation)
     return ExitInterrupted;
+  const EvalResult &test = evaluation->result;
   progress.line("{} at step {} on {} test images of {}: loss {:.4f}, "
                 "accuracy {:.2f}%",
-                options.resume, info.state.step, test->images, source.dir,
-                test->loss, 100 * test->accuracy);
-  printResult(JsonObject()
+                options.resume, evaluation->info.state.step, test.images,
+                evaluation->source.dir, test.loss, 100 * test.accuracy);
+  printResult(out, progress,
+              JsonObject()
                   .add("model", program.model_name)
-                  .add("test_accuracy", test->accuracy)
-                  .add("test_loss", test->loss)
-                  .add("test_images", test->images)
-                  .add("step", info.state.step));
+                  .add("test_accuracy", test.accuracy)
+                  .add("test_loss", test.loss)
+                  .add("test_images", test.images)
+                  .add("step", evaluation->info.state.step));
   return ExitOk;
 }
 
@@ -631,63 +510,18 @@ int Trainer::evaluateCheckpoint() {
 //===----------------------------------------------------------------------===//
 
 int Trainer::benchmark() {
-  const int64_t timed = options.steps > 0 ? options.steps : 20;
   describeModel();
   Arena arena(program, options.batch);
   initVariables(program, options.seed, arena);
-
-  // Synthetic inputs, staged outside the arena and copied in before every
-  // step as real batches are: the step may reuse the input slots.
-  Rng rng(streamKey(Stream::Synthetic, {options.seed}));
-  size_t sampleFloats = size_t(program.input_height) * program.input_width *
-                        program.input_channels;
-  std::vector<float> images(sampleFloats * options.batch);
-  std::vector<int32_t> labels(size_t(options.batch));
-  for (float &value : images)
-    value = float(rng.uniform());
-  for (int32_t &label : labels)
-    label = int32_t(rng.below(uint64_t(program.num_classes)));
-
-  progress.line("benchmark: batch {}, {} thread(s), {} warm-up + {} timed "
-                "steps on synthetic data, arena {:.1f} MiB",
-                options.batch, options.threads, options.warmup, timed,
-                mebibytes(arena.bytes()));
-  std::vector<double> milliseconds;
-  for (int64_t step = 1; step <= options.warmup + timed; ++step) {
-    Clock::time_point start = Clock::now();
-    std::copy(images.begin(), images.end(), arena.images(options.batch));
-    std::copy(labels.begin(), labels.end(), arena.labels(options.batch));
-    rn_step_params params = stepParams(step, options.schedule.lr);
-    if (int32_t status =
-            program.train_step(arena.data(), options.batch, &params))
-      fail("train_step failed at step {} with Halide error {}", step, status);
-    if (step > options.warmup)
-      milliseconds.push_back(1e3 * secondsSince(start));
-    if (interruptRequested)
-      return ExitInterrupted;
-  }
-
-  std::sort(milliseconds.begin(), milliseconds.end());
-  auto percentile = [&](double p) {
-    return milliseconds[size_t(
-        std::lround(p * double(milliseconds.size() - 1)))];
-  };
-  double median = percentile(0.5);
-  double imagesPerSecond = 1e3 * options.batch / median;
-  progress.line("step time: median {:.2f} ms (p10 {:.2f}, p90 {:.2f}), "
-                "{:.0f} images/s",
-                median, percentile(0.1), percentile(0.9), imagesPerSecond);
-  printResult(JsonObject()
-                  .add("model", program.model_name)
-                  .add("batch", options.batch)
-                  .add("threads", options.threads)
-                  .add("warmup", options.warmup)
-                  .add("steps", timed)
-                  .add("step_ms_median", median)
-                  .add("step_ms_p10", percentile(0.1))
-                  .add("step_ms_p90", percentile(0.9))
-                  .add("images_per_s", imagesPerSecond)
-                  .add("kernels_per_step", program.train_kernels));
+  std::optional<JsonObject> result = benchmarkSteps(
+      program, options, arena, progress, "train_step", program.train_kernels,
+      [&](int64_t step) {
+        rn_step_params params = stepParams(step, options.schedule.lr);
+        return program.train_step(arena.data(), options.batch, &params);
+      });
+  if (!result)
+    return ExitInterrupted;
+  printResult(out, progress, *result);
   return ExitOk;
 }
 
@@ -699,12 +533,12 @@ int Trainer::benchmark() {
 
 int runTrain(const rn_program &program, const std::vector<std::string> &args,
              FILE *out, FILE *err) {
-  try {
+  return reportErrors("train", err, [&] {
     checkProgram(program);
     Options options = parseFlags(program, args);
     if (options.help) {
       fmt::print(out, "{}", helpText(program));
-      return ExitOk;
+      return int(ExitOk);
     }
     halide_set_num_threads(options.threads);
     InterruptScope interruptScope;
@@ -714,13 +548,7 @@ int runTrain(const rn_program &program, const std::vector<std::string> &args,
     if (options.evalOnly)
       return trainer.evaluateCheckpoint();
     return trainer.train();
-  } catch (const Error &error) {
-    fmt::print(err, "train: error: {}\n", error.what());
-    return error.exitCode();
-  } catch (const std::bad_alloc &) {
-    fmt::print(err, "train: error: out of memory; use a smaller --batch\n");
-    return ExitFailure;
-  }
+  });
 }
 
 int trainMain(const rn_program &program, int argc, char **argv) {

@@ -7,7 +7,8 @@
 //   stepdriver IN OUT STEPS
 //   IN/variables/<name>.bin   f32, the variable's logical (rn) layout; every
 //                             parameter and state variable, optimizer slots
-//                             start at zero
+//                             start at zero, derived variables (folded
+//                             BatchNorm) come from prepare_eval
 //   IN/images.bin             f32 [STEPS, N, C, H, W] (PyTorch's NCHW)
 //   IN/labels.bin             i32 [STEPS, N]
 //   IN/params.txt             lr momentum weight_decay nesterov beta1 beta2
@@ -89,11 +90,15 @@ int main(int argc, char **argv) {
   int32_t n = p.compiled_batch;
   int64_t c = p.input_channels, h = p.input_height, w = p.input_width;
 
-  std::vector<uint8_t> arenaStorage(p.fixed_bytes + n * p.per_sample_bytes + 64);
-  uint8_t *arena = arenaStorage.data();
+  // 128-byte aligned, as the runtime's arena: kernels may use aligned
+  // vector accesses (Kernels.h).
+  std::vector<uint8_t> arenaStorage(p.fixed_bytes + n * p.per_sample_bytes +
+                                    128);
+  uint8_t *arena = arenaStorage.data() +
+                   (128 - reinterpret_cast<uintptr_t>(arenaStorage.data()) % 128) % 128;
   for (int i = 0; i < p.num_variables; ++i) {
     const rn_variable &v = p.variables[i];
-    if (v.role == RN_OPTIMIZER_SLOT)
+    if (v.role == RN_OPTIMIZER_SLOT || v.role == RN_DERIVED)
       continue;
     std::vector<char> data =
         readFile(in / "variables" / (std::string(v.name) + ".bin"),
@@ -155,6 +160,9 @@ int main(int argc, char **argv) {
   }
   dumpVariables(p, arena, out / "final" / "variables");
   loadBatch(0);
+  if (p.prepare_eval)
+    if (int status = p.prepare_eval(arena, 0))
+      die("prepare_eval failed with Halide error " + std::to_string(status));
   if (int status = p.eval_step(arena, n))
     die("eval_step failed with Halide error " + std::to_string(status));
   float loss;

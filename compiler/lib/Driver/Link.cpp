@@ -28,13 +28,15 @@ std::string resnetc::findLinker() {
   return "";
 }
 
-std::string resnetc::findRuntimeLibrary(const char *argv0) {
-  if (const char *env = std::getenv("RESNETC_RUNTIME"); env && *env)
+std::string resnetc::findRuntimeLibrary(const char *argv0,
+                                        llvm::StringRef archive) {
+  if (const char *env = std::getenv("RESNETC_RUNTIME");
+      env && *env && archive == "libresnetrt.a")
     return llvm::sys::fs::exists(env) ? env : "";
   std::string exe = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&findRuntimeLibrary));
   llvm::SmallString<256> path(llvm::sys::path::parent_path(exe));
-  llvm::sys::path::append(path, "..", "lib", "libresnetrt.a");
+  llvm::sys::path::append(path, "..", "lib", archive);
   return llvm::sys::fs::exists(path) ? std::string(path) : "";
 }
 

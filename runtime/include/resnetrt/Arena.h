@@ -24,8 +24,9 @@ namespace resnetrt {
 int64_t elementCount(const rn_variable &variable);
 
 /// Checks that the program table is one this runtime can use: the ABI
-/// version, positive shapes, and every offset inside its region. Throws an
-/// Error that names the entry; such an error is a compiler bug.
+/// version, positive shapes, known variable roles (and a prepare_eval when
+/// some are derived), and every offset inside its region. Throws an Error
+/// that names the entry; such an error is a compiler bug.
 void checkProgram(const rn_program &program);
 
 class Arena {

@@ -1,10 +1,11 @@
 //===- Checkpoint.h - saving and resuming a training run --------*- C++ -*-===//
 //
 // A checkpoint holds everything a run needs to continue as if it had never
-// stopped: every variable of every role (parameters, BatchNorm state,
-// optimizer slots) by name with its shape, where the run is in its data
-// order, and the settings that decide that order. All randomness is
-// counter-based (Random.h), so the run's seed is the whole generator state.
+// stopped: every variable (parameters, BatchNorm state, optimizer slots) by
+// name with its shape, where the run is in its data order, and the settings
+// that decide that order. All randomness is counter-based (Random.h), so the
+// run's seed is the whole generator state. Derived variables (RN_DERIVED,
+// recomputed by prepare_eval) are neither saved nor loaded.
 //
 // File format (little-endian), version 1:
 //   "RNCKPT\0\0"                    8-byte magic
@@ -67,7 +68,8 @@ struct Checkpoint {
   std::vector<StoredVariable> variables;
 };
 
-/// Writes the program's variables from the arena, atomically.
+/// Writes the program's variables but the derived ones from the arena,
+/// atomically.
 void saveCheckpoint(const std::string &path, const rn_program &program,
                     Arena &arena, const CheckpointInfo &info);
 
@@ -76,7 +78,8 @@ Checkpoint readCheckpoint(const std::string &path);
 
 /// Reads a checkpoint, checks it is for this program (model, optimizer,
 /// every variable's name, role and shape) and copies its variables into the
-/// arena. Throws an Error that lists what does not match.
+/// arena; derived variables are left as they are, on both sides. Throws an
+/// Error that lists what does not match.
 CheckpointInfo loadCheckpoint(const std::string &path,
                               const rn_program &program, Arena &arena);
 

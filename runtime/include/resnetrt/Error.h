@@ -2,9 +2,10 @@
 //
 // Every problem `train` meets at run time (a bad flag, a malformed data file,
 // a checkpoint for another model, a diverging loss) is an Error carrying the
-// message to print and the exit status to leave with. trainMain is the one
-// place that catches them, so library code and tests see ordinary exceptions
-// and nothing calls exit() behind their back.
+// message to print and the exit status to leave with. reportErrors, at the
+// top of train and classify, is the one place that catches them, so library
+// code and tests see ordinary exceptions and nothing calls exit() behind
+// their back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,8 +14,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace resnetrt {
 
@@ -48,6 +52,21 @@ template <typename... Args>
 [[noreturn]] void usageError(fmt::format_string<Args...> format,
                              Args &&...args) {
   throw Error(ExitUsage, fmt::format(format, std::forward<Args>(args)...));
+}
+
+/// Runs `body`, which returns an exit status, and turns what it throws into
+/// a line `<tool>: error: <message>` on `err` and the Error's exit status.
+template <typename Body>
+int reportErrors(std::string_view tool, FILE *err, Body body) {
+  try {
+    return body();
+  } catch (const Error &error) {
+    fmt::print(err, "{}: error: {}\n", tool, error.what());
+    return error.exitCode();
+  } catch (const std::bad_alloc &) {
+    fmt::print(err, "{}: error: out of memory; use a smaller --batch\n", tool);
+    return ExitFailure;
+  }
 }
 
 } // namespace resnetrt

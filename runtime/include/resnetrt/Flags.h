@@ -1,4 +1,4 @@
-//===- Flags.h - the command line of train ----------------------*- C++ -*-===//
+//===- Flags.h - the command lines of train and classify --------*- C++ -*-===//
 //
 // Every value of a run comes from one flag. A flag's value is, in order of
 // precedence: the command line, the recipe compiled into the program
@@ -35,12 +35,23 @@
 // On the command line `--name value` works as `--name=value` does, and a
 // bare boolean flag means true.
 //
+// classify (Classify.h) has flags of its own, a few of train's with the same
+// meaning and its own defaults from the same recipe (it ignores the recipe's
+// training flags):
+//   data        --data=DIR --dataset=NAME --split=test|train --augment=LIST
+//               --normalize=MEANS/STDS|none
+//   run         --checkpoint=PATH (the weights) --batch=N --threads=N
+//   output      --progress=auto|bar|plain|none
+//   benchmark   --benchmark[=BOOL] --steps=N --warmup=N --seed=N
+//   --help
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef RESNETRT_FLAGS_H
 #define RESNETRT_FLAGS_H
 
 #include "resnetrt/Augment.h"
+#include "resnetrt/Data.h"
 #include "resnetrt/Program.h"
 #include "resnetrt/Schedule.h"
 
@@ -75,9 +86,11 @@ struct Options {
   Schedule schedule; ///< holds --lr
   // Run
   uint64_t seed = 0;
-  int32_t threads = 1; ///< resolved: never 0
-  std::string checkpoint, resume;
+  int32_t threads = 1;    ///< resolved: never 0
+  std::string checkpoint; ///< train: where to save; classify: what to load
+  std::string resume;
   bool evalOnly = false;
+  Split split = Split::Test; ///< classify: the split it classifies
   // Output
   ProgressMode progress = ProgressMode::Auto;
   std::string logDir; ///< empty: no metrics file
@@ -96,16 +109,23 @@ struct FlagInfo {
   std::string_view group, name, metavar, fallback, help;
 };
 
-/// Every flag, in --help's order.
+/// Every flag of train, in --help's order.
 const std::vector<FlagInfo> &flagTable();
+/// Every flag of classify, in --help's order.
+const std::vector<FlagInfo> &classifyFlagTable();
 
 /// Reads the recipe of `program` and then `args` (argv without argv[0]).
 /// Throws a usage Error naming the flag and what it accepts.
 Options parseFlags(const rn_program &program,
                    const std::vector<std::string> &args);
+/// The same for classify: sets the Options of classifyFlagTable()'s flags
+/// and leaves the others at their initial values.
+Options parseClassifyFlags(const rn_program &program,
+                           const std::vector<std::string> &args);
 
 /// What --help prints: every flag with its default for this program.
 std::string helpText(const rn_program &program);
+std::string classifyHelpText(const rn_program &program);
 
 } // namespace resnetrt
 

@@ -29,7 +29,8 @@ class Arena;
 /// Fills `data` (elementCount(variable) floats) with its initial values.
 void initVariable(const rn_variable &variable, uint64_t runSeed, float *data);
 
-/// Initialises every variable of the program in the arena.
+/// Initialises every variable of the program in the arena; derived ones
+/// (RN_DERIVED) are zeroed, not drawn from their init.
 void initVariables(const rn_program &program, uint64_t runSeed, Arena &arena);
 
 } // namespace resnetrt

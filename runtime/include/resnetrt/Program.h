@@ -4,7 +4,9 @@
  * `rn_program_info`: the model's variables and where they live, the size of
  * its memory arena, the recipe's defaults, and the generated step functions.
  * libresnetrt (data, training loop, checkpoints, the command line) reads that
- * table and nothing else, so the runtime never changes with the model.
+ * table and nothing else, so the runtime never changes with the model. The
+ * same object linked with libresnetrt-classify.a makes `classify`, which
+ * runs eval_step on a checkpoint's weights.
  *
  * The arena is one allocation: a fixed region of `fixed_bytes`, then a
  * per-sample region of `per_sample_bytes` for every image of the batch.
@@ -26,6 +28,10 @@
  * and writes the loss (mean over the batch, from the forward pass) and the
  * count of correct predictions. eval_step runs the forward pass in
  * inference mode, writes the loss and the count, and changes no variable.
+ * Inference may read derived variables (RN_DERIVED: BatchNorm folded into
+ * the preceding convolution's weights and bias) instead of the parameters
+ * and state they come from; prepare_eval computes them, and the runtime
+ * calls it before eval_step whenever those changed.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -38,12 +44,19 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 2
+#define RN_PROGRAM_ABI_VERSION 3
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
- * optimizer's own (momentum, Adam moments). All three go into checkpoints. */
-enum rn_variable_role { RN_PARAMETER = 0, RN_STATE = 1, RN_OPTIMIZER_SLOT = 2 };
+ * optimizer's own (momentum, Adam moments). All three go into checkpoints.
+ * Derived variables are computed from the others by prepare_eval (BatchNorm
+ * folded into a convolution's weights and bias): they are never initialised
+ * from their init (they stay zero until prepare_eval), never saved to a
+ * checkpoint and never loaded from one, so checkpoints do not depend on
+ * whether a program folds. */
+enum rn_variable_role {
+  RN_PARAMETER = 0, RN_STATE = 1, RN_OPTIMIZER_SLOT = 2, RN_DERIVED = 3
+};
 
 /* Same order as the rn dialect's InitKind and FanMode enums. */
 enum rn_init_kind {
@@ -107,6 +120,12 @@ typedef struct rn_program {
   int32_t (*train_step)(uint8_t *arena, int32_t batch,
                         const rn_step_params *params);
   int32_t (*eval_step)(uint8_t *arena, int32_t batch);
+  /* Recomputes the derived variables from the parameters and state. The
+   * runtime calls it before a series of eval_step calls whenever parameters
+   * or state changed (after initialising or loading them, after training
+   * steps). `batch` is ignored (pass 0). Returns 0 or a Halide error code.
+   * Null when the program has no derived variables. */
+  int32_t (*prepare_eval)(uint8_t *arena, int32_t batch);
 } rn_program;
 
 extern const rn_program rn_program_info;

@@ -14,6 +14,7 @@
 #define RESNETRT_PROGRESS_H
 
 #include "resnetrt/Flags.h"
+#include "resnetrt/Metrics.h"
 
 #include <fmt/format.h>
 
@@ -63,6 +64,18 @@ private:
   bool barShown = false;
   std::chrono::steady_clock::time_point lastDraw;
 };
+
+/// Prints the final JSON line of a run, after erasing the bar: always, as
+/// scripts read it whatever --progress says.
+void printResult(FILE *out, Progress &progress, const JsonObject &result);
+
+using Clock = std::chrono::steady_clock;
+
+/// Seconds from `start` to now.
+double secondsSince(Clock::time_point start);
+
+/// `bytes` in MiB, as messages show sizes.
+double mebibytes(int64_t bytes);
 
 } // namespace resnetrt
 

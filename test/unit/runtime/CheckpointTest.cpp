@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace resnetrt;
@@ -152,5 +153,37 @@ TEST_F(CheckpointFile, UnwritablePathIsAnError) {
     FAIL() << "no error";
   } catch (const Error &error) {
     EXPECT_CONTAINS(error.what(), "cannot write checkpoint");
+  }
+}
+
+TEST(CheckpointDerived, DerivedVariablesAreNeitherSavedNorLoaded) {
+  const rn_program &folded = mnistLogisticFolded(), &plain = mnistLogistic();
+  TempDir dir;
+  Arena trained(folded, 1);
+  initVariables(folded, 5, trained);
+  ASSERT_EQ(folded.prepare_eval(trained.data(), 0), 0);
+  std::string foldedPath = dir / "folded.ckpt", plainPath = dir / "plain.ckpt";
+  saveCheckpoint(foldedPath, folded, trained, sampleInfo(folded));
+  std::vector<StoredVariable> stored = readCheckpoint(foldedPath).variables;
+  ASSERT_EQ(stored.size(), 5u);
+  for (const StoredVariable &variable : stored)
+    EXPECT_NE(variable.role, RN_DERIVED) << variable.name;
+
+  // Both programs place the saved variables alike, so `plain` reads them
+  // from either arena.
+  Arena plainArena(plain, 1);
+  loadCheckpoint(foldedPath, plain, plainArena);
+  EXPECT_EQ(variableBytes(plain, plainArena), variableBytes(plain, trained));
+
+  saveCheckpoint(plainPath, plain, plainArena, sampleInfo(plain));
+  Arena foldedArena(folded, 1);
+  loadCheckpoint(plainPath, folded, foldedArena);
+  EXPECT_EQ(variableBytes(plain, foldedArena), variableBytes(plain, trained));
+  for (int32_t i = plain.num_variables; i < folded.num_variables; ++i) {
+    const rn_variable &derived = folded.variables[i];
+    const float *values = foldedArena.variable(derived);
+    EXPECT_TRUE(std::all_of(values, values + elementCount(derived),
+                            [](float v) { return v == 0; }))
+        << derived.name << " was loaded";
   }
 }

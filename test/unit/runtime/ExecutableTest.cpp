@@ -1,9 +1,10 @@
 //===- ExecutableTest.cpp - a train linked as resnetc links one -----------===//
 //
 // logistic-train is a program table, libresnetrt.a and a Halide runtime
-// object, nothing else: the archive's main() is the one that runs. These
-// tests run it as a process, for what only a process shows: exit statuses,
-// and SIGINT from outside.
+// object, nothing else: the archive's main() is the one that runs; and
+// logistic-classify the same table with libresnetrt-classify.a. These tests
+// run them as processes, for what only a process shows: exit statuses, and
+// SIGINT from outside.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,10 +35,10 @@ struct Process {
   std::string out;
 };
 
-/// Runs logistic-train with `args`; `onLine` sees each line of its stdout
-/// as it comes and may signal the process.
+/// Runs `executable` with `args`; `onLine` sees each line of its stdout as
+/// it comes and may signal the process.
 Process runProcess(
-    const std::vector<std::string> &args,
+    const char *executable, const std::vector<std::string> &args,
     const std::function<void(pid_t, const std::string &)> &onLine = nullptr) {
   int pipeFds[2];
   EXPECT_EQ(pipe(pipeFds), 0);
@@ -45,16 +46,16 @@ Process runProcess(
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, pipeFds[0]);
-  std::vector<std::string> all = {LOGISTIC_TRAIN};
+  std::vector<std::string> all = {executable};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char *> argv;
   for (std::string &arg : all)
     argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid;
-  EXPECT_EQ(posix_spawn(&pid, LOGISTIC_TRAIN, &actions, nullptr, argv.data(),
-                        environ),
-            0);
+  EXPECT_EQ(
+      posix_spawn(&pid, executable, &actions, nullptr, argv.data(), environ),
+      0);
   posix_spawn_file_actions_destroy(&actions);
   close(pipeFds[1]);
 
@@ -76,18 +77,33 @@ Process runProcess(
   return result;
 }
 
+Process runTrainProcess(
+    const std::vector<std::string> &args,
+    const std::function<void(pid_t, const std::string &)> &onLine = nullptr) {
+  return runProcess(LOGISTIC_TRAIN, args, onLine);
+}
+
+Process runClassifyProcess(const std::vector<std::string> &args) {
+  return runProcess(LOGISTIC_CLASSIFY, args);
+}
+
+std::string lastJson(const Process &process) {
+  size_t brace = process.out.rfind('{');
+  return brace == std::string::npos ? "" : process.out.substr(brace);
+}
+
 } // namespace
 
 TEST(ExecutableTest, HelpAndBadFlags) {
-  Process help = runProcess({"--help"});
+  Process help = runTrainProcess({"--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--benchmark"), std::string::npos);
-  EXPECT_EQ(runProcess({"--bogus"}).status, 2);
-  EXPECT_EQ(runProcess({"--data=/no/such/dir"}).status, 1);
+  EXPECT_EQ(runTrainProcess({"--bogus"}).status, 2);
+  EXPECT_EQ(runTrainProcess({"--data=/no/such/dir"}).status, 1);
 }
 
 TEST(ExecutableTest, Benchmark) {
-  Process run = runProcess({"--benchmark", "--steps=3", "--warmup=1"});
+  Process run = runTrainProcess({"--benchmark", "--steps=3", "--warmup=1"});
   ASSERT_EQ(run.status, 0);
   std::string last = run.out.substr(run.out.rfind('{'));
   EXPECT_TRUE(jsonNumber(last, "images_per_s"));
@@ -99,7 +115,7 @@ TEST(ExecutableTest, SigintSavesACheckpointAndExits130) {
   writeMnist(data.path(), 640, 100, false);
   std::string checkpoint = data / "run.ckpt";
   bool sent = false;
-  Process run = runProcess(
+  Process run = runTrainProcess(
       {"--data=" + data.path(), "--epochs=100000", "--progress=plain",
        "--log-every=1", "--checkpoint=" + checkpoint},
       [&](pid_t pid, const std::string &line) {
@@ -111,4 +127,40 @@ TEST(ExecutableTest, SigintSavesACheckpointAndExits130) {
   ASSERT_TRUE(sent);
   EXPECT_EQ(run.status, 130);
   EXPECT_GE(readCheckpoint(checkpoint).info.state.step, 3);
+}
+
+TEST(ExecutableTest, ClassifyHelpAndBadFlags) {
+  Process help = runClassifyProcess({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_EQ(help.out.rfind("Usage: classify", 0), 0u);
+  EXPECT_EQ(runClassifyProcess({"--bogus"}).status, 2);
+  EXPECT_EQ(runClassifyProcess({}).status, 2); // no --checkpoint
+  EXPECT_EQ(
+      runClassifyProcess({"--checkpoint=/no/such.ckpt", "--data=/no/such/dir"})
+          .status,
+      1);
+}
+
+TEST(ExecutableTest, ClassifyBenchmark) {
+  Process run = runClassifyProcess({"--benchmark", "--steps=3", "--warmup=1"});
+  ASSERT_EQ(run.status, 0);
+  std::string last = lastJson(run);
+  EXPECT_TRUE(jsonNumber(last, "images_per_s"));
+  EXPECT_EQ(*jsonNumber(last, "batch"), 64);
+  EXPECT_EQ(*jsonNumber(last, "kernels_per_step"), 1);
+}
+
+TEST(ExecutableTest, ClassifyAgreesWithTrain) {
+  TempDir data;
+  writeMnist(data.path(), 640, 100, false);
+  std::string checkpoint = data / "run.ckpt";
+  Process train = runTrainProcess(
+      {"--data=" + data.path(), "--epochs=1", "--checkpoint=" + checkpoint});
+  ASSERT_EQ(train.status, 0);
+  Process classify = runClassifyProcess(
+      {"--data=" + data.path(), "--checkpoint=" + checkpoint});
+  ASSERT_EQ(classify.status, 0);
+  EXPECT_EQ(*jsonNumber(lastJson(classify), "accuracy"),
+            *jsonNumber(lastJson(train), "test_accuracy"));
+  EXPECT_EQ(*jsonNumber(lastJson(classify), "images"), 100);
 }

@@ -124,3 +124,22 @@ TEST(InitTest, FillsEveryVariableOfAProgram) {
   EXPECT_TRUE(
       std::all_of(momentum, momentum + 7840, [](float x) { return x == 0; }));
 }
+
+TEST(InitTest, DerivedVariablesStayZero) {
+  const rn_program &program = resnetrt::test::mnistLogisticFolded();
+  Arena arena(program, 4);
+  // Whatever was there before: initialising zeroes them.
+  std::fill(arena.data(), arena.data() + program.fixed_bytes, uint8_t(0x3f));
+  initVariables(program, 3, arena);
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    if (variable.role != RN_DERIVED)
+      continue;
+    // Their init says ones; prepare_eval alone fills them.
+    ASSERT_EQ(variable.init_kind, RN_INIT_ONES);
+    const float *values = arena.variable(variable);
+    EXPECT_TRUE(std::all_of(values, values + elementCount(variable),
+                            [](float x) { return x == 0; }))
+        << variable.name;
+  }
+}

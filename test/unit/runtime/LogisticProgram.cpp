@@ -27,7 +27,10 @@ struct Layout {
   int64_t correct = loss + 64;
   int64_t weightGrad = correct + 64;
   int64_t biasGrad = align64(weightGrad + 4 * pixels * classes);
-  int64_t fixedBytes = align64(biasGrad + 4 * classes);
+  // The folded variant's derived variables; unused by the others.
+  int64_t foldedWeight = align64(biasGrad + 4 * classes);
+  int64_t foldedBias = align64(foldedWeight + 4 * pixels * classes);
+  int64_t fixedBytes = align64(foldedBias + 4 * classes);
   // Per-sample region.
   int64_t images = 0;
   int64_t labels = align64(4 * pixels);
@@ -42,12 +45,18 @@ template <typename T> T *at(uint8_t *arena, int64_t offset) {
   return reinterpret_cast<T *>(arena + offset);
 }
 
+void record(char call) {
+  if (hooks.calls)
+    hooks.calls->push_back(call);
+}
+
 /// Forward pass of the batch: softmax probabilities into the logits slot,
 /// the mean loss (against smoothed targets) and the correct count into
-/// their slots.
-void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing) {
-  const float *w = at<float>(arena, l.weight);
-  const float *b = at<float>(arena, l.bias);
+/// their slots. `folded`: with the derived copies of the weights.
+void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing,
+             bool folded = false) {
+  const float *w = at<float>(arena, folded ? l.foldedWeight : l.weight);
+  const float *b = at<float>(arena, folded ? l.foldedBias : l.bias);
   const float *x = at<float>(arena, l.fixedBytes + batch * l.images);
   const int32_t *labels = at<int32_t>(arena, l.fixedBytes + batch * l.labels);
   float *probs = at<float>(arena, l.fixedBytes + batch * l.logits);
@@ -84,6 +93,7 @@ void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing) {
 
 int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
                   const rn_step_params *params) {
+  record('t');
   if (hooks.steps)
     hooks.steps->push_back(*params);
   forward(l, arena, batch, params->label_smoothing);
@@ -136,9 +146,9 @@ int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
   return 0;
 }
 
-/// One program per input shape; the step functions find their layout
-/// through the template arguments, as generated code has it built in.
-template <int H, int W, int C, int K> struct Logistic {
+/// One program per input shape (and folding); the step functions find their
+/// layout through the template arguments, as generated code has it built in.
+template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
   static constexpr Layout layout{H * W * C, K};
 
   static int32_t train(uint8_t *arena, int32_t batch,
@@ -146,8 +156,20 @@ template <int H, int W, int C, int K> struct Logistic {
     return trainStep(layout, arena, batch, params);
   }
   static int32_t eval(uint8_t *arena, int32_t batch) {
-    forward(layout, arena, batch, 0.0f);
+    record('e');
+    forward(layout, arena, batch, 0.0f, Folded);
     return 0;
+  }
+  /// What folding BatchNorm would compute; a copy is enough to tell stale
+  /// derived variables from fresh ones.
+  static int32_t prepareEval(uint8_t *arena, int32_t) {
+    record('p');
+    const float *w = at<float>(arena, layout.weight);
+    const float *b = at<float>(arena, layout.bias);
+    std::copy(w, w + layout.pixels * layout.classes,
+              at<float>(arena, layout.foldedWeight));
+    std::copy(b, b + layout.classes, at<float>(arena, layout.foldedBias));
+    return hooks.prepareEvalStatus;
   }
 
   static inline const rn_variable variables[] = {
@@ -206,6 +228,30 @@ template <int H, int W, int C, int K> struct Logistic {
        -1,
        0,
        0},
+      // The folded variant's only. Their init is never used: they stay zero
+      // until prepare_eval.
+      {"dense.folded_weight",
+       RN_DERIVED,
+       2,
+       {K, H *W *C},
+       layout.foldedWeight,
+       RN_INIT_ONES,
+       RN_FAN_IN,
+       0,
+       -1,
+       0,
+       0},
+      {"dense.folded_bias",
+       RN_DERIVED,
+       1,
+       {K},
+       layout.foldedBias,
+       RN_INIT_ONES,
+       RN_FAN_IN,
+       0,
+       -1,
+       0,
+       0},
   };
 
   static rn_program program(const char *name, const char *recipe) {
@@ -224,7 +270,7 @@ template <int H, int W, int C, int K> struct Logistic {
     p.labels_offset = layout.labels;
     p.loss_offset = layout.loss;
     p.correct_offset = layout.correct;
-    p.num_variables = std::size(variables);
+    p.num_variables = int32_t(std::size(variables)) - (Folded ? 0 : 2);
     p.variables = variables;
     p.optimizer = "sgd";
     p.recipe = recipe;
@@ -232,6 +278,7 @@ template <int H, int W, int C, int K> struct Logistic {
     p.eval_kernels = 1;
     p.train_step = train;
     p.eval_step = eval;
+    p.prepare_eval = Folded ? prepareEval : nullptr;
     return p;
   }
 };
@@ -245,6 +292,12 @@ const rn_program &mnistLogistic() {
       "--lr=0.02 --momentum=0.9 --nesterov=false --weight-decay=0 "
       "--schedule=cosine --augment=none --normalize=0.286/0.353 "
       "--validation-split=0 --label-smoothing=0 --seed=0");
+  return program;
+}
+
+const rn_program &mnistLogisticFolded() {
+  static const rn_program program = Logistic<28, 28, 1, 10, true>::program(
+      mnistLogistic().model_name, mnistLogistic().recipe);
   return program;
 }
 

@@ -3,6 +3,9 @@
 //
 // What resnetc would generate, written by hand: a program table with a
 // variable of every role, an arena layout, and step functions in plain C++.
+// The folded variant has derived variables too, as a model with BatchNorm
+// folded for inference has: its eval_step reads copies of the weights that
+// only its prepare_eval writes.
 // The model is multinomial logistic regression on the pixels (logits =
 // W x + b, softmax cross-entropy with label smoothing), trained with the
 // compiled sgd_update's rule (PyTorch's SGD: momentum, Nesterov, weight
@@ -17,6 +20,7 @@
 #include "resnetrt/Program.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace resnetrt::test {
@@ -26,6 +30,10 @@ struct ProgramHooks {
   int64_t nanAtStep = 0;       ///< train_step reports a NaN loss at this step
   int64_t interruptAtStep = 0; ///< train_step raises SIGINT at this step
   std::vector<rn_step_params> *steps = nullptr; ///< records every call
+  /// Records the calls in order: 't' train_step, 'p' prepare_eval, 'e'
+  /// eval_step.
+  std::string *calls = nullptr;
+  int32_t prepareEvalStatus = 0; ///< what prepare_eval returns
 };
 extern ProgramHooks hooks;
 
@@ -33,6 +41,9 @@ extern ProgramHooks hooks;
 const rn_program &mnistLogistic();
 /// 32x32x3 images, 10 classes: CIFAR-10.
 const rn_program &cifarLogistic();
+/// mnistLogistic (the same model name and recipe) whose eval_step reads
+/// derived copies of the weight and bias, made by its prepare_eval.
+const rn_program &mnistLogisticFolded();
 
 } // namespace resnetrt::test
 

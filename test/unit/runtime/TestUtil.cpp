@@ -2,6 +2,7 @@
 
 #include "TestUtil.h"
 
+#include "resnetrt/Classify.h"
 #include "resnetrt/Random.h"
 #include "resnetrt/Trainer.h"
 
@@ -137,13 +138,15 @@ std::string RunResult::lastLine() const {
   return newline == std::string::npos ? text : text.substr(newline + 1);
 }
 
-RunResult runTrain(const rn_program &program,
-                   const std::vector<std::string> &args) {
+/// Runs an entry point like runTrain, capturing what it prints.
+template <typename Run>
+static RunResult capture(Run run, const rn_program &program,
+                         const std::vector<std::string> &args) {
   char *outText = nullptr, *errText = nullptr;
   size_t outSize = 0, errSize = 0;
   FILE *out = open_memstream(&outText, &outSize);
   FILE *err = open_memstream(&errText, &errSize);
-  int status = resnetrt::runTrain(program, args, out, err);
+  int status = run(program, args, out, err);
   std::fclose(out);
   std::fclose(err);
   RunResult result{status, std::string(outText, outSize),
@@ -151,6 +154,16 @@ RunResult runTrain(const rn_program &program,
   std::free(outText);
   std::free(errText);
   return result;
+}
+
+RunResult runTrain(const rn_program &program,
+                   const std::vector<std::string> &args) {
+  return capture(resnetrt::runTrain, program, args);
+}
+
+RunResult runClassify(const rn_program &program,
+                      const std::vector<std::string> &args) {
+  return capture(resnetrt::runClassify, program, args);
 }
 
 std::optional<double> jsonNumber(const std::string &json,

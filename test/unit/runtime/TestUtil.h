@@ -1,8 +1,8 @@
 //===- TestUtil.h - files and runs for runtime tests ------------*- C++ -*-===//
 //
 // Tests make their own small data sets in the real formats (IDX, plain and
-// gzip; CIFAR binary) in a temporary directory, run `train` in-process on a
-// test program, and read what it printed.
+// gzip; CIFAR binary) in a temporary directory, run `train` or `classify`
+// in-process on a test program, and read what it printed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +71,8 @@ struct RunResult {
 };
 RunResult runTrain(const rn_program &program,
                    const std::vector<std::string> &args);
+RunResult runClassify(const rn_program &program,
+                      const std::vector<std::string> &args);
 
 /// Checks that `text` contains `part`, showing both when it does not.
 #define EXPECT_CONTAINS(text, part)                                            \

@@ -3,6 +3,8 @@
 #ifndef RESNETC_DRIVER_LINK_H
 #define RESNETC_DRIVER_LINK_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,9 +15,11 @@ namespace resnetc {
 /// on PATH. Empty if there is none.
 std::string findLinker();
 
-/// libresnetrt.a: $RESNETC_RUNTIME, else <resnetc's dir>/../lib. Empty if
-/// it is not there.
-std::string findRuntimeLibrary(const char *argv0);
+/// The runtime archive `archive` (libresnetrt.a for train,
+/// libresnetrt-classify.a for classify) in <resnetc's dir>/../lib;
+/// $RESNETC_RUNTIME, if set, is the path of libresnetrt.a. Empty if it is
+/// not there.
+std::string findRuntimeLibrary(const char *argv0, llvm::StringRef archive);
 
 /// Links `objects` and the runtime into the executable `output`, or with
 /// `relocatable` merges the objects into one object file. Returns the

@@ -49,7 +49,8 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, train_kernels) == 128 &&
                   offsetof(rn_program, parameters_offset) == 136 &&
                   offsetof(rn_program, train_step) == 160 &&
-                  sizeof(rn_program) == 176,
+                  offsetof(rn_program, prepare_eval) == 176 &&
+                  sizeof(rn_program) == 184,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -122,6 +123,7 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
     ProgramVariable var;
     var.name = v.getSymName().str();
     var.role = v.getTrainable()           ? RN_PARAMETER
+               : v.getDerived()           ? RN_DERIVED
                : slots.contains(var.name) ? RN_OPTIMIZER_SLOT
                                           : RN_STATE;
     var.shape = v.getTensorType().getShape().vec();
@@ -300,7 +302,9 @@ void TableBuilder::build(const ProgramInfo &info) {
         llvm::ConstantArray::get(type, variables), "rn.variables");
   }
   auto function = [&](llvm::StringRef name) -> llvm::Constant * {
-    return module.getFunction(name);
+    if (llvm::Function *f = module.getFunction(name))
+      return f;
+    return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
   };
   llvm::Constant *program = llvm::ConstantStruct::getAnon(
       ctx, {i32(RN_PROGRAM_ABI_VERSION), string(info.modelName, "rn.model"),
@@ -314,7 +318,8 @@ void TableBuilder::build(const ProgramInfo &info) {
             string(info.recipeFlags, "rn.recipe"), i32(info.trainKernels),
             i32(info.evalKernels), i64(info.parametersOffset),
             i64(info.gradientsOffset), i64(info.parametersBytes),
-            function("rn_train_step"), function("rn_eval_step")});
+            function("rn_train_step"), function("rn_eval_step"),
+            function("rn_prepare_eval")});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");

@@ -41,7 +41,7 @@ ArrayAttr declareState(ModuleOp module, ArrayAttr parameters,
         parameter.getLoc(), builder.getStringAttr(name), parameter.getTypeAttr(),
         InitAttr::get(module.getContext(), InitKind::zeros, FloatAttr(),
                       FanMode::fan_in, -1),
-        UnitAttr());
+        /*trainable=*/UnitAttr(), /*derived=*/UnitAttr());
     names.push_back(FlatSymbolRefAttr::get(state.getSymNameAttr()));
   }
   return builder.getArrayAttr(names);

@@ -26,7 +26,9 @@ def RN_VariableOp : RN_Op<"variable", [Symbol]> {
     Declares one tensor of the model's state at module level. `trainable`
     variables are what the optimizer updates; the others (BatchNorm running
     statistics) change only through `rn.store`. `init` says how the tensor is
-    filled before training.
+    filled before training. `derived` variables (a conv's weights with a
+    BatchNorm folded in) are recomputed from the others by `@prepare_eval`;
+    checkpoints neither hold nor restore them.
 
     ```mlir
     rn.variable @stem.conv.weight : tensor<16x3x3x3xf32>
@@ -37,7 +39,8 @@ def RN_VariableOp : RN_Op<"variable", [Symbol]> {
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<RN_Tensor>:$type,
                        RN_InitAttr:$init,
-                       UnitAttr:$trainable);
+                       UnitAttr:$trainable,
+                       UnitAttr:$derived);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
