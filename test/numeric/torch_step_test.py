@@ -21,6 +21,9 @@ A trajectory amplifies rounding wherever a ReLU changes side, so the test
 also runs PyTorch in float64 as a control: if float32 PyTorch itself drifts
 past the tolerance, the setup is chaotic and the test says so instead of
 blaming either implementation.
+The builds are --no-fusion, so each ReLU is an op of its own whose output
+the test can read; fusion_step_test.py checks the fused step against this
+one.
 Prints one line per check and a closing `N passed, M failed` line.
 """
 
@@ -138,7 +141,7 @@ def torch_steps(graph, values, images, labels, lr, smoothing, dtype,
 def our_relu_outputs(resnetc, model, batch, arena_file):
     """The output of each ReLU of our training step, in graph order, read
     from the arena of a --no-memory-reuse build after its first step."""
-    planned = subprocess.run([resnetc, model, '--emit=train',
+    planned = subprocess.run([resnetc, model, '--emit=train', '--no-fusion',
                               '--no-memory-reuse', f'--batch={batch}'],
                              check=True, capture_output=True, text=True).stdout
     fixed = int(re.search(r'fixed_bytes = (\d+)', planned).group(1))
@@ -249,14 +252,15 @@ def main():
 
     driver = work / 'stepdriver'
     env = dict(os.environ, RESNETC_RUNTIME=args.driver)
-    subprocess.run([args.resnetc, args.model, f'--batch={args.batch}', '-o',
-                    str(driver)], check=True, env=env)
+    subprocess.run([args.resnetc, args.model, f'--batch={args.batch}',
+                    '--no-fusion', '-o', str(driver)], check=True, env=env)
 
     # 1. One step with the recipe's hyperparameters, by a normal build and
     # by one whose arena keeps every tensor.
     kept = work / 'stepdriver-no-reuse'
     subprocess.run([args.resnetc, args.model, f'--batch={args.batch}',
-                    '--no-memory-reuse', '-o', str(kept)], check=True, env=env)
+                    '--no-fusion', '--no-memory-reuse', '-o', str(kept)],
+                   check=True, env=env)
     lr = graph.recipe['lr']
     write_inputs(work / 'step-in', graph, values, images[:1], labels[:1], lr,
                  smoothing)

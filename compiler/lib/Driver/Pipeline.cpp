@@ -4,9 +4,11 @@
 #include "resnetc/Dialect/RN/Transforms/Passes.h"
 
 void resnetc::buildTrainingPipeline(mlir::OpPassManager &pm,
-                                    bool reuseMemory) {
+                                    const PipelineOptions &options) {
   pm.addPass(mlir::rn::createBuildTrainStep());
+  if (options.fuse)
+    pm.addPass(mlir::rn::createFuseConvBatchNorm({options.fusionReport}));
   pm.addPass(mlir::rn::createAutodiff());
   pm.addPass(mlir::rn::createOptimizer());
-  pm.addPass(mlir::rn::createPlanMemory({reuseMemory}));
+  pm.addPass(mlir::rn::createPlanMemory({options.reuseMemory}));
 }

@@ -3,9 +3,10 @@
 // resnetc model.dsl -o train builds a standalone training program:
 //
 //   parse -> elaborate (rn forward graph) -> rn-build-train-step ->
-//   rn-autodiff -> rn-optimizer -> rn-plan-memory -> one Halide kernel per
-//   distinct op (compiled in parallel, cached on disk) -> rn-lower-to-llvm ->
-//   step object with the program table -> link with libresnetrt.
+//   rn-fuse-conv-bn-relu -> rn-autodiff -> rn-optimizer -> rn-plan-memory ->
+//   one Halide kernel per distinct op (compiled in parallel, cached on disk)
+//   -> rn-lower-to-llvm -> step object with the program table -> link with
+//   libresnetrt (train) or libresnetrt-classify (--mode=infer: classify).
 //
 // --emit stops after any stage and prints it. Every error in the model file
 // is printed as file:line:col with the source line and a caret; user
@@ -17,6 +18,7 @@
 #include "resnetc/Analysis/ModelSummary.h"
 #include "resnetc/Codegen/KernelCall.h"
 #include "resnetc/Codegen/KernelCompiler.h"
+#include "resnetc/Codegen/KernelTraffic.h"
 #include "resnetc/Codegen/Passes.h"
 #include "resnetc/Codegen/ProgramObject.h"
 #include "resnetc/Driver/Link.h"
@@ -78,6 +80,30 @@ cl::opt<Emit> emit(
                    "one relocatable object (step, kernels, Halide runtime), "
                    "not linked; same as -c")),
     cl::cat(resnetcOptions));
+
+enum class Mode { Train, Infer };
+cl::opt<Mode> mode(
+    "mode", cl::desc("What program to build"), cl::init(Mode::Train),
+    cl::values(clEnumValN(Mode::Train, "train",
+                          "./train: trains the model (default)"),
+               clEnumValN(Mode::Infer, "infer",
+                          "./classify: loads a checkpoint of train and "
+                          "classifies a dataset's images with the inference "
+                          "kernels (BatchNorm folded into the convs)")),
+    cl::cat(resnetcOptions));
+
+cl::opt<bool> noFusion(
+    "no-fusion",
+    cl::desc("Run every conv, BatchNorm, add and ReLU as a kernel of its own "
+             "(skip rn-fuse-conv-bn-relu)"),
+    cl::init(false), cl::cat(resnetcOptions));
+
+cl::opt<bool> fusionReport(
+    "fusion-report",
+    cl::desc("Print what rn-fuse-conv-bn-relu does with each layer, and the "
+             "kernels and bytes moved per step with and without fusion, "
+             "then stop"),
+    cl::init(false), cl::cat(resnetcOptions));
 
 cl::opt<bool> compileOnly("c", cl::desc("Stop before linking (--emit=obj)"),
                           cl::cat(resnetcOptions));
@@ -174,12 +200,17 @@ std::string compilerId(const char *argv0) {
          std::to_string(status.getLastModificationTime().time_since_epoch().count());
 }
 
+/// The functions of a planned module that run kernels.
+const char *const stepNames[] = {"train_step", "eval_step", "prepare_eval"};
+
 /// Every kernel call of the planned steps, in program order.
 mlir::FailureOr<std::vector<kernels::KernelSpec>>
 collectKernels(mlir::ModuleOp planned) {
   std::vector<kernels::KernelSpec> specs;
-  for (llvm::StringRef name : {"train_step", "eval_step"}) {
+  for (llvm::StringRef name : stepNames) {
     auto step = planned.lookupSymbol<mlir::func::FuncOp>(name);
+    if (!step)
+      continue;
     mlir::WalkResult walk = step.walk([&](KernelOpInterface op) {
       mlir::FailureOr<KernelCall> call = op.getKernelCall();
       if (mlir::failed(call))
@@ -193,6 +224,34 @@ collectKernels(mlir::ModuleOp planned) {
   return specs;
 }
 
+/// Kernels and bytes moved per call of each step, fused against unfused.
+int printFusionReport(mlir::ModuleOp fused, mlir::ModuleOp unfused,
+                      llvm::raw_ostream &os) {
+  os << "Kernels and bytes moved per call (at the compiled batch), "
+        "without and with fusion:\n";
+  os << "  step             unfused     fused   MiB unfused     MiB fused\n";
+  for (llvm::StringRef name : stepNames) {
+    StepTraffic before, after;
+    for (auto [module, traffic] :
+         {std::pair{unfused, &before}, std::pair{fused, &after}}) {
+      auto step = module.lookupSymbol<mlir::func::FuncOp>(name);
+      if (!step)
+        continue;
+      mlir::FailureOr<StepTraffic> counted = stepTraffic(step);
+      if (mlir::failed(counted))
+        return 1;
+      *traffic = *counted;
+    }
+    if (!before.kernels && !after.kernels)
+      continue;
+    os << llvm::format("  %-14s %9lld %9lld %13.1f %13.1f\n",
+                       name.str().c_str(), (long long)before.kernels,
+                       (long long)after.kernels, before.bytes / 1048576.0,
+                       after.bytes / 1048576.0);
+  }
+  return 0;
+}
+
 int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
         const char *argv0) {
   if (compileOnly)
@@ -200,7 +259,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   bool toFile = emit == Emit::Program || emit == Emit::Obj;
   std::string output = outputFilename;
   if (output.empty())
-    output = emit == Emit::Program ? "train"
+    output = emit == Emit::Program ? (mode == Mode::Infer ? "classify" : "train")
              : emit == Emit::Obj
                  ? llvm::sys::path::stem(inputFilename).str() + ".o"
                  : "-";
@@ -256,13 +315,34 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
     return 0;
   }
 
-  // The training program, planned.
+  // The training program, planned. The fusion report compares with the
+  // same module planned without fusion.
+  mlir::OwningOpRef<mlir::ModuleOp> unfused;
+  if (fusionReport)
+    unfused = module->clone();
+  PipelineOptions pipeline;
+  pipeline.reuseMemory = !noMemoryReuse;
+  pipeline.fuse = !noFusion;
+  pipeline.fusionReport = fusionReport;
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
-  buildTrainingPipeline(pm, !noMemoryReuse);
+  buildTrainingPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*module)))
     return 1;
+  if (fusionReport) {
+    mlir::PassManager plain(&context);
+    pipeline.fuse = false;
+    buildTrainingPipeline(plain, pipeline);
+    if (mlir::failed(plain.run(*unfused)))
+      return 1;
+    llvm::raw_ostream &os = text ? text->os() : llvm::outs();
+    if (int status = printFusionReport(*module, *unfused, os))
+      return status;
+    if (text)
+      text->keep();
+    return 0;
+  }
   if (summary) {
     llvm::raw_ostream &os = text ? text->os() : llvm::outs();
     printSummary(*summary, os);
@@ -349,10 +429,14 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                 "clang++); install g++");
   std::string runtime;
   if (emit == Emit::Program) {
-    runtime = findRuntimeLibrary(argv0);
+    const char *archive =
+        mode == Mode::Infer ? "libresnetrt-classify.a" : "libresnetrt.a";
+    runtime = findRuntimeLibrary(argv0, archive);
     if (runtime.empty())
-      return fail("cannot find libresnetrt.a next to resnetc (in ../lib); "
-                  "set RESNETC_RUNTIME to its path");
+      return fail(llvm::Twine("cannot find ") + archive +
+                  " next to resnetc (in ../lib)" +
+                  (mode == Mode::Infer ? ""
+                                       : "; set RESNETC_RUNTIME to its path"));
   }
   if (std::optional<std::string> error = link(
           linker, objects, runtime, output, emit == Emit::Obj, verbose))
@@ -391,6 +475,9 @@ int main(int argc, char **argv) {
       "resnetc: compiles a residual network written in the resnetc DSL into "
       "a standalone training program\n\n"
       "  resnetc model.dsl -o train      build ./train (run ./train --help)\n"
+      "  resnetc --mode=infer model.dsl  build ./classify for train's "
+      "checkpoints\n"
+      "  resnetc model.dsl --fusion-report  what fusion does, layer by layer\n"
       "  resnetc model.dsl --summary     layers, parameters, FLOPs, memory\n"
       "  resnetc model.dsl --emit=STAGE  print a stage (ast, mlir, train, "
       "memory, halide, llvm)\n");
@@ -399,6 +486,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   context.disableMultithreading(); // kernels compile on their own threads
+  context.printOpOnDiagnostic(false); // remarks point at the DSL line
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);

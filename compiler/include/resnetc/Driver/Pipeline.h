@@ -7,10 +7,20 @@
 
 namespace resnetc {
 
+struct PipelineOptions {
+  /// false: no two tensors share bytes (rn-plan-memory{reuse=false}).
+  bool reuseMemory = true;
+  /// Run rn-fuse-conv-bn-relu.
+  bool fuse = true;
+  /// Have rn-fuse-conv-bn-relu remark on every chain.
+  bool fusionReport = false;
+};
+
 /// forward graph -> planned training and evaluation steps:
-/// rn-build-train-step, rn-autodiff, rn-optimizer, rn-plan-memory (with
-/// `reuseMemory` false, no two tensors share bytes).
-void buildTrainingPipeline(mlir::OpPassManager &pm, bool reuseMemory = true);
+/// rn-build-train-step, rn-fuse-conv-bn-relu, rn-autodiff, rn-optimizer,
+/// rn-plan-memory.
+void buildTrainingPipeline(mlir::OpPassManager &pm,
+                           const PipelineOptions &options = {});
 
 } // namespace resnetc
 

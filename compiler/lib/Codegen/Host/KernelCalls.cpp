@@ -79,6 +79,15 @@ FailureOr<KernelCall> callFor(rn::DropBlockTrainOp op) {
   return genericCall(op, "dropblock");
 }
 
+FailureOr<KernelCall> callFor(rn::FusedConv2DOp op) {
+  // Which optional operands are there: the segment sizes are not a kernel
+  // attribute.
+  KernelCall call = genericCall(op, "fused_conv2d");
+  call.spec.ints["bias"] = {bool(op.getBias())};
+  call.spec.ints["residual"] = {bool(op.getResidual())};
+  return call;
+}
+
 FailureOr<KernelCall> callFor(rn::SoftmaxCrossEntropyOp op) {
   KernelCall call = genericCall(op, "softmax_cross_entropy");
   call.spec.ints["with_gradient"] = {op.getWithGradient()};
@@ -189,6 +198,9 @@ void resnetc::registerKernelCallModels(DialectRegistry &registry) {
            MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp, GlobalMaxPoolOp,
            ZeroPadOp, SubsampleOp, DropoutTrainOp, DropBlockTrainOp,
            SoftmaxCrossEntropyOp>(ctx);
+    // Fused (rn-fuse-conv-bn-relu).
+    attach<Conv2DStatsOp, BatchNormApplyOp, BatchNormApplyBackwardOp,
+           FoldBatchNormOp, FusedConv2DOp>(ctx);
     // Backward.
     attach<Conv2DBackwardDataOp, Conv2DBackwardFilterOp, DenseBackwardDataOp,
            DenseBackwardWeightsOp, BatchNormBackwardOp, ReluBackwardOp,

@@ -300,6 +300,9 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
     if (failed(lowering.lower(train, "rn_train_step", true)) ||
         failed(lowering.lower(eval, "rn_eval_step", false)))
       return signalPassFailure();
+    if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
+      if (failed(lowering.lower(prepare, "rn_prepare_eval", false)))
+        return signalPassFailure();
     // Only the LLVM functions remain.
     for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
       if (!isa<LLVM::LLVMFuncOp>(op))

@@ -21,6 +21,8 @@
 
 #include "Family.h"
 
+#include <optional>
+
 using namespace Halide;
 
 namespace resnetc::kernels {
@@ -197,22 +199,40 @@ private:
 /// With xhat = (x - mean) invstd over the m = N H W values of a channel:
 ///   dbeta = sum dy,  dgamma = sum dy xhat,
 ///   dx = gamma invstd (dy - dbeta / m - xhat dgamma / m).
+/// batch_norm_apply_backward (inputs dy, result, x, gamma, mean, invstd;
+/// ints relu) first masks dy where the forward result was not positive if
+/// `relu` is set, and returns that masked gradient, the residual's, as a
+/// fourth output if the spec has one.
 class BatchNormBackward : public Family {
 public:
   using Family::Family;
 
   std::vector<Func> define() override {
+    const bool fused = spec.family == "batch_norm_apply_backward";
     ImageParam dy = input(0, "dy");
-    ImageParam x = input(1, "x");
-    ImageParam gamma = input(2, "gamma");
-    ImageParam mean = input(3, "mean");
-    ImageParam invstd = input(4, "invstd");
+    std::optional<ImageParam> result;
+    if (fused)
+      result = input(1, "result");
+    ImageParam x = input(fused ? 2 : 1, "x");
+    ImageParam gamma = input(fused ? 3 : 2, "gamma");
+    ImageParam mean = input(fused ? 4 : 3, "mean");
+    ImageParam invstd = input(fused ? 5 : 4, "invstd");
     ChannelView view(*this, spec.inputs[0]);
+    vars = pointVars(view.rank);
+    Var ch = vars[0];
+
+    grad(vars) = fused && intAttr("relu")
+                     ? select(view.load(*result, vars) > 0.0f,
+                              view.load(dy, vars), 0.0f)
+                     : view.load(dy, vars);
+    auto gradAt = [&](Expr c, Expr x, Expr y, Expr n) {
+      return view.rank == 4 ? grad(c, x, y, n) : grad(c, n);
+    };
 
     px = RDom(0, view.width, 0, view.height, "px");
     // Sums in double, as in batch_norm_train: sum dy nearly cancels in
     // every channel of a trained net, and its error reaches every dx.
-    Expr dyAtPx = cast<double>(view.load(dy, c, px.x, px.y, n));
+    Expr dyAtPx = cast<double>(gradAt(c, px.x, px.y, n));
     Expr centredAtPx =
         cast<double>(view.load(x, c, px.x, px.y, n) - mean(c));
     Expr zero = cast<double>(0);
@@ -236,11 +256,13 @@ public:
               cast<float>(-scale * invstd(c) * invstd(c) * batchSums(c)[1] /
                           count),
               cast<float>(-scale * batchSums(c)[0] / count));
-    vars = pointVars(view.rank);
-    Var ch = vars[0];
-    dx(vars) = coefficients(ch)[0] * view.load(dy, vars) +
+    dx(vars) = coefficients(ch)[0] * grad(vars) +
                coefficients(ch)[1] * (view.load(x, vars) - mean(ch)) +
                coefficients(ch)[2];
+    if (spec.outputs.size() == 4) {
+      residualGrad(vars) = grad(vars);
+      return {dx, dgamma, dbeta, residualGrad};
+    }
     return {dx, dgamma, dbeta};
   }
 
@@ -260,15 +282,136 @@ public:
     for (Func f : {dgamma, dbeta, coefficients})
       vectorized(f);
     schedulePointwise(dx, vars, target);
+    if (spec.outputs.size() == 4) {
+      // The masked gradient is stored in the same pass as dx.
+      schedulePointwise(residualGrad, vars, target);
+      residualGrad.compute_with(dx, vars.back());
+    }
   }
 
 private:
   Var c{"c"}, n{"n"};
   RDom px, batch;
-  Func imageSums{"imageSums"}, batchSums{"batchSums"};
+  Func grad{"grad"}, imageSums{"imageSums"}, batchSums{"batchSums"};
   Func dgamma{"dgamma"}, dbeta{"dbeta"}, coefficients{"coefficients"};
-  Func dx{"dx"};
+  Func dx{"dx"}, residualGrad{"residual_grad"};
   std::vector<Var> vars;
+};
+
+/// batch_norm_apply: batch_norm_train's outputs from the per-image moments
+/// a conv2d_stats returned (inputs y, image_sum[N,C], image_m2[N,C], gamma,
+/// beta, running_mean, running_var, optional residual; floats epsilon,
+/// momentum; ints relu), with the residual added and the ReLU applied in
+/// the one pass that normalises: y is read once.
+class BatchNormApply : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam y = input(0, "y");
+    ImageParam imageSum = input(1, "image_sum");
+    ImageParam imageM2 = input(2, "image_m2");
+    ImageParam gamma = input(3, "gamma");
+    ImageParam beta = input(4, "beta");
+    ImageParam runningMean = input(5, "running_mean");
+    ImageParam runningVar = input(6, "running_var");
+    std::optional<ImageParam> residual;
+    if (spec.inputs.size() == 8)
+      residual = input(7, "residual");
+    if (spec.inputs[0].shape.size() != 4)
+      fail("takes y[N, C, H, W]");
+    const float epsilon = float(floatAttr("epsilon"));
+    const float momentum = float(floatAttr("momentum"));
+    const Expr pixels =
+        Expr(double(spec.inputs[0].shape[2]) * double(spec.inputs[0].shape[3]));
+
+    // Chan et al.'s combination of the images' moments, in double.
+    Expr images = batchExtent(y);
+    Expr count = cast<double>(images) * pixels;
+    batch = RDom(0, images, "batch");
+    batchSum(c) = cast<double>(0);
+    batchSum(c) += cast<double>(imageSum(c, batch));
+    batchMean(c) = batchSum(c) / count;
+    batchM2(c) = cast<double>(0);
+    batchM2(c) += cast<double>(imageM2(c, batch)) +
+                  pixels * square(cast<double>(imageSum(c, batch)) / pixels -
+                                  batchMean(c));
+    mean(c) = cast<float>(batchMean(c));
+    invstd(c) = cast<float>(Expr(1.0) / sqrt(batchM2(c) / count + epsilon));
+    scale(c) = gamma(c) * invstd(c);
+
+    vars = pointVars(4);
+    Var ch = vars[0];
+    Expr value = (y(asExprs(vars)) - mean(ch)) * scale(ch) + beta(ch);
+    if (residual)
+      value += (*residual)(asExprs(vars));
+    if (intAttr("relu"))
+      value = max(value, 0.0f);
+    out(vars) = value;
+
+    newRunningMean(c) = momentum * runningMean(c) + (1 - momentum) * mean(c);
+    newRunningVar(c) =
+        momentum * runningVar(c) +
+        (1 - momentum) * cast<float>(batchM2(c) / max(count - 1, Expr(1.0)));
+    return {out, mean, invstd, newRunningMean, newRunningVar};
+  }
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    for (Func f : {batchSum, batchM2}) {
+      f.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+      scheduleChannelReduction(f.update(), c, batch, target);
+    }
+    for (Func f : {batchMean, scale})
+      f.compute_root();
+    for (Func f : {batchMean, mean, invstd, scale, newRunningMean,
+                   newRunningVar})
+      f.vectorize(c, lanes, TailStrategy::GuardWithIf);
+    schedulePointwise(out, vars, target);
+  }
+
+private:
+  Var c{"c"};
+  RDom batch;
+  Func batchSum{"batchSum"}, batchMean{"batchMean"}, batchM2{"batchM2"};
+  Func mean{"mean"}, invstd{"invstd"}, scale{"scale"}, out{"out"};
+  Func newRunningMean{"newRunningMean"}, newRunningVar{"newRunningVar"};
+  std::vector<Var> vars;
+};
+
+/// fold_batch_norm: an inference BatchNorm folded into the conv before it
+/// (inputs w[O,I,KH,KW], gamma, beta, mean, var, optional conv bias b;
+/// floats epsilon). With s = gamma / sqrt(var + epsilon):
+/// w' = w s (per output channel) and b' = beta + (b - mean) s.
+class FoldBatchNorm : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam w = input(0, "w");
+    ImageParam gamma = input(1, "gamma");
+    ImageParam beta = input(2, "beta");
+    ImageParam mean = input(3, "mean");
+    ImageParam variance = input(4, "variance");
+    Expr bias = 0.0f;
+    if (spec.inputs.size() == 6)
+      bias = input(5, "b")(o);
+    const float epsilon = float(floatAttr("epsilon"));
+    // The scale exactly as batch_norm_inference computes it.
+    scale(o) = gamma(o) / sqrt(variance(o) + epsilon);
+    foldedFilter(kx, ky, i, o) = w(kx, ky, i, o) * scale(o);
+    foldedBias(o) = beta(o) + (bias - mean(o)) * scale(o);
+    return {foldedFilter, foldedBias};
+  }
+
+  void scheduleCPU(const Target &) override {
+    scale.compute_root();
+    foldedFilter.parallel(o);
+  }
+
+private:
+  Var kx{"kx"}, ky{"ky"}, i{"i"}, o{"o"};
+  Func scale{"scale"}, foldedFilter{"folded_filter"}, foldedBias{"folded_bias"};
 };
 
 } // namespace
@@ -277,6 +420,9 @@ void registerBatchNormFamilies(FamilyRegistry &registry) {
   registry.add<BatchNormTrain>("batch_norm_train");
   registry.add<BatchNormInference>("batch_norm_inference");
   registry.add<BatchNormBackward>("batch_norm_backward");
+  registry.add<BatchNormApply>("batch_norm_apply");
+  registry.add<BatchNormBackward>("batch_norm_apply_backward");
+  registry.add<FoldBatchNorm>("fold_batch_norm");
 }
 
 } // namespace resnetc::kernels

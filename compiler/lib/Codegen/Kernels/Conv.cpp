@@ -172,9 +172,10 @@ protected:
                       const Target &target);
 
   /// Splits `out` (c, x, y, n) into register tiles, at which `acc` (its
-  /// whole reduction in one go) is computed in registers.
+  /// whole reduction in one go) is computed in registers. `image` is the
+  /// loop over the images of a task (n, or ni where taskLoop split it).
   void scheduleTiled(Func out, Func acc, const RDom &r,
-                     const RegisterTile &tile, int unroll,
+                     const RegisterTile &tile, int unroll, Var image,
                      const Target &target);
 
   Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
@@ -339,7 +340,7 @@ void ConvFamily::scheduleDirect(Func acc, const RDom &r, LoopLevel task,
 }
 
 void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
-                               const RegisterTile &tile, int unroll,
+                               const RegisterTile &tile, int unroll, Var image,
                                const Target &target) {
   const int lanes = target.natural_vector_size<float>();
   out.split(c, ct, ci, tile.vectors * lanes)
@@ -353,7 +354,7 @@ void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
   // A block of output channels for every image of the task in turn, so
   // that the block's filter is read from cache.
   if (tile.imagesPerTask > 1)
-    out.reorder(yt, ni, ct);
+    out.reorder(yt, image, ct);
   accumulateInRegisters(acc, {r.x, r.y, r.z}, LoopLevel(out, xt), 3, unroll,
                         target);
 }
@@ -364,14 +365,28 @@ void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
 
 /// y = conv(x, w) (+ b): out(c, x, y, n) = sum over (i, kx, ky) of
 /// packed(c, i, kx, ky) * padded(group(c) + i, x*sx + kx*dx, y*sy + ky*dy, n).
+///
+/// The fused forms apply an epilogue to the accumulators before they are
+/// stored: fused_conv2d adds a bias and a residual and applies the ReLU
+/// (each optional); conv2d_stats applies the ReLU if asked and also returns
+/// each image's per-channel sum and sum of squared deviations (M2) of its
+/// output, reduced from the image while it is still in cache.
 class Conv2d : public ConvFamily {
 public:
   using ConvFamily::ConvFamily;
 
   std::vector<Func> define() override {
-    if (spec.inputs.size() < 2 || spec.inputs.size() > 3 ||
-        spec.outputs.size() != 1)
-      fail("expects inputs x, w, optional b and one output");
+    const bool stats = spec.family == "conv2d_stats";
+    const bool fused = spec.family == "fused_conv2d";
+    const bool bias = fused ? intAttr("bias") != 0 : spec.inputs.size() == 3;
+    const bool residual = fused && intAttr("residual") != 0;
+    const bool relu = (stats || fused) && intAttr("relu") != 0;
+    const size_t inputs = 2 + bias + residual;
+    if (spec.inputs.size() != inputs || spec.outputs.size() != (stats ? 3 : 1))
+      fail(stats ? "expects inputs x, w, optional b and outputs y, image_sum, "
+                   "image_m2"
+                 : "expects inputs x, w, the bias and residual its "
+                   "attributes name, and one output");
     g = geometry(spec.inputs[0].shape, spec.inputs[1].shape,
                  spec.outputs[0].shape);
     ImageParam xIn = input(0, "x"), w = input(1, "w");
@@ -393,21 +408,55 @@ public:
         padded(inChannel, x * g.strideX + r.y * g.dilationX - g.padLeft,
                y * g.strideY + r.z * g.dilationY - g.padTop, n);
 
+    // The epilogue, in the order of the layers it replaces.
     Expr result = acc(c, x, y, n);
-    if (spec.inputs.size() == 3)
+    if (bias)
       result += input(2, "b")(c);
-    out(c, x, y, n) = result;
-    return {out};
+    if (residual)
+      result += input(2 + bias, "residual")(c, x, y, n);
+    if (relu)
+      result = max(result, 0.0f);
+    if (!stats) {
+      out(c, x, y, n) = result;
+      return {out};
+    }
+
+    // The output is stored from `activation`, which the moments read too.
+    activation(c, x, y, n) = result;
+    out(c, x, y, n) = activation(c, x, y, n);
+    // Sums of values and squares in double: squares of floats are exact
+    // there, so M2 = sum x^2 - (sum x)^2 / P loses nothing measurable for
+    // the spreads a conv's outputs have.
+    RDom px(0, g.Wo, 0, g.Ho, "px");
+    Expr value = cast<double>(activation(c, px.x, px.y, n));
+    Expr zero = cast<double>(0);
+    moments(c, n) = Tuple(zero, zero);
+    moments(c, n) = Tuple(moments(c, n)[0] + value,
+                          moments(c, n)[1] + value * value);
+    const Expr pixels = Expr(double(g.Wo) * g.Ho);
+    imageSum(c, n) = cast<float>(moments(c, n)[0]);
+    imageM2(c, n) = cast<float>(
+        max(moments(c, n)[1] - moments(c, n)[0] * moments(c, n)[0] / pixels,
+            zero));
+    momentsReduction = px;
+    return {out, imageSum, imageM2};
   }
 
   void scheduleCPU(const Target &host) override {
     const Target target = vectorTarget(g.O, host);
     const int lanes = target.natural_vector_size<float>();
+    const bool stats = spec.family == "conv2d_stats";
     packed.compute_root()
         .reorder(c, kx, ky, i, cb)
         .vectorize(c, std::min(block, lanes));
     if (g.C >= lanes && !g.unpadded())
       padded.vectorize(c, lanes, TailStrategy::GuardWithIf);
+
+    // With moments, the tiles are those of `activation`, computed for the
+    // images of a task; `out` copies them to memory and the moments reduce
+    // them, both in the same loop over tasks (compute_with), so the
+    // convolution's output is read from cache, not memory.
+    Func tiled = stats ? activation : out;
 
     // Measured with conv_bench (N=128, 2 threads) while the machine's load
     // average was 7-8, so as a share of the peak per CPU-second received:
@@ -421,27 +470,57 @@ public:
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
       if (!g.unpadded())
         padded.compute_at(out, n);
-      acc.compute_at(out, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
+      if (stats) {
+        activation.compute_at(out, n).vectorize(c, lanes,
+                                                TailStrategy::GuardWithIf);
+        scheduleMoments(LoopLevel(out, n), n, 1, lanes);
+      }
+      acc.compute_at(tiled, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
       acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       return;
     }
     LoopLevel task = taskLoop(out, tile);
+    Var taskVar = tile.imagesPerTask == 1 ? n : nt;
     if (!g.unpadded())
       padded.compute_at(task);
+    if (stats) {
+      out.vectorize(c, lanes);
+      activation.compute_at(task);
+      scheduleMoments(task, taskVar, tile.imagesPerTask, lanes);
+    }
     const int inBlock =
         reductionBlock(g.inPerGroup(), g.KH * g.KW, tile.vectors * lanes);
     if (inBlock == g.inPerGroup()) {
-      scheduleTiled(out, acc, r, tile, inBlock <= 16 ? inBlock : 1, target);
+      scheduleTiled(tiled, acc, r, tile, inBlock <= 16 ? inBlock : 1,
+                    stats ? n : ni, target);
       return;
     }
-    out.vectorize(c, lanes);
+    tiled.vectorize(c, lanes);
     scheduleDirect(acc, r, task, tile, inBlock, target);
   }
 
 private:
+  /// The moments of the images of a task: reduced at `task`, channel
+  /// vectors innermost, and stored in the same loop over tasks as `out`.
+  void scheduleMoments(LoopLevel task, Var taskVar, int imagesPerTask,
+                       int lanes) {
+    moments.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    moments.update()
+        .reorder(c, momentsReduction.x, momentsReduction.y, n)
+        .vectorize(c, lanes, TailStrategy::GuardWithIf);
+    for (Func f : {imageSum, imageM2}) {
+      f.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+      if (imagesPerTask > 1)
+        f.split(n, nt, ni, imagesPerTask, TailStrategy::GuardWithIf);
+      f.parallel(taskVar).compute_with(out, taskVar);
+    }
+  }
+
   Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
+  Func activation{"activation"}, moments{"moments"}, imageSum{"image_sum"},
+      imageM2{"image_m2"};
   Var i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
-  RDom r;
+  RDom r, momentsReduction;
   int block = 1;
 };
 
@@ -541,7 +620,7 @@ public:
         reductionBlock(g.outPerGroup(), phases[0].taps, tile.vectors * lanes) ==
             g.outPerGroup()) {
       scheduleTiled(out, phases[0].f, phases[0].r, tile,
-                    g.outPerGroup() <= 16 ? g.outPerGroup() : 1, target);
+                    g.outPerGroup() <= 16 ? g.outPerGroup() : 1, ni, target);
       return;
     }
     out.vectorize(c, lanes);
@@ -800,6 +879,8 @@ private:
 
 void registerConvFamilies(FamilyRegistry &registry) {
   registry.add<Conv2d>("conv2d");
+  registry.add<Conv2d>("conv2d_stats");
+  registry.add<Conv2d>("fused_conv2d");
   registry.add<Conv2dBackwardData>("conv2d_backward_data");
   registry.add<Conv2dBackwardFilter>("conv2d_backward_filter");
 }

@@ -19,29 +19,56 @@ using namespace mlir::rn;
 // Convolution and dense
 //===----------------------------------------------------------------------===//
 
+/// The gradients of a convolution (rn.conv2d, rn.conv2d_stats) given `dy`,
+/// that of its output.
+static void convGradient(OpBuilder &builder, Location loc, Value input,
+                         Value filter, Value bias, DenseI64ArrayAttr strides,
+                         DenseI64ArrayAttr padding, DenseI64ArrayAttr dilations,
+                         IntegerAttr groups, Value dy, ArrayRef<bool> needed,
+                         MutableArrayRef<Value> operandGradients) {
+  if (needed[0])
+    operandGradients[0] = builder.create<Conv2DBackwardDataOp>(
+        loc, input.getType(), dy, filter, strides, padding, dilations, groups);
+  bool needBias = bias && needed[2];
+  if (!needed[1] && !needBias)
+    return;
+  SmallVector<Type, 2> types{filter.getType()};
+  if (bias)
+    types.push_back(bias.getType());
+  auto backward = builder.create<Conv2DBackwardFilterOp>(
+      loc, types, input, dy, strides, padding, dilations, groups);
+  operandGradients[1] = backward.getFilterGradient();
+  if (bias)
+    operandGradients[2] = backward.getBiasGradient();
+}
+
 LogicalResult Conv2DOp::buildGradient(OpBuilder &builder,
                                       ArrayRef<Value> resultGradients,
                                       ArrayRef<bool> needed,
                                       MutableArrayRef<Value> operandGradients) {
+  if (Value dy = resultGradients[0])
+    convGradient(builder, getLoc(), getInput(), getFilter(), getBias(),
+                 getStridesAttr(), getPaddingAttr(), getDilationsAttr(),
+                 getGroupsAttr(), dy, needed, operandGradients);
+  return success();
+}
+
+LogicalResult
+Conv2DStatsOp::buildGradient(OpBuilder &builder,
+                             ArrayRef<Value> resultGradients,
+                             ArrayRef<bool> needed,
+                             MutableArrayRef<Value> operandGradients) {
+  // Only the output carries a gradient: rn.batch_norm_apply's accounts for
+  // the moments it reads.
   Value dy = resultGradients[0];
   if (!dy)
     return success();
-  if (needed[0])
-    operandGradients[0] = builder.create<Conv2DBackwardDataOp>(
-        getLoc(), getInput().getType(), dy, getFilter(), getStridesAttr(),
-        getPaddingAttr(), getDilationsAttr(), getGroupsAttr());
-  bool needBias = getBias() && needed[2];
-  if (!needed[1] && !needBias)
-    return success();
-  SmallVector<Type, 2> types{getFilter().getType()};
-  if (getBias())
-    types.push_back(getBias().getType());
-  auto backward = builder.create<Conv2DBackwardFilterOp>(
-      getLoc(), types, getInput(), dy, getStridesAttr(), getPaddingAttr(),
-      getDilationsAttr(), getGroupsAttr());
-  operandGradients[1] = backward.getFilterGradient();
-  if (getBias())
-    operandGradients[2] = backward.getBiasGradient();
+  if (getRelu())
+    dy = builder.create<ReluBackwardOp>(getLoc(), dy.getType(), dy,
+                                        getResult());
+  convGradient(builder, getLoc(), getInput(), getFilter(), getBias(),
+               getStridesAttr(), getPaddingAttr(), getDilationsAttr(),
+               getGroupsAttr(), dy, needed, operandGradients);
   return success();
 }
 
@@ -90,6 +117,32 @@ BatchNormTrainOp::buildGradient(OpBuilder &builder,
   operandGradients[0] = backward.getInputGradient();
   operandGradients[1] = backward.getScaleGradient();
   operandGradients[2] = backward.getOffsetGradient();
+  return success();
+}
+
+LogicalResult
+BatchNormApplyOp::buildGradient(OpBuilder &builder,
+                                ArrayRef<Value> resultGradients,
+                                ArrayRef<bool> needed,
+                                MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  // The BatchNorm backward covers the moments too (the mean and variance
+  // are functions of the input), so they get no gradient of their own.
+  Type channels = getScale().getType();
+  SmallVector<Type, 4> types{getInput().getType(), channels, channels};
+  bool maskedResidual = getResidual() && getRelu();
+  if (maskedResidual)
+    types.push_back(getInput().getType());
+  auto backward = builder.create<BatchNormApplyBackwardOp>(
+      getLoc(), types, dy, getResult(), getInput(), getScale(), getMean(),
+      getInvstd(), getReluAttr());
+  operandGradients[0] = backward.getInputGradient();
+  operandGradients[3] = backward.getScaleGradient();
+  operandGradients[4] = backward.getOffsetGradient();
+  if (getResidual() && needed[7])
+    operandGradients[7] = maskedResidual ? backward.getResidualGradient() : dy;
   return success();
 }
 

@@ -17,10 +17,12 @@ bool mlir::rn::isBatched(Value value) {
   unsigned index = cast<OpResult>(value).getResultNumber();
   // Results that sum over the batch, and what follows their operands.
   return llvm::TypeSwitch<Operation *, bool>(op)
-      .Case<LoadOp, Conv2DBackwardFilterOp, DenseBackwardWeightsOp>(
-          [](auto) { return false; })
-      .Case<BatchNormTrainOp, BatchNormBackwardOp>(
+      .Case<LoadOp, Conv2DBackwardFilterOp, DenseBackwardWeightsOp,
+            FoldBatchNormOp>([](auto) { return false; })
+      .Case<BatchNormTrainOp, BatchNormBackwardOp, BatchNormApplyOp>(
           [&](auto) { return index == 0; })
+      .Case<BatchNormApplyBackwardOp>(
+          [&](auto) { return index == 0 || index == 3; })
       .Case<AddOp>([](AddOp add) { return isBatched(add.getLhs()); })
       .Default([](Operation *) { return true; });
 }

@@ -200,14 +200,17 @@ LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
   llvm::DenseMap<Value, Value> aliasOf;  // flatten results -> their source
 
   // The step's inputs and outputs are where the runtime expects them.
+  // (@prepare_eval has neither: it only stores derived variables.)
   auto args = body.getArguments();
-  imagesBytes = alignUp(byteSize(args[0].getType(), true));
-  labelsBytes = alignUp(byteSize(args[1].getType(), true));
-  slots[args[0]] = slot(ArenaRegion::per_sample, 0);
-  slots[args[1]] = slot(ArenaRegion::per_sample, imagesBytes);
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  slots[ret.getOperand(0)] = slot(ArenaRegion::fixed, lossOffset);
-  slots[ret.getOperand(1)] = slot(ArenaRegion::fixed, correctOffset);
+  if (!args.empty()) {
+    imagesBytes = alignUp(byteSize(args[0].getType(), true));
+    labelsBytes = alignUp(byteSize(args[1].getType(), true));
+    slots[args[0]] = slot(ArenaRegion::per_sample, 0);
+    slots[args[1]] = slot(ArenaRegion::per_sample, imagesBytes);
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    slots[ret.getOperand(0)] = slot(ArenaRegion::fixed, lossOffset);
+    slots[ret.getOperand(1)] = slot(ArenaRegion::fixed, correctOffset);
+  }
 
   // Pinned and aliased results.
   for (Operation &op : body) {
@@ -304,6 +307,9 @@ LogicalResult MemoryPlanner::run() {
   planVariables(update);
   if (failed(planStep(train)) || failed(planStep(eval)))
     return failure();
+  if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
+    if (failed(planStep(prepare)))
+      return failure();
   module->setAttr("rn.arena",
                   builder.getDictionaryAttr(
                       {builder.getNamedAttr("fixed_bytes",

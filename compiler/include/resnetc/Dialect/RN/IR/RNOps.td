@@ -428,5 +428,6 @@ def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType]> {
 }
 
 include "resnetc/Dialect/RN/IR/RNTrainOps.td"
+include "resnetc/Dialect/RN/IR/RNFusedOps.td"
 
 #endif // RESNETC_DIALECT_RN_IR_RNOPS_TD

@@ -25,6 +25,32 @@ def BuildTrainStep : Pass<"rn-build-train-step", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def FuseConvBatchNorm : Pass<"rn-fuse-conv-bn-relu", "mlir::ModuleOp"> {
+  let summary = "Fuses conv -> BatchNorm -> (add) -> ReLU chains of the steps";
+  let description = [{
+    Runs after rn-build-train-step and before rn-autodiff. A chain is a
+    BatchNorm whose input is a convolution used only by it (directly, or
+    through a ReLU: the conv -> ReLU -> BN order), with a residual add and
+    a ReLU after it if their inputs are used only by them.
+
+    In `@train_step` the conv becomes `rn.conv2d_stats` (it also returns the
+    per-image moments of its output) and the BatchNorm, add and ReLU one
+    `rn.batch_norm_apply`, whose gradient (`rn.batch_norm_apply_backward`)
+    is one kernel too. In `@eval_step` the BatchNorm is folded into the
+    conv's weights and bias: `@prepare_eval` computes them into derived
+    variables (`rn.fold_batch_norm`), and every conv whose output goes only
+    to an add and/or a ReLU runs as one `rn.fused_conv2d`.
+
+    With `report`, every BatchNorm and fused conv says what was done with
+    it (or why not) as a remark at its layer's location. docs/fusion.md
+    explains each fused kernel's passes over memory.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for every chain fused or left alone">,
+  ];
+}
+
 def Autodiff : Pass<"rn-autodiff", "mlir::ModuleOp"> {
   let summary = "Differentiates @train_step's loss by reverse mode";
   let description = [{

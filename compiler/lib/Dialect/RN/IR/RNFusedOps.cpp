@@ -1,0 +1,69 @@
+//===- RNFusedOps.cpp - verifiers of the fused ops --------------------------===//
+//
+// The fused ops keep the shape rules of the ops they replace: the conv's
+// output follows Conv2DOp's rule, everything else has the shape of the
+// tensor it normalises or adds to.
+//
+//===----------------------------------------------------------------------===//
+
+#include "resnetc/Dialect/RN/IR/RNOps.h"
+
+using namespace mlir;
+using namespace mlir::rn;
+
+/// The conv's result must be what rn.conv2d of the same operands gives.
+static LogicalResult verifyConvResult(Operation *op, Value input, Value filter,
+                                      Value bias, ArrayRef<int64_t> strides,
+                                      ArrayRef<int64_t> padding,
+                                      ArrayRef<int64_t> dilations,
+                                      int64_t groups, Type result) {
+  FailureOr<RankedTensorType> expected = Conv2DOp::inferResultType(
+      op->getLoc(), input.getType(), filter.getType(),
+      bias ? bias.getType() : Type(), strides, padding, dilations, groups);
+  if (failed(expected))
+    return failure();
+  if (*expected != result)
+    return op->emitOpError("result must be ") << *expected << ", got " << result;
+  return success();
+}
+
+LogicalResult Conv2DStatsOp::verify() {
+  if (failed(verifyConvResult(*this, getInput(), getFilter(), getBias(),
+                              getStrides(), getPadding(), getDilations(),
+                              getGroups(), getResult().getType())))
+    return failure();
+  auto shape = getResult().getType().getShape();
+  auto moments = RankedTensorType::get({shape[0], shape[1]},
+                                       getResult().getType().getElementType());
+  if (getImageSum().getType() != moments || getImageM2().getType() != moments)
+    return emitOpError("per-image moments must be ") << moments;
+  return success();
+}
+
+LogicalResult BatchNormApplyOp::verify() {
+  auto input = getInput().getType();
+  int64_t channels = input.getDimSize(1);
+  for (Value v : {getScale(), getOffset(), getRunningMean(), getRunningVar()})
+    if (cast<RankedTensorType>(v.getType()).getDimSize(0) != channels)
+      return emitOpError("needs ") << channels << " values per channel vector";
+  auto moments = RankedTensorType::get({input.getDimSize(0), channels},
+                                       input.getElementType());
+  if (getImageSum().getType() != moments || getImageM2().getType() != moments)
+    return emitOpError("per-image moments must be ") << moments;
+  if (getResidual() && getResidual().getType() != input)
+    return emitOpError("residual must have the input's type ") << input;
+  if (getResult().getType() != input)
+    return emitOpError("result must have the input's type ") << input;
+  return success();
+}
+
+LogicalResult FusedConv2DOp::verify() {
+  if (failed(verifyConvResult(*this, getInput(), getFilter(), getBias(),
+                              getStrides(), getPadding(), getDilations(),
+                              getGroups(), getResult().getType())))
+    return failure();
+  if (getResidual() && getResidual().getType() != getResult().getType())
+    return emitOpError("residual must have the result's type ")
+           << getResult().getType();
+  return success();
+}
