@@ -8,7 +8,10 @@ data, and check what its closing JSON line reports.
 Checks that train exits 0, that its last line is a JSON object with the
 documented keys, that the test accuracy reaches --min-accuracy and that
 the mean training loss of the last logged steps is below that of the first
-(read from metrics.jsonl). Exits 77 (skipped) when --data names a
+(read from metrics.jsonl). With --classify, train also saves a checkpoint,
+and `classify` (resnetc --mode=infer: BatchNorm folded into the convs)
+must count the same correct test images as train's evaluation did.
+Exits 77 (skipped) when --data names a
 directory that does not exist: data sets other than Fashion-MNIST are
 optional.
 """
@@ -22,6 +25,29 @@ import sys
 SKIPPED = 77
 
 
+def classify(args, work, checkpoint, trained):
+    """Failures of `classify` on train's checkpoint."""
+    program = work / 'classify'
+    subprocess.run([args.resnetc, '--mode=infer', args.model, '-o',
+                    str(program)], check=True)
+    command = [str(program), f'--checkpoint={checkpoint}']
+    if args.data:
+        command.append(f'--data={args.data}')
+    print(' '.join(command), flush=True)
+    run = subprocess.run(command, capture_output=True, text=True)
+    print(run.stdout, run.stderr, sep='\n')
+    if run.returncode != 0:
+        return [f'classify exited with {run.returncode}']
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    trained_correct = round(trained['test_accuracy'] * result['images'])
+    print(f'correct test images: train {trained_correct}, classify '
+          f'{result["correct"]} of {result["images"]}')
+    if result['correct'] != trained_correct:
+        return [f'classify counts {result["correct"]} correct images, '
+                f'train\'s evaluation {trained_correct}']
+    return []
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--resnetc', required=True)
@@ -29,6 +55,7 @@ def main():
     parser.add_argument('--workdir', required=True)
     parser.add_argument('--min-accuracy', type=float, required=True)
     parser.add_argument('--data', default='')
+    parser.add_argument('--classify', action='store_true')
     parser.add_argument('train_flags', nargs='*')
     args = parser.parse_args()
     if args.data and not pathlib.Path(args.data).is_dir():
@@ -38,8 +65,11 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     program = work / 'train'
     subprocess.run([args.resnetc, args.model, '-o', str(program)], check=True)
+    checkpoint = work / 'model.ckpt'
     command = [str(program), '--progress=plain', f'--log-dir={work}',
                *args.train_flags]
+    if args.classify:
+        command.append(f'--checkpoint={checkpoint}')
     if args.data:
         command.append(f'--data={args.data}')
     print(' '.join(command), flush=True)
@@ -71,6 +101,8 @@ def main():
                   f'quarter {last:.4f}')
             if not last < first:
                 failures.append('the training loss did not fall')
+        if args.classify:
+            failures += classify(args, work, checkpoint, result)
     for failure in failures:
         print('FAIL: ' + failure)
     print(f'train-e2e: {"failed" if failures else "passed"}')

@@ -58,7 +58,8 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.dsl>"),
 
 cl::opt<std::string> outputFilename(
     "o",
-    cl::desc("Output file (default: ./train for a program, model.o with -c, "
+    cl::desc("Output file (default: ./train, ./classify with --mode=infer, "
+             "model.o with -c, "
              "standard output for --emit)"),
     cl::value_desc("file"), cl::cat(resnetcOptions));
 
