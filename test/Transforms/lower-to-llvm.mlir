@@ -1,4 +1,14 @@
 // RUN: resnetc-opt %s -rn-plan-memory -rn-lower-to-llvm | FileCheck %s
+// RUN: resnetc-opt %s -rn-plan-memory -rn-lower-to-llvm=train-step=false | FileCheck %s --check-prefix=STUB
+
+// A program that never trains (classify) gets a train step that calls no
+// kernel and returns Halide's generic error.
+// STUB-LABEL: llvm.func @rn_train_step(%{{.*}}: !llvm.ptr, %{{.*}}: i32, %{{.*}}: !llvm.ptr) -> i32 {
+// STUB-NEXT:    %[[ERR:.*]] = llvm.mlir.constant(-1 : i32) : i32
+// STUB-NEXT:    llvm.return %[[ERR]] : i32
+// STUB-NEXT:  }
+// STUB-LABEL: llvm.func @rn_eval_step(
+// STUB:         llvm.call
 
 // The planned step becomes an LLVM function that calls one kernel per op:
 // per-sample buffers start at fixed_bytes + batch * offset, the batch is

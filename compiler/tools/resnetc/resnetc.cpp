@@ -204,13 +204,14 @@ std::string compilerId(const char *argv0) {
 /// The functions of a planned module that run kernels.
 const char *const stepNames[] = {"train_step", "eval_step", "prepare_eval"};
 
-/// Every kernel call of the planned steps, in program order.
+/// Every kernel call of the planned steps the program runs, in program
+/// order (classify never trains).
 mlir::FailureOr<std::vector<kernels::KernelSpec>>
-collectKernels(mlir::ModuleOp planned) {
+collectKernels(mlir::ModuleOp planned, bool training) {
   std::vector<kernels::KernelSpec> specs;
   for (llvm::StringRef name : stepNames) {
     auto step = planned.lookupSymbol<mlir::func::FuncOp>(name);
-    if (!step)
+    if (!step || (!training && name == "train_step"))
       continue;
     mlir::WalkResult walk = step.walk([&](KernelOpInterface op) {
       mlir::FailureOr<KernelCall> call = op.getKernelCall();
@@ -362,7 +363,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   }
 
   mlir::FailureOr<std::vector<kernels::KernelSpec>> specs =
-      collectKernels(*module);
+      collectKernels(*module, mode == Mode::Train);
   if (mlir::failed(specs))
     return 1;
   kernels::CompileOptions compile;
@@ -386,10 +387,12 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   if (mlir::failed(info))
     return 1;
   info->target = target;
+  if (mode == Mode::Infer)
+    info->trainKernels = 0; // its train_step is a stub
   mlir::PassManager lower(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(lower)))
     return 1;
-  lower.addPass(createLowerToLLVM());
+  lower.addPass(createLowerToLLVM({/*trainStep=*/mode == Mode::Train}));
   if (mlir::failed(lower.run(*module)))
     return 1;
   if (emit == Emit::LLVM) {
@@ -446,8 +449,10 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                << kernelObjects.distinct << " kernels ("
                << kernelObjects.fromCache << " cached) built in "
                << llvm::format("%.1f", kernelObjects.seconds) << " s, "
-               << info->trainKernels << " calls per training step; wrote "
-               << output << "\n";
+               << (mode == Mode::Train ? info->trainKernels : info->evalKernels)
+               << (mode == Mode::Train ? " calls per training step"
+                                       : " calls per evaluation batch")
+               << "; wrote " << output << "\n";
   return 0;
 }
 

@@ -18,8 +18,17 @@ def LowerToLLVM : Pass<"rn-lower-to-llvm", "mlir::ModuleOp"> {
     returned at once. Loads, stores and flattens move no data: their slots
     already say where the data is. Everything else in the module (the
     variables, `@forward`) is dropped: the program table carries what the
-    runtime needs of it.
+    runtime needs of it. `@prepare_eval`, if there is one, becomes
+    `i32 @rn_prepare_eval(ptr arena, i32 batch)`.
+
+    With `train-step=false` (programs that never train: `classify`),
+    `@rn_train_step` calls no kernel and returns -1 (Halide's generic
+    error), so none of the training kernels need be built or linked.
   }];
+  let options = [
+    Option<"trainStep", "train-step", "bool", /*default=*/"true",
+           "Lower @train_step (false: a stub that returns an error)">,
+  ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 

@@ -51,6 +51,20 @@ public:
   /// Lowers `step` into `name`; `withParams` adds the rn_step_params arg.
   LogicalResult lower(func::FuncOp step, StringRef name, bool withParams);
 
+  /// A function of `step`'s lowered signature that runs nothing and
+  /// returns -1 (halide_error_code_generic_error).
+  void lowerUnavailable(func::FuncOp step, StringRef name, bool withParams) {
+    loc = step.getLoc();
+    builder.setInsertionPointToEnd(module.getBody());
+    SmallVector<Type> argTypes{ptr, i32};
+    if (withParams)
+      argTypes.push_back(ptr);
+    auto func = builder.create<LLVM::LLVMFuncOp>(
+        loc, name, LLVM::LLVMFunctionType::get(i32, argTypes));
+    builder.setInsertionPointToStart(func.addEntryBlock(builder));
+    builder.create<LLVM::ReturnOp>(loc, constant(i32, -1));
+  }
+
 private:
   Value constant(Type type, int64_t value) {
     return builder.create<LLVM::ConstantOp>(loc, type,
@@ -285,6 +299,7 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
 }
 
 struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
+  using LowerToLLVMBase::LowerToLLVMBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto arena = module->getAttrOfType<DictionaryAttr>("rn.arena");
@@ -297,8 +312,13 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
     }
     int64_t fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
     StepLowering lowering(module, fixedBytes);
-    if (failed(lowering.lower(train, "rn_train_step", true)) ||
-        failed(lowering.lower(eval, "rn_eval_step", false)))
+    if (trainStep) {
+      if (failed(lowering.lower(train, "rn_train_step", true)))
+        return signalPassFailure();
+    } else {
+      lowering.lowerUnavailable(train, "rn_train_step", true);
+    }
+    if (failed(lowering.lower(eval, "rn_eval_step", false)))
       return signalPassFailure();
     if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
       if (failed(lowering.lower(prepare, "rn_prepare_eval", false)))
