@@ -55,13 +55,7 @@ public:
   /// returns -1 (halide_error_code_generic_error).
   void lowerUnavailable(func::FuncOp step, StringRef name, bool withParams) {
     loc = step.getLoc();
-    builder.setInsertionPointToEnd(module.getBody());
-    SmallVector<Type> argTypes{ptr, i32};
-    if (withParams)
-      argTypes.push_back(ptr);
-    auto func = builder.create<LLVM::LLVMFuncOp>(
-        loc, name, LLVM::LLVMFunctionType::get(i32, argTypes));
-    builder.setInsertionPointToStart(func.addEntryBlock(builder));
+    builder.setInsertionPointToStart(stepFunction(name, withParams));
     builder.create<LLVM::ReturnOp>(loc, constant(i32, -1));
   }
 
@@ -69,6 +63,17 @@ private:
   Value constant(Type type, int64_t value) {
     return builder.create<LLVM::ConstantOp>(loc, type,
                                             builder.getIntegerAttr(type, value));
+  }
+  /// `i32 name(ptr arena, i32 batch[, ptr params])` at the end of the
+  /// module; returns its entry block.
+  Block *stepFunction(StringRef name, bool withParams) {
+    builder.setInsertionPointToEnd(module.getBody());
+    SmallVector<Type> argTypes{ptr, i32};
+    if (withParams)
+      argTypes.push_back(ptr);
+    auto func = builder.create<LLVM::LLVMFuncOp>(
+        loc, name, LLVM::LLVMFunctionType::get(i32, argTypes));
+    return func.addEntryBlock(builder);
   }
   /// The kernel's declaration, created on first use.
   LLVM::LLVMFuncOp declareKernel(const KernelCall &call);
@@ -254,13 +259,8 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
   if (walk.wasInterrupted())
     return failure();
 
-  builder.setInsertionPointToEnd(module.getBody());
-  SmallVector<Type> argTypes{ptr, i32};
-  if (withParams)
-    argTypes.push_back(ptr);
-  auto func = builder.create<LLVM::LLVMFuncOp>(
-      loc, name, LLVM::LLVMFunctionType::get(i32, argTypes));
-  Block *entry = func.addEntryBlock(builder);
+  Block *entry = stepFunction(name, withParams);
+  auto func = cast<LLVM::LLVMFuncOp>(entry->getParentOp());
   arena = entry->getArgument(0);
   batch = entry->getArgument(1);
   params = withParams ? entry->getArgument(2) : Value();

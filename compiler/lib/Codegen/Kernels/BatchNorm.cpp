@@ -54,6 +54,21 @@ struct ChannelView {
   int channels, height, width;
 };
 
+/// Defines the running statistics after a batch of `count` values per
+/// channel with mean `mean` and sum of squared deviations `m2` (both at
+/// channel Var "c" of the caller): momentum * running + (1 - momentum) *
+/// batch, with the unbiased variance as PyTorch. A batch of one value per
+/// channel has no unbiased variance (PyTorch refuses it); we keep the
+/// biased one (zero) rather than divide by zero.
+void updateRunning(Func newMean, Func newVar, const ImageParam &runningMean,
+                   const ImageParam &runningVar, Expr mean, Expr m2,
+                   Expr count, float momentum) {
+  Var c("c");
+  newMean(c) = momentum * runningMean(c) + (1 - momentum) * mean;
+  newVar(c) = momentum * runningVar(c) +
+              (1 - momentum) * cast<float>(m2 / max(count - 1, Expr(1.0)));
+}
+
 /// batch_norm_train: y, mean, invstd, new_running_mean, new_running_var.
 class BatchNormTrain : public Family {
 public:
@@ -108,12 +123,8 @@ public:
         view.load(x, vars) - reference(ch) - cast<float>(centredMean(ch));
     y(vars) = strict_float(centred) * scale(ch) + beta(ch);
 
-    // A batch of one value per channel has no unbiased variance (PyTorch
-    // refuses it); we keep the biased one (zero) rather than divide by zero.
-    newRunningMean(c) = momentum * runningMean(c) + (1 - momentum) * mean(c);
-    newRunningVar(c) =
-        momentum * runningVar(c) +
-        (1 - momentum) * cast<float>(batchM2(c) / max(count - 1, Expr(1.0)));
+    updateRunning(newRunningMean, newRunningVar, runningMean, runningVar,
+                  mean(c), batchM2(c), count, momentum);
     return {y, mean, invstd, newRunningMean, newRunningVar};
   }
 
@@ -349,10 +360,8 @@ public:
       value = max(value, 0.0f);
     out(vars) = value;
 
-    newRunningMean(c) = momentum * runningMean(c) + (1 - momentum) * mean(c);
-    newRunningVar(c) =
-        momentum * runningVar(c) +
-        (1 - momentum) * cast<float>(batchM2(c) / max(count - 1, Expr(1.0)));
+    updateRunning(newRunningMean, newRunningVar, runningMean, runningVar,
+                  mean(c), batchM2(c), count, momentum);
     return {out, mean, invstd, newRunningMean, newRunningVar};
   }
 
