@@ -66,7 +66,7 @@ module {
     // expected-remark @+1 {{fused conv2d + relu + batch_norm + add into conv2d_stats + batch_norm_apply (2 kernels, was 4)}}
     %z, %mean, %invstd, %rm, %rv = rn.batch_norm_train %r, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64} : (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
     %s = rn.add %z, %x : tensor<2x4x4x4xf32>
-    // expected-remark @+1 {{batch_norm_train not fused: its input is not a convolution}}
+    // expected-remark @+1 {{batch_norm_train not fused: its input is neither a convolution nor an add}}
     %z2, %mean2, %invstd2, %rm2, %rv2 = rn.batch_norm_train %s, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64} : (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
     %y3 = rn.conv2d %z2, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1} : (tensor<2x4x4x4xf32>, tensor<4x4x1x1xf32>) -> tensor<2x4x4x4xf32>
     // expected-remark @+1 {{batch_norm_train not fused: the convolution's output has other users}}
@@ -153,3 +153,52 @@ module {
 // CHECK-NEXT:    rn.store @c.folded_weight, %[[FW]]
 // CHECK-NEXT:    rn.store @c.folded_bias, %[[FB]]
 // CHECK-NEXT:    return
+
+// -----
+
+// Training, pre-activation: the block's sum (also its identity shortcut)
+// -> BN -> ReLU. The add becomes add_stats, which keeps its result for the
+// shortcut and returns the moments; BN and ReLU one batch_norm_apply.
+// Inference cannot fold a BN into an add.
+module {
+  rn.variable @bn.gamma : tensor<4xf32> {init = #rn.init<ones>, trainable}
+  rn.variable @bn.beta : tensor<4xf32> {init = #rn.init<zeros>, trainable}
+  rn.variable @bn.running_mean : tensor<4xf32> {init = #rn.init<zeros>}
+  rn.variable @bn.running_var : tensor<4xf32> {init = #rn.init<ones>}
+  func.func @train_step(%x: tensor<2x4x4x4xf32>, %labels: tensor<2xi32>) -> (tensor<f32>, tensor<i32>) {
+    %g = rn.load @bn.gamma : tensor<4xf32>
+    %b = rn.load @bn.beta : tensor<4xf32>
+    %m = rn.load @bn.running_mean : tensor<4xf32>
+    %v = rn.load @bn.running_var : tensor<4xf32>
+    %s = rn.add %x, %x : tensor<2x4x4x4xf32>
+    // expected-remark @+1 {{fused add + batch_norm + relu into add_stats + batch_norm_apply (2 kernels, was 3)}}
+    %z, %mean, %invstd, %rm, %rv = rn.batch_norm_train %s, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64} : (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+    %a = rn.relu %z : tensor<2x4x4x4xf32>
+    %t = rn.add %a, %s : tensor<2x4x4x4xf32>
+    %p = rn.global_avg_pool %t : (tensor<2x4x4x4xf32>) -> tensor<2x4xf32>
+    %ls = rn.step_param label_smoothing : f32
+    %loss, %correct, %dl = rn.softmax_cross_entropy %p, %labels, %ls {with_gradient} : (tensor<2x4xf32>, tensor<2xi32>, f32) -> (tensor<f32>, tensor<i32>, tensor<2x4xf32>)
+    return %loss, %correct : tensor<f32>, tensor<i32>
+  }
+  func.func @eval_step(%x: tensor<2x4x4x4xf32>, %labels: tensor<2xi32>) -> (tensor<f32>, tensor<i32>) {
+    %g = rn.load @bn.gamma : tensor<4xf32>
+    %b = rn.load @bn.beta : tensor<4xf32>
+    %m = rn.load @bn.running_mean : tensor<4xf32>
+    %v = rn.load @bn.running_var : tensor<4xf32>
+    %s = rn.add %x, %x : tensor<2x4x4x4xf32>
+    // expected-remark @+1 {{batch_norm not folded: its input is an add, not a convolution}}
+    %z = rn.batch_norm %s, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64} : (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
+    %p = rn.global_avg_pool %z : (tensor<2x4x4x4xf32>) -> tensor<2x4xf32>
+    %ls = arith.constant 0.0 : f32
+    %loss, %correct = rn.softmax_cross_entropy %p, %labels, %ls : (tensor<2x4xf32>, tensor<2xi32>, f32) -> (tensor<f32>, tensor<i32>)
+    return %loss, %correct : tensor<f32>, tensor<i32>
+  }
+}
+
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME:      %[[X:[^:]*]]: tensor<2x4x4x4xf32>
+// CHECK:         %[[S:.*]], %[[SUM:.*]], %[[M2:.*]] = rn.add_stats %[[X]], %[[X]]
+// CHECK-NEXT:    %[[A:[^,]*]], {{.*}} = rn.batch_norm_apply %[[S]], %[[SUM]], %[[M2]], {{.*}} {{{.*}}relu = true}
+// CHECK:         rn.add %[[A]], %[[S]]
+// CHECK-LABEL: func.func @eval_step(
+// CHECK:         rn.batch_norm

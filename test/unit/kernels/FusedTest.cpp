@@ -243,6 +243,29 @@ TEST(FusedConv, StatsMatchConv2dAndReference) {
   }
 }
 
+/// add_stats: the sum of two tensors and its per-image moments, for the
+/// residual sum of a pre-activation block; channels below, at and past one
+/// vector, batch 1 and more, one pixel and many.
+TEST(FusedAdd, StatsMatchReference) {
+  std::mt19937 rng(7);
+  for (const Shape &shape : std::vector<Shape>{
+           {2, 16, 8, 8}, {1, 3, 5, 7}, {3, 24, 4, 4}, {2, 64, 1, 1}}) {
+    SCOPED_TRACE(::testing::PrintToString(shape));
+    KernelSpec spec;
+    spec.family = "add_stats";
+    spec.inputs = {{shape}, {shape}};
+    spec.outputs = {{shape}, {{shape[0], shape[1]}}, {{shape[0], shape[1]}}};
+    HostTensor a = randomTensor(shape, rng), b = randomTensor(shape, rng);
+    auto out = runKernel(spec, {a, b});
+    ASSERT_EQ(out.size(), 3u);
+    HostTensor sum = add(a, b);
+    EXPECT_LT(relativeError(out[0], sum), tolerance) << "sum";
+    Moments reference = imageMoments(sum);
+    EXPECT_LT(relativeError(out[1], reference.sum), tolerance) << "image_sum";
+    EXPECT_LT(relativeError(out[2], reference.m2), tolerance) << "image_m2";
+  }
+}
+
 /// The moments reduce over the run-time batch, whatever the spec's estimate:
 /// groups of 8 images per task, full and partial, for >= 256 channels.
 TEST(FusedConv, StatsOverTheRunTimeBatch) {

@@ -101,6 +101,32 @@
 //   dropout_backward        in dy; floats rate; scalar seed:u32      out dx
 //   dropblock_backward      in dy; floats rate; ints block_size;
 //                           scalar seed:u32                          out dx
+// Fused (rn-fuse-conv-bn-relu; docs/fusion.md)
+//   conv2d_stats         in  x, w, (b); ints as conv2d, relu[1]
+//                        out y (conv, then max(., 0) if relu), image_sum[N,O],
+//                            image_m2[N,O] (per image and channel: sum of y
+//                            and sum of squared deviations from its mean)
+//   add_stats            in  a, b [N,C,H,W]  out c = a + b, image_sum, image_m2
+//   fused_conv2d         in  x, w, (b if ints bias), (residual if ints
+//                            residual); ints as conv2d, relu[1], bias[1],
+//                            residual[1]
+//                        out act(conv + b + residual)
+//   batch_norm_apply     in  y[N,C,H,W], image_sum, image_m2, gamma, beta,
+//                            running_mean, running_var, (residual);
+//                        floats epsilon, momentum; ints relu[1]
+//                        out act((y - mean) invstd gamma + beta (+ residual)),
+//                            mean, invstd, new_running_mean, new_running_var:
+//                            batch_norm_train's statistics, combined from the
+//                            per-image moments (running ones alias the inputs)
+//   batch_norm_apply_backward
+//                        in  dy, result, x, gamma, mean, invstd; ints relu[1]
+//                        out dx, dgamma, dbeta, (residual_grad = g): the
+//                            batch_norm_backward of g = relu ? dy [result > 0]
+//                            : dy
+//   fold_batch_norm      in  w[O,I,KH,KW], gamma, beta, mean, var, (b[O]);
+//                        floats epsilon
+//                        out w * s, beta + (b - mean) s  (s = gamma /
+//                            sqrt(var + epsilon), per output channel)
 // Optimizers (flat over all trainable parameters, in place). Their
 // hyperparameters are run-time scalars, so train's flags can override them.
 //   sgd_update   in  w[P], g[P], m[P]

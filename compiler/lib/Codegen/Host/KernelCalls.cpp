@@ -199,7 +199,7 @@ void resnetc::registerKernelCallModels(DialectRegistry &registry) {
            ZeroPadOp, SubsampleOp, DropoutTrainOp, DropBlockTrainOp,
            SoftmaxCrossEntropyOp>(ctx);
     // Fused (rn-fuse-conv-bn-relu).
-    attach<Conv2DStatsOp, BatchNormApplyOp, BatchNormApplyBackwardOp,
+    attach<Conv2DStatsOp, AddStatsOp, BatchNormApplyOp, BatchNormApplyBackwardOp,
            FoldBatchNormOp, FusedConv2DOp>(ctx);
     // Backward.
     attach<Conv2DBackwardDataOp, Conv2DBackwardFilterOp, DenseBackwardDataOp,

@@ -36,6 +36,7 @@
 #include "Family.h"
 
 #include <algorithm>
+#include <optional>
 #include <numeric>
 
 using namespace Halide;
@@ -424,22 +425,8 @@ public:
     // The output is stored from `activation`, which the moments read too.
     activation(c, x, y, n) = result;
     out(c, x, y, n) = activation(c, x, y, n);
-    // Sums of values and squares in double: squares of floats are exact
-    // there, so M2 = sum x^2 - (sum x)^2 / P loses nothing measurable for
-    // the spreads a conv's outputs have.
-    RDom px(0, g.Wo, 0, g.Ho, "px");
-    Expr value = cast<double>(activation(c, px.x, px.y, n));
-    Expr zero = cast<double>(0);
-    moments(c, n) = Tuple(zero, zero);
-    moments(c, n) = Tuple(moments(c, n)[0] + value,
-                          moments(c, n)[1] + value * value);
-    const Expr pixels = Expr(double(g.Wo) * g.Ho);
-    imageSum(c, n) = cast<float>(moments(c, n)[0]);
-    imageM2(c, n) = cast<float>(
-        max(moments(c, n)[1] - moments(c, n)[0] * moments(c, n)[0] / pixels,
-            zero));
-    momentsReduction = px;
-    return {out, imageSum, imageM2};
+    moments.emplace(activation, g.Wo, g.Ho);
+    return {out, moments->sum(), moments->m2()};
   }
 
   void scheduleCPU(const Target &host) override {
@@ -473,7 +460,7 @@ public:
       if (stats) {
         activation.compute_at(out, n).vectorize(c, lanes,
                                                 TailStrategy::GuardWithIf);
-        scheduleMoments(LoopLevel(out, n), n, 1, lanes);
+        moments->schedule(out, LoopLevel(out, n), n, 1, target);
       }
       acc.compute_at(tiled, x).vectorize(c, lanes, TailStrategy::GuardWithIf);
       acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
@@ -486,7 +473,7 @@ public:
     if (stats) {
       out.vectorize(c, lanes);
       activation.compute_at(task);
-      scheduleMoments(task, taskVar, tile.imagesPerTask, lanes);
+      moments->schedule(out, task, taskVar, tile.imagesPerTask, target);
     }
     const int inBlock =
         reductionBlock(g.inPerGroup(), g.KH * g.KW, tile.vectors * lanes);
@@ -500,27 +487,11 @@ public:
   }
 
 private:
-  /// The moments of the images of a task: reduced at `task`, channel
-  /// vectors innermost, and stored in the same loop over tasks as `out`.
-  void scheduleMoments(LoopLevel task, Var taskVar, int imagesPerTask,
-                       int lanes) {
-    moments.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
-    moments.update()
-        .reorder(c, momentsReduction.x, momentsReduction.y, n)
-        .vectorize(c, lanes, TailStrategy::GuardWithIf);
-    for (Func f : {imageSum, imageM2}) {
-      f.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
-      if (imagesPerTask > 1)
-        f.split(n, nt, ni, imagesPerTask, TailStrategy::GuardWithIf);
-      f.parallel(taskVar).compute_with(out, taskVar);
-    }
-  }
-
   Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
-  Func activation{"activation"}, moments{"moments"}, imageSum{"image_sum"},
-      imageM2{"image_m2"};
+  Func activation{"activation"};
+  std::optional<ImageMoments> moments;
   Var i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
-  RDom r, momentsReduction;
+  RDom r;
   int block = 1;
 };
 

@@ -10,6 +10,8 @@
 
 #include "Family.h"
 
+#include <optional>
+
 #include <cmath>
 #include <limits>
 
@@ -187,6 +189,41 @@ private:
   std::vector<Var> vars;
 };
 
+/// add_stats: c = a + b of two [N, C, H, W] tensors, and the per-image
+/// moments of c (ImageMoments), reduced from each image while it is in
+/// cache: a BatchNorm of a residual sum (pre-activation blocks) then needs
+/// no pass of its own over it.
+class AddStats : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam a = input(0, "a");
+    ImageParam b = input(1, "b");
+    const Shape &shape = spec.inputs[0].shape;
+    if (shape.size() != 4 || shape != spec.inputs[1].shape)
+      fail("takes two summands [N, C, H, W] of one shape");
+    sum(c, x, y, n) = a(c, x, y, n) + b(c, x, y, n);
+    out(c, x, y, n) = sum(c, x, y, n);
+    moments.emplace(sum, int(shape[3]), int(shape[2]));
+    return {out, moments->sum(), moments->m2()};
+  }
+
+  /// One image per task: its sum computed into cache, then stored and
+  /// reduced in the same loop over images.
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    sum.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    moments->schedule(out, LoopLevel(out, n), n, 1, target);
+  }
+
+private:
+  Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+  Func sum{"sum"}, out{"out"};
+  std::optional<ImageMoments> moments;
+};
+
 /// y[n, :] = softmax(x[n, :]), shifted by the row maximum so exp never
 /// overflows.
 class Softmax : public Family {
@@ -239,6 +276,7 @@ void registerElementwiseFamilies(FamilyRegistry &registry) {
   registry.add<LeakyRelu>("leaky_relu");
   registry.add<LeakyReluBackward>("leaky_relu_backward");
   registry.add<Add>("add");
+  registry.add<AddStats>("add_stats");
   registry.add<Softmax>("softmax");
 }
 

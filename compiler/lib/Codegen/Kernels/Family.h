@@ -129,6 +129,32 @@ void schedulePointwise(Halide::Func f, const std::vector<Halide::Var> &vars,
 void scheduleChannelReduction(Halide::Stage update, Halide::Var channel,
                               const Halide::RDom &r,
                               const Halide::Target &target);
+/// Per image and channel, the sum and the sum of squared deviations from
+/// the image's mean (M2) of an activation (c, x, y, n) of width x height
+/// pixels: what conv2d_stats and add_stats return for batch_norm_apply.
+/// Sums of values and squares in double: squares of floats are exact
+/// there, so M2 = sum x^2 - (sum x)^2 / P loses nothing measurable for the
+/// spreads activations have.
+class ImageMoments {
+public:
+  ImageMoments(Halide::Func activation, int width, int height);
+  /// The two outputs, f32, (c, n).
+  Halide::Func sum() const { return imageSum; }
+  Halide::Func m2() const { return imageM2; }
+  /// Reduces the moments of a task's images at `task`, where `activation`
+  /// is computed, channel vectors innermost, and stores them in the same
+  /// loop over tasks as `out` (compute_with at `taskVar`: n, or nt where
+  /// `out` runs `imagesPerTask` > 1 images a task, split as taskLoop does),
+  /// so the activation is read from cache, not memory.
+  void schedule(Halide::Func out, Halide::LoopLevel task, Halide::Var taskVar,
+                int imagesPerTask, const Halide::Target &target);
+
+private:
+  Halide::Var c{"c"}, n{"n"}, nt{"nt"}, ni{"ni"};
+  Halide::RDom px;
+  Halide::Func moments{"moments"}, imageSum{"image_sum"}, imageM2{"image_m2"};
+};
+
 /// How many vector registers a register-tiled CPU schedule gives to
 /// accumulators: half of them (16 of AVX-512's 32, 8 of AVX2's 16); the
 /// rest hold the operands of one step.

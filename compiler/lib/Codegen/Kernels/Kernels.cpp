@@ -110,6 +110,35 @@ void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
   update.reorder(order);
 }
 
+ImageMoments::ImageMoments(Func activation, int width, int height)
+    : px(0, width, 0, height, "px") {
+  Expr value = cast<double>(activation(c, px.x, px.y, n));
+  Expr zero = cast<double>(0);
+  moments(c, n) = Tuple(zero, zero);
+  moments(c, n) = Tuple(moments(c, n)[0] + value,
+                        moments(c, n)[1] + value * value);
+  const Expr pixels = Expr(double(width) * height);
+  imageSum(c, n) = cast<float>(moments(c, n)[0]);
+  imageM2(c, n) = cast<float>(
+      max(moments(c, n)[1] - moments(c, n)[0] * moments(c, n)[0] / pixels,
+          zero));
+}
+
+void ImageMoments::schedule(Func out, LoopLevel task, Var taskVar,
+                            int imagesPerTask, const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  moments.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
+  moments.update()
+      .reorder(c, px.x, px.y, n)
+      .vectorize(c, lanes, TailStrategy::GuardWithIf);
+  for (Func f : {imageSum, imageM2}) {
+    f.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+    if (imagesPerTask > 1)
+      f.split(n, nt, ni, imagesPerTask, TailStrategy::GuardWithIf);
+    f.parallel(taskVar).compute_with(out, taskVar);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Family
 //===----------------------------------------------------------------------===//

@@ -27,17 +27,30 @@ static LogicalResult verifyConvResult(Operation *op, Value input, Value filter,
   return success();
 }
 
+/// Per-image moments of `result`: [N, C].
+static LogicalResult verifyMoments(Operation *op, RankedTensorType result,
+                                   Value sum, Value m2) {
+  auto moments = RankedTensorType::get(
+      {result.getDimSize(0), result.getDimSize(1)}, result.getElementType());
+  if (sum.getType() != moments || m2.getType() != moments)
+    return op->emitOpError("per-image moments must be ") << moments;
+  return success();
+}
+
 LogicalResult Conv2DStatsOp::verify() {
   if (failed(verifyConvResult(*this, getInput(), getFilter(), getBias(),
                               getStrides(), getPadding(), getDilations(),
                               getGroups(), getResult().getType())))
     return failure();
-  auto shape = getResult().getType().getShape();
-  auto moments = RankedTensorType::get({shape[0], shape[1]},
-                                       getResult().getType().getElementType());
-  if (getImageSum().getType() != moments || getImageM2().getType() != moments)
-    return emitOpError("per-image moments must be ") << moments;
-  return success();
+  return verifyMoments(*this, getResult().getType(), getImageSum(),
+                       getImageM2());
+}
+
+LogicalResult AddStatsOp::verify() {
+  auto result = getResult().getType();
+  if (getLhs().getType() != result || getRhs().getType() != result)
+    return emitOpError("summands and result must have one type");
+  return verifyMoments(*this, result, getImageSum(), getImageM2());
 }
 
 LogicalResult BatchNormApplyOp::verify() {
@@ -46,10 +59,8 @@ LogicalResult BatchNormApplyOp::verify() {
   for (Value v : {getScale(), getOffset(), getRunningMean(), getRunningVar()})
     if (cast<RankedTensorType>(v.getType()).getDimSize(0) != channels)
       return emitOpError("needs ") << channels << " values per channel vector";
-  auto moments = RankedTensorType::get({input.getDimSize(0), channels},
-                                       input.getElementType());
-  if (getImageSum().getType() != moments || getImageM2().getType() != moments)
-    return emitOpError("per-image moments must be ") << moments;
+  if (failed(verifyMoments(*this, input, getImageSum(), getImageM2())))
+    return failure();
   if (getResidual() && getResidual().getType() != input)
     return emitOpError("residual must have the input's type ") << input;
   if (getResult().getType() != input)

@@ -216,6 +216,18 @@ LogicalResult AddOp::buildGradient(OpBuilder &, ArrayRef<Value> resultGradients,
   return success();
 }
 
+LogicalResult AddStatsOp::buildGradient(OpBuilder &,
+                                        ArrayRef<Value> resultGradients,
+                                        ArrayRef<bool> needed,
+                                        MutableArrayRef<Value> operandGradients) {
+  // As rn.add: the moments carry no gradient (rn.batch_norm_apply's
+  // accounts for them).
+  for (int i = 0; i < 2; ++i)
+    if (needed[i])
+      operandGradients[i] = resultGradients[0];
+  return success();
+}
+
 LogicalResult ConcatOp::buildGradient(OpBuilder &builder,
                                       ArrayRef<Value> resultGradients,
                                       ArrayRef<bool> needed,

@@ -66,16 +66,23 @@ Epilogue matchEpilogue(Value head) {
 }
 
 /// The conv feeding a BatchNorm, directly or through a ReLU, each used only
-/// on the way; or the reason there is none.
+/// on the way; or the residual add feeding it (a pre-activation block's
+/// sum, which is stored anyway, so it may have other users); or the reason
+/// there is none.
 struct Producer {
   Conv2DOp conv;
   ReluOp relu; ///< conv -> ReLU -> BN
+  AddOp add;   ///< add -> BN
   std::string whyNot;
 };
 
 Producer matchProducer(Value bnInput) {
   Producer producer;
   Value value = bnInput;
+  if (auto add = value.getDefiningOp<AddOp>()) {
+    producer.add = add;
+    return producer;
+  }
   if (auto relu = value.getDefiningOp<ReluOp>()) {
     if (!relu->hasOneUse()) {
       producer.whyNot = "the ReLU before it has other users";
@@ -86,7 +93,7 @@ Producer matchProducer(Value bnInput) {
   }
   auto conv = value.getDefiningOp<Conv2DOp>();
   if (!conv) {
-    producer.whyNot = "its input is not a convolution";
+    producer.whyNot = "its input is neither a convolution nor an add";
     return producer;
   }
   if (!conv->hasOneUse()) {
@@ -99,8 +106,9 @@ Producer matchProducer(Value bnInput) {
 
 /// "conv2d + batch_norm + add + relu", the ops a chain replaces, in order.
 std::string describe(const Producer &producer, const Epilogue &epilogue) {
-  std::string text = producer.relu ? "conv2d + relu + batch_norm"
-                                   : "conv2d + batch_norm";
+  std::string text = producer.add    ? "add + batch_norm"
+                     : producer.relu ? "conv2d + relu + batch_norm"
+                                     : "conv2d + batch_norm";
   if (epilogue.add)
     text += " + add";
   if (epilogue.relu)
@@ -165,7 +173,7 @@ void Fuser::fuseTraining(func::FuncOp step) {
 
 void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
   Producer producer = matchProducer(bn.getInput());
-  if (!producer.conv) {
+  if (!producer.conv && !producer.add) {
     remark(bn, "batch_norm_train not fused: " + producer.whyNot);
     return;
   }
@@ -174,20 +182,37 @@ void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
     return;
   }
   Epilogue epilogue = matchEpilogue(bn.getResult());
-  Conv2DOp conv = producer.conv;
   Operation *last = epilogue.last(bn);
 
-  builder.setInsertionPoint(conv);
-  auto y = cast<RankedTensorType>(conv.getType());
+  // The producer, now also returning the per-image moments.
+  auto y = cast<RankedTensorType>(bn.getInput().getType());
   auto moments = RankedTensorType::get({y.getDimSize(0), y.getDimSize(1)},
                                        y.getElementType());
-  auto stats = builder.create<Conv2DStatsOp>(
-      producer.relu ? builder.getFusedLoc({conv.getLoc(), producer.relu.getLoc()})
-                    : conv.getLoc(),
-      TypeRange{y, moments, moments}, conv.getInput(), conv.getFilter(),
-      conv.getBias(), conv.getStridesAttr(), conv.getPaddingAttr(),
-      conv.getDilationsAttr(), conv.getGroupsAttr(),
-      builder.getBoolAttr(bool(producer.relu)));
+  Value normalised, imageSum, imageM2;
+  if (Conv2DOp conv = producer.conv) {
+    builder.setInsertionPoint(conv);
+    auto stats = builder.create<Conv2DStatsOp>(
+        producer.relu
+            ? builder.getFusedLoc({conv.getLoc(), producer.relu.getLoc()})
+            : conv.getLoc(),
+        TypeRange{y, moments, moments}, conv.getInput(), conv.getFilter(),
+        conv.getBias(), conv.getStridesAttr(), conv.getPaddingAttr(),
+        conv.getDilationsAttr(), conv.getGroupsAttr(),
+        builder.getBoolAttr(bool(producer.relu)));
+    normalised = stats.getResult();
+    imageSum = stats.getImageSum();
+    imageM2 = stats.getImageM2();
+  } else {
+    builder.setInsertionPoint(producer.add);
+    auto stats = builder.create<AddStatsOp>(
+        producer.add.getLoc(), TypeRange{y, moments, moments},
+        producer.add.getLhs(), producer.add.getRhs());
+    // The sum may have other users (the block's identity shortcut).
+    producer.add.getResult().replaceAllUsesWith(stats.getResult());
+    normalised = stats.getResult();
+    imageSum = stats.getImageSum();
+    imageM2 = stats.getImageM2();
+  }
 
   // At the end of the chain, where the residual is defined.
   SmallVector<Location> locs{bn.getLoc()};
@@ -197,8 +222,8 @@ void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
     locs.push_back(epilogue.relu.getLoc());
   builder.setInsertionPoint(last);
   auto apply = builder.create<BatchNormApplyOp>(
-      builder.getFusedLoc(locs), bn.getResultTypes(), stats.getResult(),
-      stats.getImageSum(), stats.getImageM2(), bn.getScale(), bn.getOffset(),
+      builder.getFusedLoc(locs), bn.getResultTypes(), normalised, imageSum,
+      imageM2, bn.getScale(), bn.getOffset(),
       bn.getRunningMean(), bn.getRunningVar(), epilogue.residual,
       bn.getEpsilonAttr(), bn.getMomentumAttr(),
       builder.getBoolAttr(bool(epilogue.relu)));
@@ -221,10 +246,11 @@ void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
 
   unsigned before = 2 + bool(producer.relu) + bool(epilogue.add) +
                     bool(epilogue.relu);
-  remark(bn, "fused " + describe(producer, epilogue) +
-                 " into conv2d_stats + batch_norm_apply (2 kernels, was " +
-                 Twine(before) + ")");
-  eraseChain({conv, producer.relu, bn, epilogue.add, epilogue.relu});
+  remark(bn, "fused " + describe(producer, epilogue) + " into " +
+                 (producer.add ? "add_stats" : "conv2d_stats") +
+                 " + batch_norm_apply (2 kernels, was " + Twine(before) + ")");
+  eraseChain({producer.conv, producer.add, producer.relu, bn, epilogue.add,
+              epilogue.relu});
 }
 
 //===----------------------------------------------------------------------===//
@@ -250,6 +276,11 @@ void Fuser::foldInference(BatchNormOp bn) {
   Producer producer = matchProducer(bn.getInput());
   if (producer.relu) {
     remark(bn, "batch_norm not folded: a ReLU separates it from the "
+               "convolution");
+    return;
+  }
+  if (producer.add) {
+    remark(bn, "batch_norm not folded: its input is an add, not a "
                "convolution");
     return;
   }

@@ -56,6 +56,31 @@ def RN_Conv2DStatsOp : RN_Op<"conv2d_stats", [Pure,
   let hasVerifier = 1;
 }
 
+def RN_AddStatsOp : RN_Op<"add_stats", [Pure,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+  let summary = "rn.add that also returns the per-image moments of its sum";
+  let description = [{
+    `result = lhs + rhs`, and per image and channel the sum of `result`
+    over the image's pixels and the sum of squared deviations from that
+    image's mean, as `rn.conv2d_stats` returns them: the residual sum of a
+    pre-activation block, whose BatchNorm `rn.batch_norm_apply` then
+    finishes without reading it twice.
+
+    ```mlir
+    %y, %sum, %m2 = rn.add_stats %a, %b
+        : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>)
+        -> (tensor<8x16x32x32xf32>, tensor<8x16xf32>, tensor<8x16xf32>)
+    ```
+  }];
+  let arguments = (ins RN_Tensor4D:$lhs, RN_Tensor4D:$rhs);
+  let results = (outs RN_Tensor4D:$result, RN_Tensor2D:$image_sum,
+                      RN_Tensor2D:$image_m2);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def RN_BatchNormApplyOp : RN_Op<"batch_norm_apply", [Pure,
     DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "training BatchNorm from per-image moments, with residual "
