@@ -25,10 +25,6 @@ const double momentum = 0.9;
 const std::vector<Shape> shapes = {
     {2, 16, 5, 7}, {1, 3, 4, 5}, {3, 20, 3, 3}, {4, 20}, {6, 3}};
 
-const TensorSpec perChannel(int64_t channels) {
-  return {{channels}, TensorKind::Weight};
-}
-
 /// Logical element i of x[N, C, H, W] or x[N, C] belongs to this channel.
 int64_t channelOf(const Shape &shape, size_t i) {
   int64_t pixels = shape.size() == 4 ? shape[2] * shape[3] : 1;
@@ -70,15 +66,6 @@ HostTensor trainForward(const HostTensor &x, const HostTensor &gamma,
   return normalize(x, s.mean, s.var, gamma, beta);
 }
 
-KernelSpec trainSpec(const Shape &shape) {
-  KernelSpec spec;
-  spec.family = "batch_norm_train";
-  TensorSpec c = perChannel(shape[1]);
-  spec.inputs = {{shape}, c, c, c, c};
-  spec.outputs = {{shape}, c, c, c, c};
-  spec.floats = {{"epsilon", epsilon}, {"momentum", momentum}};
-  return spec;
-}
 
 /// Checks every output of batch_norm_train on x against the reference.
 void expectTrainMatchesReference(const KernelSpec &spec, const HostTensor &x,
@@ -112,14 +99,14 @@ TEST(BatchNorm, TrainMatchesReference) {
   std::mt19937 rng(1);
   for (const Shape &shape : shapes) {
     SCOPED_TRACE(::testing::PrintToString(shape));
-    expectTrainMatchesReference(trainSpec(shape),
+    expectTrainMatchesReference(batchNormTrainSpec(shape, epsilon, momentum),
                                 randomTensor(shape, rng, -1, 3), rng);
   }
 }
 
 TEST(BatchNorm, TrainReducesOverTheRunTimeBatch) {
   std::mt19937 rng(2);
-  KernelSpec spec = trainSpec({4, 16, 3, 5});
+  KernelSpec spec = batchNormTrainSpec({4, 16, 3, 5}, epsilon, momentum);
   for (int64_t batch : {1, 3, 9}) {
     SCOPED_TRACE(batch);
     expectTrainMatchesReference(spec, randomTensor({batch, 16, 3, 5}, rng),
@@ -133,19 +120,15 @@ TEST(BatchNorm, TrainVarianceSurvivesALargeMean) {
   std::mt19937 rng(3);
   Shape shape{3, 16, 8, 8};
   HostTensor x = randomTensor(shape, rng, 999, 1001);
-  expectTrainMatchesReference(trainSpec(shape), x, rng);
+  expectTrainMatchesReference(batchNormTrainSpec(shape, epsilon, momentum), x,
+                              rng);
 }
 
 TEST(BatchNorm, InferenceMatchesReference) {
   std::mt19937 rng(4);
   for (const Shape &shape : shapes) {
     int64_t channels = shape[1];
-    KernelSpec spec;
-    spec.family = "batch_norm_inference";
-    TensorSpec c = perChannel(channels);
-    spec.inputs = {{shape}, c, c, c, c};
-    spec.outputs = {{shape}};
-    spec.floats = {{"epsilon", epsilon}};
+    KernelSpec spec = batchNormInferenceSpec(shape, epsilon);
     HostTensor x = randomTensor(shape, rng);
     HostTensor gamma = randomTensor({channels}, rng, 0.5, 2);
     HostTensor beta = randomTensor({channels}, rng);
@@ -172,11 +155,7 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferencesThroughBatchStatistics) {
     for (int64_t c = 0; c < channels; ++c)
       invstd[c] = 1 / std::sqrt(s.var[c] + epsilon);
 
-    KernelSpec spec;
-    spec.family = "batch_norm_backward";
-    TensorSpec c = perChannel(channels);
-    spec.inputs = {{shape}, {shape}, c, c, c};
-    spec.outputs = {{shape}, c, c};
+    KernelSpec spec = batchNormBackwardSpec(shape);
     auto grads = runKernel(spec, {dy, x, gamma, s.mean, invstd});
 
     auto ofX = [&](const HostTensor &in) {

@@ -67,34 +67,9 @@ struct Conv {
   /// The reference: y = conv(x, w) + b, in double precision.
   HostTensor forward(const HostTensor &x, const HostTensor &w,
                      const HostTensor *b) const {
-    // Flat row-major indexing: finite differences call this once per
-    // perturbed element, so it has to be quick.
-    HostTensor y(yShape());
-    const int64_t inPerGroup = C / groups, outPerGroup = O / groups;
-    const int64_t ho = Ho(), wo = Wo();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t yo = 0; yo < ho; ++yo)
-          for (int64_t xo = 0; xo < wo; ++xo) {
-            double sum = b ? (*b)[o] : 0.0;
-            for (int64_t i = 0; i < inPerGroup; ++i) {
-              int64_t c = (o / outPerGroup) * inPerGroup + i;
-              const double *xPlane = &x.data[(n * C + c) * H * W];
-              const double *wPlane = &w.data[(o * inPerGroup + i) * KH * KW];
-              for (int64_t ky = 0; ky < KH; ++ky) {
-                int64_t yi = yo * strideY + ky * dilationY - padTop;
-                if (yi < 0 || yi >= H)
-                  continue;
-                for (int64_t kx = 0; kx < KW; ++kx) {
-                  int64_t xi = xo * strideX + kx * dilationX - padLeft;
-                  if (xi >= 0 && xi < W)
-                    sum += xPlane[yi * W + xi] * wPlane[ky * KW + kx];
-                }
-              }
-            }
-            y.data[((n * O + o) * ho + yo) * wo + xo] = sum;
-          }
-    return y;
+    return referenceConv2d(x, w, b, {strideY, strideX},
+                           {padTop, padLeft, padBottom, padRight},
+                           {dilationY, dilationX}, groups);
   }
 };
 

@@ -34,10 +34,6 @@ constexpr double tolerance = 1e-5;
 const double epsilon = 1e-5;
 const double momentum = 0.9;
 
-TensorSpec perChannel(int64_t channels) {
-  return {{channels}, TensorKind::Weight};
-}
-
 //===----------------------------------------------------------------------===//
 // Convolutions
 //===----------------------------------------------------------------------===//
@@ -98,32 +94,8 @@ struct Conv {
   /// conv(x, w) (+ b), in double precision.
   HostTensor forward(const HostTensor &x, const HostTensor &w,
                      const HostTensor *b) const {
-    HostTensor y(yShape());
-    const int64_t inPerGroup = C / groups, outPerGroup = O / groups;
-    const int64_t ho = Ho(), wo = Wo();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t yo = 0; yo < ho; ++yo)
-          for (int64_t xo = 0; xo < wo; ++xo) {
-            double sum = b ? (*b)[o] : 0.0;
-            for (int64_t i = 0; i < inPerGroup; ++i) {
-              int64_t c = (o / outPerGroup) * inPerGroup + i;
-              const double *xPlane = &x.data[(n * C + c) * H * W];
-              const double *wPlane = &w.data[(o * inPerGroup + i) * K * K];
-              for (int64_t ky = 0; ky < K; ++ky) {
-                int64_t yi = yo * stride + ky - pad;
-                if (yi < 0 || yi >= H)
-                  continue;
-                for (int64_t kx = 0; kx < K; ++kx) {
-                  int64_t xi = xo * stride + kx - pad;
-                  if (xi >= 0 && xi < W)
-                    sum += xPlane[yi * W + xi] * wPlane[ky * K + kx];
-                }
-              }
-            }
-            y.data[((n * O + o) * ho + yo) * wo + xo] = sum;
-          }
-    return y;
+    return referenceConv2d(x, w, b, {stride, stride}, {pad, pad, pad, pad},
+                           {1, 1}, groups);
   }
 };
 
@@ -414,15 +386,6 @@ KernelSpec applySpec(const Shape &shape, bool residual, bool relu) {
   return spec;
 }
 
-KernelSpec trainSpec(const Shape &shape) {
-  KernelSpec spec;
-  spec.family = "batch_norm_train";
-  TensorSpec c = perChannel(shape[1]);
-  spec.inputs = {{shape}, c, c, c, c};
-  spec.outputs = {{shape}, c, c, c, c};
-  spec.floats = {{"epsilon", epsilon}, {"momentum", momentum}};
-  return spec;
-}
 
 /// Odd extents, batch 1 and > 1, channels below, at and past one vector,
 /// 16x16 images, one-pixel images (a batch of 2 and of 1 value per channel).
@@ -453,7 +416,7 @@ void expectApplyMatches(const KernelSpec &spec, const HostTensor &y,
   for (size_t i = 0; i < 5; ++i)
     EXPECT_LT(relativeError(out[i], expected[i]), tolerance) << names[i];
 
-  auto train = runKernel(trainSpec(shape),
+  auto train = runKernel(batchNormTrainSpec(shape, epsilon, momentum),
                          {y, bn.gamma, bn.beta, bn.runningMean, bn.runningVar});
   if (withResidual)
     train[0] = add(train[0], residual);
@@ -525,14 +488,6 @@ KernelSpec applyBackwardSpec(const Shape &shape, bool relu,
   return spec;
 }
 
-KernelSpec backwardSpec(const Shape &shape) {
-  KernelSpec spec;
-  spec.family = "batch_norm_backward";
-  TensorSpec c = perChannel(shape[1]);
-  spec.inputs = {{shape}, {shape}, c, c, c};
-  spec.outputs = {{shape}, c, c};
-  return spec;
-}
 
 /// batch_norm_apply_backward = batch_norm_backward of the masked gradient,
 /// against the family and against the closed form in double; the residual's
@@ -571,8 +526,8 @@ TEST(FusedBatchNorm, ApplyBackwardMatchesBackwardOfMaskedGradient) {
           EXPECT_EQ(grads[3].data, masked.data) << "residual_grad";
         }
 
-        auto family =
-            runKernel(backwardSpec(shape), {masked, x, bn.gamma, mean, invstd});
+        auto family = runKernel(batchNormBackwardSpec(shape),
+                                {masked, x, bn.gamma, mean, invstd});
         const char *names[] = {"dx", "dgamma", "dbeta"};
         for (size_t i = 0; i < 3; ++i)
           EXPECT_LT(relativeError(grads[i], family[i]), tolerance)
@@ -643,7 +598,7 @@ TEST(FusedBatchNorm, StatsThenApplyMatchesUnfusedChain) {
     if (p.relu)
       y = relu(y);
     auto unfused =
-        runKernel(trainSpec(p.yShape()),
+        runKernel(batchNormTrainSpec(p.yShape(), epsilon, momentum),
                   {y, bn.gamma, bn.beta, bn.runningMean, bn.runningVar});
     unfused[0] = relu(add(unfused[0], residual));
 
@@ -677,15 +632,6 @@ KernelSpec foldSpec(const Conv &p) {
   return spec;
 }
 
-KernelSpec inferenceSpec(const Shape &shape) {
-  KernelSpec spec;
-  spec.family = "batch_norm_inference";
-  TensorSpec c = perChannel(shape[1]);
-  spec.inputs = {{shape}, c, c, c, c};
-  spec.outputs = {{shape}};
-  spec.floats = {{"epsilon", epsilon}};
-  return spec;
-}
 
 TEST(FusedConv, FoldThenFusedConv2dMatchesConvThenInferenceBatchNorm) {
   std::vector<Conv> cases = {
@@ -748,7 +694,7 @@ TEST(FusedConv, FoldThenFusedConv2dMatchesConvThenInferenceBatchNorm) {
       convInputs.push_back(b);
     HostTensor convolved = runKernel(p.conv2dSpec(), convInputs)[0];
     HostTensor normalised =
-        runKernel(inferenceSpec(p.yShape()),
+        runKernel(batchNormInferenceSpec(p.yShape(), epsilon),
                   {convolved, bn.gamma, bn.beta, mean, var})[0];
     EXPECT_LT(relativeError(y, epilogue(normalised)), tolerance)
         << "against conv2d + batch_norm_inference";

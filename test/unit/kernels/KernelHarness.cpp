@@ -270,4 +270,85 @@ HostTensor finiteDifferenceGradient(
   return grad;
 }
 
+//===----------------------------------------------------------------------===//
+// Specs and references more than one family's tests use
+//===----------------------------------------------------------------------===//
+
+TensorSpec perChannel(int64_t channels) {
+  return {{channels}, TensorKind::Weight};
+}
+
+KernelSpec batchNormTrainSpec(const Shape &shape, double epsilon,
+                              double momentum) {
+  KernelSpec spec;
+  spec.family = "batch_norm_train";
+  TensorSpec c = perChannel(shape[1]);
+  spec.inputs = {{shape}, c, c, c, c};
+  spec.outputs = {{shape}, c, c, c, c};
+  spec.floats = {{"epsilon", epsilon}, {"momentum", momentum}};
+  return spec;
+}
+
+KernelSpec batchNormInferenceSpec(const Shape &shape, double epsilon) {
+  KernelSpec spec;
+  spec.family = "batch_norm_inference";
+  TensorSpec c = perChannel(shape[1]);
+  spec.inputs = {{shape}, c, c, c, c};
+  spec.outputs = {{shape}};
+  spec.floats = {{"epsilon", epsilon}};
+  return spec;
+}
+
+KernelSpec batchNormBackwardSpec(const Shape &shape) {
+  KernelSpec spec;
+  spec.family = "batch_norm_backward";
+  TensorSpec c = perChannel(shape[1]);
+  spec.inputs = {{shape}, {shape}, c, c, c};
+  spec.outputs = {{shape}, c, c};
+  return spec;
+}
+
+HostTensor referenceConv2d(const HostTensor &x, const HostTensor &w,
+                           const HostTensor *b,
+                           const std::vector<int64_t> &strides,
+                           const std::vector<int64_t> &padding,
+                           const std::vector<int64_t> &dilations,
+                           int64_t groups) {
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2],
+                W = x.shape[3];
+  const int64_t O = w.shape[0], KH = w.shape[2], KW = w.shape[3];
+  const int64_t strideY = strides[0], strideX = strides[1];
+  const int64_t padTop = padding[0], padLeft = padding[1];
+  const int64_t dilationY = dilations[0], dilationX = dilations[1];
+  const int64_t ho =
+      (H + padTop + padding[2] - dilationY * (KH - 1) - 1) / strideY + 1;
+  const int64_t wo =
+      (W + padLeft + padding[3] - dilationX * (KW - 1) - 1) / strideX + 1;
+  HostTensor y({N, O, ho, wo});
+  const int64_t inPerGroup = C / groups, outPerGroup = O / groups;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t yo = 0; yo < ho; ++yo)
+        for (int64_t xo = 0; xo < wo; ++xo) {
+          double sum = b ? (*b)[o] : 0.0;
+          for (int64_t i = 0; i < inPerGroup; ++i) {
+            int64_t c = (o / outPerGroup) * inPerGroup + i;
+            const double *xPlane = &x.data[(n * C + c) * H * W];
+            const double *wPlane = &w.data[(o * inPerGroup + i) * KH * KW];
+            for (int64_t ky = 0; ky < KH; ++ky) {
+              int64_t yi = yo * strideY + ky * dilationY - padTop;
+              if (yi < 0 || yi >= H)
+                continue;
+              for (int64_t kx = 0; kx < KW; ++kx) {
+                int64_t xi = xo * strideX + kx * dilationX - padLeft;
+                if (xi >= 0 && xi < W)
+                  sum += xPlane[yi * W + xi] * wPlane[ky * KW + kx];
+              }
+            }
+          }
+          y.data[((n * O + o) * ho + yo) * wo + xo] = sum;
+        }
+  return y;
+}
+
 } // namespace resnetc::kernels::test

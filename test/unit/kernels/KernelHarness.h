@@ -66,6 +66,30 @@ HostTensor finiteDifferenceGradient(
     const std::function<HostTensor(const HostTensor &)> &forward,
     const HostTensor &x, const HostTensor &weights, double step = 1e-4);
 
+//===----------------------------------------------------------------------===//
+// Specs and references more than one family's tests use
+//===----------------------------------------------------------------------===//
+
+/// A per-channel vector [C] (gamma, beta, batch or running statistics).
+TensorSpec perChannel(int64_t channels);
+
+/// The BatchNorm families' specs for an activation of `shape` (Kernels.h).
+KernelSpec batchNormTrainSpec(const Shape &shape, double epsilon,
+                              double momentum);
+KernelSpec batchNormInferenceSpec(const Shape &shape, double epsilon);
+KernelSpec batchNormBackwardSpec(const Shape &shape);
+
+/// y = conv(x, w) (+ b) in double precision, x[N,C,H,W], w[O,C/groups,KH,KW],
+/// `strides` and `dilations` [h, w], `padding` [top, left, bottom, right].
+/// Flat row-major indexing: finite differences call it once per perturbed
+/// element, so it has to be quick.
+HostTensor referenceConv2d(const HostTensor &x, const HostTensor &w,
+                           const HostTensor *b,
+                           const std::vector<int64_t> &strides,
+                           const std::vector<int64_t> &padding,
+                           const std::vector<int64_t> &dilations,
+                           int64_t groups);
+
 } // namespace resnetc::kernels::test
 
 #endif // RESNETC_TEST_KERNELHARNESS_H

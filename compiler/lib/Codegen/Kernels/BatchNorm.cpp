@@ -54,6 +54,12 @@ struct ChannelView {
   int channels, height, width;
 };
 
+/// gamma / sqrt(var + epsilon) at channel `c`: inference's per-channel scale.
+Expr inferenceScale(const ImageParam &gamma, const ImageParam &variance,
+                    float epsilon, Expr c) {
+  return gamma(c) / sqrt(variance(c) + epsilon);
+}
+
 /// Defines the running statistics after a batch of `count` values per
 /// channel with mean `mean` and sum of squared deviations `m2` (both at
 /// channel Var "c" of the caller): momentum * running + (1 - momentum) *
@@ -187,7 +193,7 @@ public:
     ImageParam runningVar = input(4, "running_var");
     ChannelView view(*this, spec.inputs[0]);
     const float epsilon = float(floatAttr("epsilon"));
-    scale(c) = gamma(c) / sqrt(runningVar(c) + epsilon);
+    scale(c) = inferenceScale(gamma, runningVar, epsilon, c);
     vars = pointVars(view.rank);
     Var ch = vars[0];
     y(vars) = (view.load(x, vars) - runningMean(ch)) * scale(ch) + beta(ch);
@@ -406,8 +412,9 @@ public:
     if (spec.inputs.size() == 6)
       bias = input(5, "b")(o);
     const float epsilon = float(floatAttr("epsilon"));
-    // The scale exactly as batch_norm_inference computes it.
-    scale(o) = gamma(o) / sqrt(variance(o) + epsilon);
+    // The scale batch_norm_inference uses, so folded and unfused inference
+    // round alike.
+    scale(o) = inferenceScale(gamma, variance, epsilon, o);
     foldedFilter(kx, ky, i, o) = w(kx, ky, i, o) * scale(o);
     foldedBias(o) = beta(o) + (bias - mean(o)) * scale(o);
     return {foldedFilter, foldedBias};

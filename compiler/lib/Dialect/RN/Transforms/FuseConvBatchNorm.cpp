@@ -50,6 +50,21 @@ struct Epilogue {
   Operation *last(Operation *head) {
     return relu ? relu.getOperation() : add ? add.getOperation() : head;
   }
+  /// The location of a fused op whose chain starts at `head`.
+  Location fusedLoc(OpBuilder &builder, Location head) {
+    SmallVector<Location> locs{head};
+    if (add)
+      locs.push_back(add.getLoc());
+    if (relu)
+      locs.push_back(relu.getLoc());
+    return builder.getFusedLoc(locs);
+  }
+  /// " + add + relu", the ops it absorbs, for remarks.
+  std::string describe() const {
+    return std::string(add ? " + add" : "") + (relu ? " + relu" : "");
+  }
+  /// Kernels it absorbs.
+  unsigned ops() const { return bool(add) + bool(relu); }
 };
 
 Epilogue matchEpilogue(Value head) {
@@ -109,11 +124,7 @@ std::string describe(const Producer &producer, const Epilogue &epilogue) {
   std::string text = producer.add    ? "add + batch_norm"
                      : producer.relu ? "conv2d + relu + batch_norm"
                                      : "conv2d + batch_norm";
-  if (epilogue.add)
-    text += " + add";
-  if (epilogue.relu)
-    text += " + relu";
-  return text;
+  return text + epilogue.describe();
 }
 
 /// Erases the ops of a replaced chain, users first.
@@ -215,14 +226,9 @@ void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
   }
 
   // At the end of the chain, where the residual is defined.
-  SmallVector<Location> locs{bn.getLoc()};
-  if (epilogue.add)
-    locs.push_back(epilogue.add.getLoc());
-  if (epilogue.relu)
-    locs.push_back(epilogue.relu.getLoc());
   builder.setInsertionPoint(last);
   auto apply = builder.create<BatchNormApplyOp>(
-      builder.getFusedLoc(locs), bn.getResultTypes(), normalised, imageSum,
+      epilogue.fusedLoc(builder, bn.getLoc()), bn.getResultTypes(), normalised, imageSum,
       imageM2, bn.getScale(), bn.getOffset(),
       bn.getRunningMean(), bn.getRunningVar(), epilogue.residual,
       bn.getEpsilonAttr(), bn.getMomentumAttr(),
@@ -244,8 +250,7 @@ void Fuser::fuseTrainingChain(BatchNormTrainOp bn) {
   for (unsigned i = 1; i < bn->getNumResults(); ++i)
     bn->getResult(i).replaceAllUsesWith(apply->getResult(i));
 
-  unsigned before = 2 + bool(producer.relu) + bool(epilogue.add) +
-                    bool(epilogue.relu);
+  unsigned before = 2 + bool(producer.relu) + epilogue.ops();
   remark(bn, "fused " + describe(producer, epilogue) + " into " +
                  (producer.add ? "add_stats" : "conv2d_stats") +
                  " + batch_norm_apply (2 kernels, was " + Twine(before) + ")");
@@ -351,25 +356,17 @@ void Fuser::fuseConvEpilogue(Conv2DOp conv) {
   if (!epilogue.add && !epilogue.relu)
     return;
   Operation *last = epilogue.last(conv);
-  SmallVector<Location> locs{conv.getLoc()};
-  if (epilogue.add)
-    locs.push_back(epilogue.add.getLoc());
-  if (epilogue.relu)
-    locs.push_back(epilogue.relu.getLoc());
   builder.setInsertionPoint(last);
   auto fused = builder.create<FusedConv2DOp>(
-      builder.getFusedLoc(locs), conv.getType(), conv.getInput(),
+      epilogue.fusedLoc(builder, conv.getLoc()), conv.getType(),
+      conv.getInput(),
       conv.getFilter(), conv.getBias(), epilogue.residual,
       conv.getStridesAttr(), conv.getPaddingAttr(), conv.getDilationsAttr(),
       conv.getGroupsAttr(), builder.getBoolAttr(bool(epilogue.relu)));
   last->getResult(0).replaceAllUsesWith(fused.getResult());
-  std::string what = "conv2d";
-  if (epilogue.add)
-    what += " + add";
-  if (epilogue.relu)
-    what += " + relu";
-  remark(conv, "fused " + what + " into fused_conv2d (1 kernel, was " +
-                   Twine(1 + bool(epilogue.add) + bool(epilogue.relu)) + ")");
+  remark(conv, "fused conv2d" + epilogue.describe() +
+                   " into fused_conv2d (1 kernel, was " +
+                   Twine(1 + epilogue.ops()) + ")");
   eraseChain({conv, epilogue.add, epilogue.relu});
 }
 
