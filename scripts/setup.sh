@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ python3
-  # compiler: MLIR/LLVM 19 (headers, CMake config, mlir-tblgen), Halide 14
-  llvm-19-dev libmlir-19-dev mlir-19-tools libhalide14-0-dev
+  # compiler: MLIR/LLVM 19 (headers, CMake config, mlir-tblgen), Halide 14;
+  # Halide's CMake package refuses to load without PNG and JPEG headers
+  llvm-19-dev libmlir-19-dev mlir-19-tools libhalide14-0-dev libpng-dev libjpeg-dev
   # runtime: fmt (header-only use), zlib
   libfmt-dev zlib1g-dev
   # tests: lit and FileCheck, GoogleTest; PyTorch as numeric oracle and
