@@ -20,10 +20,16 @@
 
 namespace resnetc::kernels {
 
-/// The pinned Halide target for `name`: "avx512", "avx2", "host" (the best
-/// of the two this machine runs) or a full Halide target string. Empty
-/// when the name is unknown.
+/// The pinned Halide target for `name`: "cpu" (or "host": "avx512" if this
+/// machine has it, else "avx2"), "avx512", "avx2", "cuda" (NVIDIA GPUs),
+/// "opencl" (the same GPU schedules through OpenCL: pocl runs them on the
+/// CPU, for tests) or a full Halide target string. Empty when the name is
+/// unknown.
 std::string resolveTarget(const std::string &name);
+
+/// The device API a resolved target's kernels run on: "cuda", "opencl", or
+/// "" for the CPU.
+std::string deviceApi(const std::string &target);
 
 struct CompileOptions {
   std::string target;       ///< A resolved Halide target string.
@@ -52,6 +58,10 @@ compileKernels(const std::vector<KernelSpec> &specs,
 /// the error.
 std::string loweredStatement(const KernelSpec &spec,
                              const CompileOptions &options);
+
+/// The device code of one kernel for a GPU target: PTX for CUDA
+/// (`resnetc --emit=ptx`), OpenCL C for OpenCL; or the error.
+std::string deviceCode(const KernelSpec &spec, const CompileOptions &options);
 
 } // namespace resnetc::kernels
 

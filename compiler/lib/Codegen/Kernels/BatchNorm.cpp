@@ -169,6 +169,27 @@ public:
     schedulePointwise(y, vars, target);
   }
 
+  /// Each level of the statistics a stage of its own, a thread per channel
+  /// (and per image for the per-image sums, the pixels in order); the
+  /// per-channel values, inlined, are recomputed where they are read.
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    for (Func f : {imageSum, imageMoments}) {
+      f.compute_root();
+      scheduleChannelsGPU(f, c, channels, {n});
+      for (int u = 0; u < f.num_update_definitions(); ++u)
+        scheduleChannelsGPU(f.update(u), c, channels, {n});
+    }
+    for (Func f : {batchSum, batchM2}) {
+      f.compute_root();
+      scheduleChannelsGPU(f, c, channels);
+      scheduleChannelsGPU(f.update(), c, channels);
+    }
+    for (Func f : {mean, invstd, newRunningMean, newRunningVar})
+      scheduleChannelsGPU(f, c, channels);
+    schedulePointwiseGPU(y, vars);
+  }
+
 private:
   Var c{"c"}, n{"n"};
   RDom px, batch;
@@ -205,6 +226,7 @@ public:
     scale.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
     schedulePointwise(y, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(y, vars); }
 
 private:
   Var c{"c"};
@@ -306,6 +328,23 @@ public:
     }
   }
 
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    imageSums.compute_root();
+    scheduleChannelsGPU(imageSums, c, channels, {n});
+    scheduleChannelsGPU(imageSums.update(), c, channels, {n});
+    for (Func f : {batchSums, coefficients}) {
+      f.compute_root();
+      scheduleChannelsGPU(f, c, channels);
+    }
+    scheduleChannelsGPU(batchSums.update(), c, channels);
+    for (Func f : {dgamma, dbeta})
+      scheduleChannelsGPU(f, c, channels);
+    schedulePointwiseGPU(dx, vars);
+    if (spec.outputs.size() == 4)
+      schedulePointwiseGPU(residualGrad, vars);
+  }
+
 private:
   Var c{"c"}, n{"n"};
   RDom px, batch;
@@ -385,6 +424,18 @@ public:
     schedulePointwise(out, vars, target);
   }
 
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    for (Func f : {batchSum, batchM2}) {
+      f.compute_root();
+      scheduleChannelsGPU(f, c, channels);
+      scheduleChannelsGPU(f.update(), c, channels);
+    }
+    for (Func f : {mean, invstd, newRunningMean, newRunningVar})
+      scheduleChannelsGPU(f, c, channels);
+    schedulePointwiseGPU(out, vars);
+  }
+
 private:
   Var c{"c"};
   RDom batch;
@@ -423,6 +474,10 @@ public:
   void scheduleCPU(const Target &) override {
     scale.compute_root();
     foldedFilter.parallel(o);
+  }
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(foldedFilter, {kx, ky, i, o});
+    schedulePointwiseGPU(foldedBias, {o});
   }
 
 private:

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -28,6 +30,15 @@ namespace {
 const char *const kAvx512 =
     "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake";
 const char *const kAvx2 = "x86-64-linux-sse41-avx-avx2-fma-f16c";
+// GPU targets: the host side (launches, the step) needs no more than AVX2,
+// so a GPU program runs on any recent x86-64 host. PTX for compute
+// capability 8.0 (Halide 14 knows up to 8.6); the driver JIT-compiles it
+// for newer GPUs (Hopper).
+const char *const kCuda =
+    "x86-64-linux-sse41-avx-avx2-fma-f16c-cuda-cuda_capability_80";
+// The statistics sum in double (as the CPU kernels do): cl_doubles.
+const char *const kOpenCL =
+    "x86-64-linux-sse41-avx-avx2-fma-f16c-opencl-cl_doubles";
 
 uint64_t fnv1a(const std::string &text) {
   uint64_t hash = 0xcbf29ce484222325ull;
@@ -75,10 +86,23 @@ std::string resolveTarget(const std::string &name) {
     return kAvx512;
   if (name == "avx2")
     return kAvx2;
-  if (name == "host")
+  if (name == "cpu" || name == "host")
     return get_host_target().has_feature(Target::AVX512_Skylake) ? kAvx512
                                                                  : kAvx2;
+  if (name == "cuda")
+    return kCuda;
+  if (name == "opencl")
+    return kOpenCL;
   return Target::validate_target_string(name) ? name : std::string();
+}
+
+std::string deviceApi(const std::string &target) {
+  Target t(target);
+  if (t.has_feature(Target::CUDA))
+    return "cuda";
+  if (t.has_feature(Target::OpenCL))
+    return "opencl";
+  return "";
 }
 
 CompiledKernels compileKernels(const std::vector<KernelSpec> &specs,
@@ -163,23 +187,87 @@ CompiledKernels compileKernels(const std::vector<KernelSpec> &specs,
   return result;
 }
 
+namespace {
+
+/// What `write` writes to a file of its choosing, read back: Halide's
+/// text outputs go to files. The file is this process's own (mkstemp), so
+/// concurrent resnetc runs never share one.
+std::string throughFile(const std::function<void(const std::string &)> &write) {
+  std::string path =
+      (fs::temp_directory_path() / "resnetc-kernel-XXXXXX").string();
+  int fd = mkstemp(path.data());
+  if (fd < 0)
+    throw std::runtime_error("cannot create a temporary file in " +
+                             fs::temp_directory_path().string());
+  close(fd);
+  std::string text;
+  try {
+    write(path);
+    std::FILE *file = std::fopen(path.c_str(), "r");
+    for (int c; file && (c = std::fgetc(file)) != EOF;)
+      text += char(c);
+    if (file)
+      std::fclose(file);
+  } catch (...) {
+    fs::remove(path);
+    throw;
+  }
+  fs::remove(path);
+  return text;
+}
+
+/// The text of the LLVM string constant `@name` in LLVM assembly `ir`.
+std::string stringConstant(const std::string &ir, const std::string &name) {
+  size_t at = ir.find("@" + name + " = ");
+  size_t open = at == std::string::npos ? at : ir.find("c\"", at);
+  if (open == std::string::npos)
+    return "";
+  std::string text;
+  for (size_t i = open + 2; i < ir.size() && ir[i] != '"'; ++i) {
+    if (ir[i] == '\\' && i + 2 < ir.size()) {
+      text += char(std::stoi(ir.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      text += ir[i];
+    }
+  }
+  // The constant ends with the terminating zero.
+  while (!text.empty() && text.back() == '\0')
+    text.pop_back();
+  return text;
+}
+
+} // namespace
+
 std::string loweredStatement(const KernelSpec &spec,
                              const CompileOptions &options) {
   try {
     Target target = Target(options.target).with_feature(Target::NoRuntime);
     Kernel kernel = buildKernel(spec, target, options.scheduler);
-    fs::path path = fs::temp_directory_path() /
-                    ("resnetc-" + spec.symbolName() + ".stmt");
-    kernel.pipeline.compile_to_lowered_stmt(path.string(), kernel.arguments(),
-                                            StmtOutputFormat::Text, target);
-    std::FILE *file = std::fopen(path.c_str(), "r");
-    std::string text;
-    for (int c; file && (c = std::fgetc(file)) != EOF;)
-      text += char(c);
-    if (file)
-      std::fclose(file);
-    fs::remove(path);
-    return text;
+    return throughFile([&](const std::string &path) {
+      kernel.pipeline.compile_to_lowered_stmt(path, kernel.arguments(),
+                                              StmtOutputFormat::Text, target);
+    });
+  } catch (const std::exception &e) {
+    return std::string("error: ") + e.what() + "\n";
+  }
+}
+
+std::string deviceCode(const KernelSpec &spec, const CompileOptions &options) {
+  try {
+    Target target = Target(options.target).with_feature(Target::NoRuntime);
+    std::string api = deviceApi(options.target);
+    if (api.empty())
+      return "error: the target has no device code (use --target=cuda)\n";
+    Kernel kernel = buildKernel(spec, target, options.scheduler);
+    std::string ir = throughFile([&](const std::string &path) {
+      kernel.pipeline.compile_to_llvm_assembly(path, kernel.arguments(),
+                                               spec.symbolName(), target);
+    });
+    // Halide embeds the device code in the host code as a constant.
+    std::string code = stringConstant(ir, api + "_gpu_source_kernels.data");
+    return code.empty() ? "error: no device code found in the kernel\n"
+                        : code;
   } catch (const std::exception &e) {
     return std::string("error: ") + e.what() + "\n";
   }

@@ -27,6 +27,17 @@
 // filters). Grouped convolutions and channel counts that are not a multiple
 // of the vector width get a plain vectorised schedule: correct, not fast.
 //
+// The GPU schedules. A thread block computes a tile of output channels by a
+// tile of pixels of one image; each thread one channel of a few pixels, its
+// accumulators in registers, the taps and pixels unrolled so that an input
+// value loaded once serves every tap that reads it. The block first stages
+// the input tile its pixels read (all reduced channels, the halo included)
+// in shared memory; the channel threads of a warp then read each input value
+// as one broadcast, and the filter, repacked with output channels innermost,
+// as coalesced loads. The filter gradient sums over the batch in chunks of
+// images, a thread per filter element and chunk, then adds the chunks in
+// order (no atomics).
+//
 // Figures: bench/kernels/conv_bench.cpp at batch 128 on this machine's
 // 2-core AVX-512 Xeon (FMA peak 230 GFLOP/s per core), given per CPU-second
 // the kernel received (the machine is shared; see the bench).
@@ -94,6 +105,22 @@ struct RegisterTile {
   /// Images per parallel task: more than one when the filter is too large
   /// for the L2 cache and should be reused across several images.
   int imagesPerTask = 1;
+};
+
+/// How a direct convolution runs on a GPU: a thread block computes
+/// `channels` output channels of a (threadsX * tileX) x (threadsY * tileY)
+/// pixel tile of one image, a thread one channel of tileX x tileY pixels.
+/// `staged`: the block copies its input tile to shared memory first.
+struct GpuTile {
+  int channels = 1, tileX = 1, tileY = 1, threadsX = 1, threadsY = 1;
+  bool staged = true;
+};
+
+/// The footprint of an output tile in the convolution's input along one
+/// axis: `stride` apart, `reach` more positions for the filter's taps.
+struct Footprint {
+  int stride = 1, reach = 0;
+  int span(int outputs) const { return (outputs - 1) * stride + reach + 1; }
 };
 
 /// Base of the three convolution families: their Vars, their geometry and
@@ -179,9 +206,28 @@ protected:
                      const RegisterTile &tile, int unroll, Var image,
                      const Target &target);
 
+  /// A GPU tile for an output of `channels` x `width` x `height` whose
+  /// block stages `stagedChannels` channels of input over the footprints:
+  /// up to 32 channels of 4x4 pixels a thread, up to 256 threads; smaller
+  /// pixel tiles where the staged input would not fit kStagedBytes.
+  static GpuTile gpuTile(int channels, int width, int height,
+                         int stagedChannels, Footprint fx, Footprint fy);
+
+  /// GPU: `out` (c, x, y, n) in the thread-block tiles of `tile`, with `acc`
+  /// (a zero, then one update over r = (reduced channel, x tap, y tap))
+  /// computed by each thread in registers; if the tile is staged, the
+  /// block copies the part of `operand` its threads read to shared memory.
+  void scheduleTiledGPU(Func out, Func acc, const RDom &r, Func operand,
+                        const GpuTile &tile);
+
+  /// Shared memory a block's staged input may take: within sm_80's 48 KiB of
+  /// static shared memory a block, with room for two blocks an SM.
+  static constexpr int64_t kStagedBytes = 40 * 1024;
+
   Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
   Var ct{"ct"}, ci{"ci"}, xt{"xt"}, xi{"xi"}, yt{"yt"}, yi{"yi"}, nt{"nt"},
       ni{"ni"};
+  Var co{"co"}, xo{"xo"}, yo{"yo"}, xii{"xii"}, yii{"yii"}, xy{"xy"}, cn{"cn"};
   ConvGeometry g{};
 };
 
@@ -360,6 +406,82 @@ void ConvFamily::scheduleTiled(Func out, Func acc, const RDom &r,
                         target);
 }
 
+GpuTile ConvFamily::gpuTile(int channels, int width, int height,
+                            int stagedChannels, Footprint fx, Footprint fy) {
+  const int maxThreads = kGpuBlockThreads;
+  GpuTile tile;
+  tile.channels = std::min(channels, 32);
+  tile.tileX = std::max(1, std::min(width, 4));
+  tile.tileY = std::max(1, std::min(height, 4));
+  // Tiles of pixels side by side must stay inside the output (ShiftInwards).
+  tile.threadsX = std::max(
+      1, std::min(width / tile.tileX, maxThreads / tile.channels));
+  tile.threadsY = std::max(
+      1, std::min(height / tile.tileY,
+                  maxThreads / (tile.channels * tile.threadsX)));
+  auto stagedBytes = [&] {
+    return int64_t(4) * stagedChannels *
+           fx.span(tile.tileX * tile.threadsX) *
+           fy.span(tile.tileY * tile.threadsY);
+  };
+  while (stagedBytes() > kStagedBytes) {
+    if (tile.threadsY > 1)
+      tile.threadsY /= 2;
+    else if (tile.threadsX > 1)
+      tile.threadsX /= 2;
+    else if (tile.tileY > 1)
+      tile.tileY /= 2;
+    else if (tile.tileX > 1)
+      tile.tileX /= 2;
+    else {
+      tile.staged = false; // one pixel's input does not fit: read it directly
+      break;
+    }
+  }
+  return tile;
+}
+
+void ConvFamily::scheduleTiledGPU(Func out, Func acc, const RDom &r,
+                                  Func operand, const GpuTile &tile) {
+  // Output channels beyond the last are guarded; pixel tiles at the edge
+  // shift inwards (gpuTile keeps them inside the output).
+  out.split(c, co, ci, tile.channels, TailStrategy::GuardWithIf)
+      .split(x, xo, xi, tile.tileX * tile.threadsX, TailStrategy::ShiftInwards)
+      .split(y, yo, yi, tile.tileY * tile.threadsY, TailStrategy::ShiftInwards)
+      .split(xi, xt, xii, tile.tileX)
+      .split(yi, yt, yii, tile.tileY)
+      .reorder(xii, yii, ci, xt, yt, xo, yo, co, n)
+      .fuse(xo, yo, xy)
+      .fuse(co, n, cn)
+      .gpu_threads(ci, xt, yt)
+      .gpu_blocks(xy, cn)
+      .unroll(xii)
+      .unroll(yii);
+  // The taps innermost but for the pixels: with both unrolled, an input
+  // value is loaded once for all the taps and pixels that read it.
+  acc.compute_at(out, ci).unroll(x).unroll(y);
+  acc.update().reorder(x, y, r.y, r.z, r.x).unroll(x).unroll(y).unroll(r.y);
+  if (!tile.staged)
+    return;
+  // The staged copy runs on the block's threads: its points in memory
+  // order, consecutive threads taking consecutive addresses.
+  Func staged = operand.in(acc);
+  staged.compute_at(out, xy);
+  std::vector<Var> dims = staged.args();
+  Var all = dims[0];
+  for (size_t d = 1; d < dims.size(); ++d) {
+    Var fused("staged_" + dims[d].name());
+    staged.fuse(all, dims[d], fused);
+    all = fused;
+  }
+  Var rest("staged_rest"), rest2("staged_rest2"), loop("staged_loop"),
+      t0("staged_t0"), t1("staged_t1"), t2("staged_t2");
+  staged.split(all, rest, t0, tile.channels, TailStrategy::GuardWithIf)
+      .split(rest, rest2, t1, tile.threadsX, TailStrategy::GuardWithIf)
+      .split(rest2, loop, t2, tile.threadsY, TailStrategy::GuardWithIf)
+      .gpu_threads(t0, t1, t2);
+}
+
 //===----------------------------------------------------------------------===//
 // conv2d
 //===----------------------------------------------------------------------===//
@@ -486,6 +608,30 @@ public:
     scheduleDirect(acc, r, task, tile, inBlock, target);
   }
 
+  /// The filter repacked (output channels innermost: a warp's loads
+  /// coalesce), then the tiled convolution. With moments, the tiles are
+  /// those of `activation`, stored; `out` copies it and the moments read
+  /// it again (their own stage: the sums span every tile of an image).
+  void scheduleGPU(const Target &) override {
+    const bool stats = spec.family == "conv2d_stats";
+    packed.compute_root();
+    schedulePointwiseGPU(packed, {c, i, kx, ky, cb});
+    const int groupsSpanned =
+        g.groups == 1 ? 1
+                      : std::min(g.groups, std::min(g.O, 32) / g.outPerGroup() + 2);
+    GpuTile tile =
+        gpuTile(g.O, g.Wo, g.Ho, groupsSpanned * g.inPerGroup(),
+                {g.strideX, (g.KW - 1) * g.dilationX},
+                {g.strideY, (g.KH - 1) * g.dilationY});
+    Func tiled = stats ? activation : out;
+    if (stats) {
+      activation.compute_root();
+      schedulePointwiseGPU(out, {c, x, y, n});
+      moments->scheduleGPU(g.O);
+    }
+    scheduleTiledGPU(tiled, acc, r, padded, tile);
+  }
+
 private:
   Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
   Func activation{"activation"};
@@ -533,6 +679,7 @@ public:
         PhaseTaps tx = phaseTaps(px, g.padLeft, g.KW, g.strideX, g.dilationX);
         PhaseTaps ty = phaseTaps(py, g.padTop, g.KH, g.strideY, g.dilationY);
         Func phase("phase_" + std::to_string(px) + "_" + std::to_string(py));
+        Func result(phase.name() + "_result");
         if (tx.count == 0 || ty.count == 0) {
           phase(c, x, y, n) = 0.0f;
         } else {
@@ -545,9 +692,12 @@ public:
                      ty.first + ty.step * r.z, c / block) *
               gradPadded(outChannel, x + tx.offset - tx.shift * r.y,
                          y + ty.offset - ty.shift * r.z, n);
-          phases.push_back({phase, r, tx.count * ty.count});
+          phases.push_back({phase, r, tx.count * ty.count, result, tx, ty});
         }
-        interleaved.push_back(phase(c, x / g.strideX, y / g.strideY, n));
+        // A pure stage after the sum, where a schedule that stores the
+        // phase (the GPU's, at a stride) tiles it; inlined elsewhere.
+        result(c, x, y, n) = phase(c, x, y, n);
+        interleaved.push_back(result(c, x / g.strideX, y / g.strideY, n));
       }
     out(c, x, y, n) =
         interleaved.size() == 1
@@ -609,14 +759,43 @@ public:
           target);
   }
 
+  /// The filter repacked, then each phase a tiled convolution of the padded
+  /// dy: at stride 1 straight into dx, else stored for dx to interleave.
+  void scheduleGPU(const Target &) override {
+    packed.compute_root();
+    schedulePointwiseGPU(packed, {c, o, kx, ky, cb});
+    const int groupsSpanned =
+        g.groups == 1
+            ? 1
+            : std::min(g.groups, std::min(g.C, 32) / g.inPerGroup() + 2);
+    const int width = (g.W + g.strideX - 1) / g.strideX,
+              height = (g.H + g.strideY - 1) / g.strideY;
+    const bool direct = g.strideX * g.strideY == 1 && phases.size() == 1;
+    if (!direct)
+      schedulePointwiseGPU(out, {c, x, y, n});
+    for (Phase &phase : phases) {
+      GpuTile tile = gpuTile(g.C, width, height,
+                             groupsSpanned * g.outPerGroup(),
+                             {1, (phase.tx.count - 1) * phase.tx.shift},
+                             {1, (phase.ty.count - 1) * phase.ty.shift});
+      if (!direct)
+        phase.result.compute_root();
+      scheduleTiledGPU(direct ? out : phase.result, phase.f, phase.r,
+                       gradPadded, tile);
+    }
+  }
+
 private:
   Func grad{"grad"}, gradPadded, packed{"packed"}, out{"out"};
-  /// A phase that receives at least one tap: its stage, its reduction
-  /// (output channels, taps in x, taps in y) and how many taps.
+  /// A phase that receives at least one tap: its sum, its reduction (output
+  /// channels, taps in x, taps in y), how many taps, its pure result, and
+  /// its taps along each axis.
   struct Phase {
     Func f;
     RDom r;
     int taps;
+    Func result;
+    PhaseTaps tx, ty;
   };
   std::vector<Phase> phases;
   Var o{"o"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
@@ -688,9 +867,9 @@ public:
     if (spec.outputs.size() == 1)
       return {dw};
 
-    RDom rb(0, g.Wo, 0, g.Ho, 0, batch, "rb");
+    biasRows = RDom(0, g.Wo, 0, g.Ho, 0, batch, "rb");
     biasSum(o) = 0.0f;
-    biasSum(o) += grad(o, rb.x, rb.y, rb.z);
+    biasSum(o) += grad(o, biasRows.x, biasRows.y, biasRows.z);
     db(o) = biasSum(o);
     return {dw, db};
   }
@@ -835,6 +1014,40 @@ public:
                           withTaps ? 3 : 2, 1, target);
   }
 
+  /// The sum over the batch in chunks of images, a thread per filter
+  /// element and chunk (output channels innermost: a warp reads dy
+  /// coalesced and the input as broadcasts); then a thread per element of
+  /// dw adds its chunks in order. Likewise db.
+  void scheduleGPU(const Target &) override {
+    // At most 4 Mi partial sums (16 MiB) and 32 chunks.
+    const int64_t elements =
+        int64_t(g.O) * g.inPerGroup() * g.KW * g.KH;
+    const int chunks =
+        int(std::clamp<int64_t>((int64_t(4) << 20) / elements, 1, 32));
+    Expr perChunk = max(1, (batch + chunks - 1) / chunks);
+    RVar rc("rc"), rz("rz");
+    Var u("u");
+    Func partial = sum.update()
+                       .split(r.z, rc, rz, perChunk, TailStrategy::GuardWithIf)
+                       .rfactor(rc, u);
+    partial.compute_root();
+    schedulePointwiseGPU(partial, partial.args());
+    schedulePointwiseGPU(partial.update(), partial.args());
+    scheduleElementReductionGPU(dw, sum, {kx, ky, i, o});
+    if (spec.outputs.size() == 1)
+      return;
+    RVar bc("bc"), bz("bz");
+    Var bu("bu");
+    Func biasPartial = biasSum.update()
+                           .split(biasRows.z, bc, bz, max(1, (batch + 31) / 32),
+                                  TailStrategy::GuardWithIf)
+                           .rfactor(bc, bu);
+    biasPartial.compute_root();
+    schedulePointwiseGPU(biasPartial, biasPartial.args());
+    schedulePointwiseGPU(biasPartial.update(), biasPartial.args());
+    scheduleElementReductionGPU(db, biasSum, {o});
+  }
+
 private:
   Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
       inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"}, biasSum{"bias_sum"},
@@ -842,7 +1055,7 @@ private:
   Var o{"o"}, i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"}, ob{"ob"}, oo{"oo"},
       oi{"oi"}, it{"it"}, iio{"iio"}, ii{"ii"};
   Expr batch;
-  RDom r;
+  RDom r, biasRows;
   int outBlock = 1, inBlock = 1;
 };
 

@@ -70,6 +70,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(y, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(y, vars); }
 
 private:
   Func y{"y"};
@@ -94,6 +95,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(dx, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(dx, vars); }
 
 private:
   Func dx{"dx"};
@@ -131,6 +133,9 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(y, {c, xo, yo, n}, target);
   }
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(y, {c, xo, yo, n});
+  }
 
 private:
   Var c{"c"}, xo{"xo"}, yo{"yo"}, n{"n"};
@@ -151,6 +156,9 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     schedulePointwise(dx, {c, ix, iy, n}, target);
+  }
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(dx, {c, ix, iy, n});
   }
 
 private:
@@ -219,6 +227,28 @@ public:
     }
   }
 
+  /// Each part a kernel: a thread per channel of the part, blocks over
+  /// channel blocks, pixels and images. (The pure stage computes nothing,
+  /// but its loops would run on the host.)
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(y, vars);
+    for (size_t i = 0; i < channels.size(); ++i) {
+      RVar blocks("blocks" + std::to_string(i)),
+          threads("threads" + std::to_string(i));
+      Stage part = y.update(int(i));
+      part.split(channels[i], blocks, threads,
+                 std::min(int(spec.inputs[i].shape[1]), kGpuBlockThreads),
+                 TailStrategy::GuardWithIf)
+          .gpu_threads(threads);
+      if (vars.size() == 4) {
+        Var pixel("pixel" + std::to_string(i));
+        part.fuse(vars[1], vars[2], pixel).gpu_blocks(blocks, pixel, vars[3]);
+      } else {
+        part.gpu_blocks(blocks, vars.back());
+      }
+    }
+  }
+
 private:
   Func y{"y"};
   std::vector<Var> vars;
@@ -247,6 +277,10 @@ public:
   void scheduleCPU(const Target &target) override {
     for (Func dx : parts)
       schedulePointwise(dx, vars, target);
+  }
+  void scheduleGPU(const Target &) override {
+    for (Func dx : parts)
+      schedulePointwiseGPU(dx, vars);
   }
 
 private:

@@ -106,6 +106,12 @@ public:
     lanesAcc.update().reorder(u, m, rko).vectorize(u).unroll(m);
   }
 
+  /// A thread per output, its dot product in a register. Dense layers end
+  /// the ResNets (a few thousand outputs a batch): no tiling pays.
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(out, acc, {m, n});
+  }
+
 private:
   Func acc{"acc"}, out{"out"};
   Var mt{"mt"}, mi{"mi"}, nt{"nt"}, ni{"ni"};
@@ -147,6 +153,9 @@ public:
     out.split(k, kt, ki, vectors * lanes).vectorize(ki, lanes).unroll(ki);
     acc.compute_at(out, kt).vectorize(k, lanes).unroll(k);
     acc.update().reorder(k, rm).vectorize(k, lanes).unroll(k);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(out, acc, {k, n});
   }
 
 private:
@@ -208,6 +217,11 @@ public:
         .parallel(mt);
     acc.compute_at(dw, kt).vectorize(k, lanes).unroll(k).unroll(m);
     acc.update().reorder(k, m, rn).vectorize(k, lanes).unroll(k).unroll(m);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(dw, acc, {k, m});
+    if (spec.outputs.size() == 2)
+      scheduleElementReductionGPU(db, biasAcc, {m});
   }
 
 private:

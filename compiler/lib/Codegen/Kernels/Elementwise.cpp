@@ -3,8 +3,9 @@
 // Activations, their gradients, the residual add and the softmax. Each output
 // element of the pointwise families depends on the same element of each
 // input, so one schedule serves all of them: vectors along the innermost
-// (channel) dimension, threads over the outermost (batch) one. The softmax
-// reduces along its rows first and is scheduled on its own.
+// (channel) dimension, threads over the outermost (batch) one; on a GPU, a
+// thread per element. The softmax reduces along its rows first and is
+// scheduled on its own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +36,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(out, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(out, vars); }
 
 private:
   Op op;
@@ -61,6 +63,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(dx, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(dx, vars); }
 
 private:
   Op op;
@@ -183,6 +186,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(c, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(c, vars); }
 
 private:
   Func c{"c"};
@@ -216,6 +220,12 @@ public:
     out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
     sum.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
     moments->schedule(out, LoopLevel(out, n), n, 1, target);
+  }
+
+  /// The sum, then the moments reading a and b again (the sum inlined).
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(out, {c, x, y, n});
+    moments->scheduleGPU(int(spec.inputs[0].shape[1]));
   }
 
 private:
@@ -255,6 +265,17 @@ public:
     shifted.compute_at(y, n).vectorize(k, lanes, TailStrategy::GuardWithIf);
     rowMax.compute_at(y, n);
     rowSum.compute_at(y, n);
+  }
+
+  /// A thread per element; each row's two reductions first, a thread per
+  /// row (rows are the classes: short).
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(y, {k, n});
+    for (Func f : {rowMax, rowSum}) {
+      f.compute_root();
+      schedulePointwiseGPU(f, {n});
+      schedulePointwiseGPU(f.update(), {n});
+    }
   }
 
 private:

@@ -1,9 +1,11 @@
 //===- Family.h - base class and registry of kernel families ----*- C++ -*-===//
 //
 // A family turns one KernelSpec into Halide Funcs (define: the algorithm,
-// which never mentions a target) and then schedules them (scheduleCPU). One
+// which never mentions a target) and then schedules them for the target:
+// scheduleCPU for x86-64, scheduleGPU for a GPU (CUDA or OpenCL; Halide's GPU
+// directives do not name the device API, so one schedule serves both). One
 // Family object builds one kernel, so a family keeps the Funcs it defined as
-// members for its schedule to refer to.
+// members for its schedules to refer to.
 //
 // Adding a family: subclass Family in the file of its group, then add one
 // line to the group's register function (and that function to
@@ -31,6 +33,13 @@ public:
 
   /// The hand schedule for an x86-64 CPU target.
   virtual void scheduleCPU(const Halide::Target &target) = 0;
+
+  /// The hand schedule for a GPU target. Every stage that is not inlined
+  /// runs on the device: the buffers a kernel gets there have no host
+  /// memory. Reductions are deterministic (each sum in a fixed order, no
+  /// atomics), and in-place outputs (Kernels.h) are guarded, never
+  /// recomputed over a shifted tile.
+  virtual void scheduleGPU(const Halide::Target &target) = 0;
 
   const std::vector<Halide::ImageParam> &inputParams() const { return inputs; }
   const std::vector<Halide::Internal::Parameter> &scalarParams() const {
@@ -148,12 +157,48 @@ public:
   /// so the activation is read from cache, not memory.
   void schedule(Halide::Func out, Halide::LoopLevel task, Halide::Var taskVar,
                 int imagesPerTask, const Halide::Target &target);
+  /// GPU: the moments as a stage of their own (a thread per channel and
+  /// image, the pixels in order), reading the activation again.
+  void scheduleGPU(int channels);
 
 private:
   Halide::Var c{"c"}, n{"n"}, nt{"nt"}, ni{"ni"};
   Halide::RDom px;
   Halide::Func moments{"moments"}, imageSum{"image_sum"}, imageM2{"image_m2"};
 };
+
+/// GPU: threads per block of the pointwise and per-channel schedules (eight
+/// warps).
+constexpr int kGpuBlockThreads = 256;
+
+/// GPU: runs the pure Func `f` over `vars` (dim 0 innermost) as one flat
+/// index, all dims fused: consecutive threads take consecutive elements (a
+/// warp's accesses coalesce), kGpuBlockThreads to a block, the tail guarded
+/// (so in-place outputs are safe). A Func of no dims runs on one thread.
+/// Returns the loop of one thread, where a stage that only that element
+/// needs (a window's reduction) is computed.
+Halide::LoopLevel schedulePointwiseGPU(Halide::Func f,
+                                       const std::vector<Halide::Var> &vars);
+/// The same for an update stage over its pure Vars `vars`; its reduction
+/// loops run inside each thread, in order.
+void schedulePointwiseGPU(Halide::Stage stage,
+                          const std::vector<Halide::Var> &vars);
+
+/// GPU: a thread per element of `out` (schedulePointwiseGPU), which computes
+/// the element of `reduction` (a window, a dot product) it reads, alone.
+void scheduleElementReductionGPU(Halide::Func out, Halide::Func reduction,
+                                 const std::vector<Halide::Var> &vars);
+
+/// GPU: runs `stage`, of a Func whose dim `channel` (of `channels` values)
+/// is innermost in memory, with a thread per channel (blocks of up to
+/// kGpuBlockThreads channels, guarded) and a block per value of each of the
+/// pure Vars `across` (at most two: an image, say). The stage's reduction
+/// loops run inside each thread in their order, so every sum is taken in
+/// one fixed order: the first level of a deterministic reduction whose next
+/// level (over `across`) is another stage scheduled the same way.
+void scheduleChannelsGPU(Halide::Stage stage, Halide::Var channel,
+                         int channels,
+                         const std::vector<Halide::Var> &across = {});
 
 /// How many vector registers a register-tiled CPU schedule gives to
 /// accumulators: half of them (16 of AVX-512's 32, 8 of AVX2's 16); the

@@ -110,6 +110,55 @@ void scheduleChannelReduction(Stage update, Var channel, const RDom &r,
   update.reorder(order);
 }
 
+static Var pointwiseGPU(Stage stage, const std::vector<Var> &vars) {
+  Var block("gpu_block"), thread("gpu_thread");
+  if (vars.empty()) {
+    stage.split(Var::outermost(), Var::outermost(), block, 1)
+        .split(block, block, thread, 1)
+        .gpu_blocks(block)
+        .gpu_threads(thread);
+    return thread;
+  }
+  Var all = vars[0];
+  for (size_t d = 1; d < vars.size(); ++d) {
+    Var fused("gpu_fused_" + vars[d].name());
+    stage.fuse(all, vars[d], fused);
+    all = fused;
+  }
+  stage.gpu_tile(all, block, thread, kGpuBlockThreads,
+                 TailStrategy::GuardWithIf);
+  return thread;
+}
+
+LoopLevel schedulePointwiseGPU(Func f, const std::vector<Var> &vars) {
+  return LoopLevel(f, pointwiseGPU(f, vars));
+}
+
+void schedulePointwiseGPU(Stage stage, const std::vector<Var> &vars) {
+  pointwiseGPU(stage, vars);
+}
+
+void scheduleElementReductionGPU(Func out, Func reduction,
+                                 const std::vector<Var> &vars) {
+  reduction.compute_at(schedulePointwiseGPU(out, vars));
+}
+
+void scheduleChannelsGPU(Stage stage, Var channel, int channels,
+                         const std::vector<Var> &across) {
+  if (across.size() > 2)
+    throw CompileError("scheduleChannelsGPU: more than two block Vars");
+  Var blocks("gpu_blocks"), threads("gpu_threads");
+  stage.split(channel, blocks, threads, std::min(channels, kGpuBlockThreads),
+              TailStrategy::GuardWithIf)
+      .gpu_threads(threads);
+  if (across.empty())
+    stage.gpu_blocks(blocks);
+  else if (across.size() == 1)
+    stage.gpu_blocks(blocks, across[0]);
+  else
+    stage.gpu_blocks(blocks, across[0], across[1]);
+}
+
 ImageMoments::ImageMoments(Func activation, int width, int height)
     : px(0, width, 0, height, "px") {
   Expr value = cast<double>(activation(c, px.x, px.y, n));
@@ -137,6 +186,14 @@ void ImageMoments::schedule(Func out, LoopLevel task, Var taskVar,
       f.split(n, nt, ni, imagesPerTask, TailStrategy::GuardWithIf);
     f.parallel(taskVar).compute_with(out, taskVar);
   }
+}
+
+void ImageMoments::scheduleGPU(int channels) {
+  moments.compute_root();
+  scheduleChannelsGPU(moments, c, channels, {n});
+  scheduleChannelsGPU(moments.update(), c, channels, {n});
+  for (Func f : {imageSum, imageM2})
+    scheduleChannelsGPU(f, c, channels, {n});
 }
 
 //===----------------------------------------------------------------------===//
@@ -270,8 +327,14 @@ Kernel buildKernel(const KernelSpec &spec, const Target &target,
 
   Pipeline pipeline(outputs);
   if (scheduler == Scheduler::Hand) {
-    family->scheduleCPU(target);
+    if (target.has_gpu_feature())
+      family->scheduleGPU(target);
+    else
+      family->scheduleCPU(target);
   } else {
+    if (target.has_gpu_feature())
+      throw CompileError("Halide's autoschedulers are used for CPU targets "
+                         "only; use --scheduler=hand for a GPU target");
     for (size_t i = 0; i < spec.inputs.size(); ++i)
       setEstimates(family->inputParams()[i], spec.inputs[i]);
     for (size_t i = 0; i < outputs.size(); ++i)

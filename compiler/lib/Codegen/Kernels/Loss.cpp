@@ -52,7 +52,7 @@ public:
     Expr sumLogP = rowSums(n)[1] - classes * logPartition(n);
     rowLoss(n) = -(1 - smoothing) * labelLogP - smoothing / classes * sumLogP;
 
-    RDom batch(0, images, "batch");
+    batch = RDom(0, images, "batch");
     lossSum() = 0.0f;
     lossSum() += rowLoss(batch);
     loss() = lossSum() / cast<float>(images);
@@ -84,7 +84,45 @@ public:
           .parallel(n, 8, TailStrategy::GuardWithIf);
   }
 
+  /// A thread per row for the row reductions (rows are short); the sums
+  /// over the batch as block reductions: a warp's threads each sum every
+  /// 32nd row in order (rfactor), then one thread adds the 32 partials.
+  void scheduleGPU(const Target &) override {
+    for (Func f : {rowMax, rowSums, logPartition, rowLoss}) {
+      f.compute_root();
+      schedulePointwiseGPU(f, {n});
+    }
+    for (Func f : {rowMax, rowSums})
+      schedulePointwiseGPU(f.update(), {n});
+    lossSum.compute_root();
+    scheduleBatchSum(lossSum, "loss");
+    scheduleBatchSum(correct, "correct");
+    schedulePointwiseGPU(loss, {});
+    if (withGradient)
+      schedulePointwiseGPU(dlogits, {k, n});
+  }
+
 private:
+  /// The 0-D sum `total` (a zero, then += over `batch`) as one block: a
+  /// warp of partial sums in shared memory, then their sum on one thread.
+  void scheduleBatchSum(Func total, const std::string &tag) {
+    const int warp = 32;
+    RVar outer(tag + "_outer"), lane(tag + "_lane");
+    Var u(tag + "_u"), block(tag + "_block"), thread(tag + "_thread");
+    Func partial = total.update()
+                       .split(batch.x, outer, lane, warp,
+                              TailStrategy::GuardWithIf)
+                       .rfactor(lane, u);
+    schedulePointwiseGPU(total, {});
+    total.update()
+        .split(Var::outermost(), Var::outermost(), block, 1)
+        .split(block, block, thread, 1)
+        .gpu_blocks(block)
+        .gpu_threads(thread);
+    partial.compute_at(total, block).gpu_threads(u);
+    partial.update().gpu_threads(u);
+  }
+
   void checkSpec() const {
     const std::vector<TensorSpec> &in = spec.inputs, &out = spec.outputs;
     if (in.size() != 2 || in[0].shape.size() != 2 || in[1].shape.size() != 1 ||
@@ -102,7 +140,7 @@ private:
 
   bool withGradient = false;
   Var k{"k"}, n{"n"};
-  RDom r;
+  RDom r, batch;
   Func rowMax{"rowMax"}, rowSums{"rowSums"}, logPartition{"logPartition"};
   Func rowLoss{"rowLoss"}, lossSum{"lossSum"};
   Func loss{"loss"}, correct{"correct"}, dlogits{"dlogits"};

@@ -54,6 +54,25 @@ void scheduleFusedUpdate(std::vector<Func> outputs, Func staged, Var p,
       .vectorize(p, lanes, TailStrategy::GuardWithIf);
 }
 
+/// GPU: the same fusion as scheduleFusedUpdate, at the thread: a thread
+/// per p stages g' and then writes every output at p. The blocks tile P
+/// exactly, as a guarded tail would not guard the staged stage's bounds (as
+/// scheduleFusedUpdate says): blocks of the largest power of two up to 256
+/// that divides P. A GPU plan's runs are multiples of 64 floats (256-byte
+/// aligned), so 64 threads or more.
+void scheduleFusedUpdateGPU(std::vector<Func> outputs, Func staged, Var p,
+                            int64_t elements) {
+  int threads = kGpuBlockThreads;
+  while (elements % threads)
+    threads /= 2;
+  Var block("gpu_block"), thread("gpu_thread");
+  for (Func f : outputs)
+    f.gpu_tile(p, block, thread, threads);
+  for (size_t i = 1; i < outputs.size(); ++i)
+    outputs[i].compute_with(outputs[i - 1], thread);
+  staged.compute_at(outputs[0], thread);
+}
+
 /// sgd_update, PyTorch's SGD with dampening 0:
 ///   g' = g + wd w;  m = momentum m + g';
 ///   w -= lr (nesterov ? g' + momentum m : m).
@@ -80,6 +99,10 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     scheduleFusedUpdate({wNew, mNew}, grad, p, target);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleFusedUpdateGPU({wNew, mNew}, grad, p,
+                           spec.inputs[0].shape[0]);
   }
 
 private:
@@ -123,6 +146,10 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     scheduleFusedUpdate({wNew, mNew, vNew}, grad, p, target);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleFusedUpdateGPU({wNew, mNew, vNew}, grad, p,
+                           spec.inputs[0].shape[0]);
   }
 
 private:

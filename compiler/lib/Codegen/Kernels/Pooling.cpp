@@ -141,6 +141,9 @@ public:
   void scheduleCPU(const Target &target) override {
     scheduleRowReduction(y, windowMax, c, yo, n, r, target);
   }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(y, windowMax, {c, xo, yo, n});
+  }
 
 private:
   Var c{"c"}, xo{"xo"}, yo{"yo"}, n{"n"};
@@ -179,6 +182,9 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     scheduleRowReduction(y, windowSum, c, yo, n, r, target);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(y, windowSum, {c, xo, yo, n});
   }
 
 private:
@@ -225,6 +231,15 @@ public:
     scheduleChannelReduction(argMax.update(), c, r, target);
   }
 
+  /// The argmaxes first, a thread per window; then a thread per dx element
+  /// gathers from its windows.
+  void scheduleGPU(const Target &) override {
+    argMax.compute_root();
+    schedulePointwiseGPU(argMax, {c, xo, yo, n});
+    schedulePointwiseGPU(argMax.update(), {c, xo, yo, n});
+    scheduleElementReductionGPU(dx, gathered, {c, ix, iy, n});
+  }
+
 private:
   Var c{"c"}, xo{"xo"}, yo{"yo"}, ix{"ix"}, iy{"iy"}, n{"n"};
   RDom r, q;
@@ -253,6 +268,9 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     scheduleRowReduction(dx, gathered, c, iy, n, q, target);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(dx, gathered, {c, ix, iy, n});
   }
 
 private:
@@ -296,6 +314,9 @@ public:
   void scheduleCPU(const Target &target) override {
     scheduleRowReduction(y, imageSum, c, n, n, px, target);
   }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(y, imageSum, {c, n});
+  }
 
 private:
   Var c{"c"}, n{"n"};
@@ -318,6 +339,9 @@ public:
   void scheduleCPU(const Target &target) override {
     scheduleRowReduction(y, imageMax, c, n, n, px, target);
   }
+  void scheduleGPU(const Target &) override {
+    scheduleElementReductionGPU(y, imageMax, {c, n});
+  }
 
 private:
   Var c{"c"}, n{"n"};
@@ -337,6 +361,9 @@ public:
   }
   void scheduleCPU(const Target &target) override {
     schedulePointwise(dx, {c, ix, iy, n}, target);
+  }
+  void scheduleGPU(const Target &) override {
+    schedulePointwiseGPU(dx, {c, ix, iy, n});
   }
 
 private:
@@ -368,6 +395,16 @@ public:
     schedulePointwise(dx, {c, ix, iy, n}, target);
     argMax.compute_at(dx, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
     scheduleChannelReduction(argMax.update(), c, px, target);
+  }
+
+  /// The argmax of each image's channels first, a thread per channel and
+  /// image (pixels in order); then a thread per dx element.
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    argMax.compute_root();
+    scheduleChannelsGPU(argMax, c, channels, {n});
+    scheduleChannelsGPU(argMax.update(), c, channels, {n});
+    schedulePointwiseGPU(dx, {c, ix, iy, n});
   }
 
 private:

@@ -86,6 +86,7 @@ public:
   void scheduleCPU(const Target &target) override {
     schedulePointwise(y, vars, target);
   }
+  void scheduleGPU(const Target &) override { schedulePointwiseGPU(y, vars); }
 
 private:
   Func y{"y"};
@@ -144,6 +145,13 @@ struct BlockMask {
           .vectorize(c, lanes, TailStrategy::GuardWithIf);
   }
 
+  /// GPU: the origins drawn once into a mask, a thread per element; the
+  /// block test (rows, dropped) inlined where it is read.
+  void scheduleGPU() {
+    origin.compute_root();
+    schedulePointwiseGPU(origin, {c, x, y, n});
+  }
+
   Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
   Func origin, rows, dropped;
 };
@@ -200,6 +208,21 @@ public:
     scale.compute_root();
     schedulePointwise(y, {c, ix, iy, n}, target);
     applied->scheduleAt(y, n, target);
+  }
+
+  /// The kept count per channel and image (a thread each, pixels in order),
+  /// then their total on one thread, in order; then y.
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    counted->scheduleGPU();
+    applied->scheduleGPU();
+    keptPerChannel.compute_root();
+    scheduleChannelsGPU(keptPerChannel, c, channels, {n});
+    scheduleChannelsGPU(keptPerChannel.update(), c, channels, {n});
+    kept.compute_root();
+    schedulePointwiseGPU(kept, {});
+    schedulePointwiseGPU(kept.update(), {});
+    schedulePointwiseGPU(y, {c, ix, iy, n});
   }
 
 private:
