@@ -12,8 +12,9 @@ packages=(
   # runtime: fmt (header-only use), zlib
   libfmt-dev zlib1g-dev
   # tests: lit and FileCheck, GoogleTest; PyTorch as numeric oracle and
-  # benchmark peer (never used by train)
-  llvm-19-tools libgtest-dev python3-torch
+  # benchmark peer (never used by train); OpenCL on the CPU (pocl), which
+  # runs the GPU schedules in CI
+  llvm-19-tools libgtest-dev python3-torch pocl-opencl-icd ocl-icd-libopencl1
   # the default example's data set
   dataset-fashion-mnist
 )

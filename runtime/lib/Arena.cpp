@@ -4,6 +4,7 @@
 
 #include "resnetrt/Error.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace resnetrt {
@@ -27,9 +28,10 @@ template <typename... Args>
 }
 
 /// Checks that [offset, offset + bytes) lies in a region of `limit` bytes,
-/// at a multiple of `alignment`: 64 for the slots the runtime fills, 4 for
-/// variables (the plan packs each kind of variable densely, so that the
-/// optimizer's one flat update walks them together).
+/// at a multiple of `alignment`: the program's for the slots the runtime
+/// fills; for variables, 4 on the CPU (the plan packs each kind of variable
+/// densely, so that the optimizer's one flat update walks them together)
+/// and the program's on a GPU.
 static void checkSlot(const rn_program &program, const char *what,
                       int64_t offset, int64_t bytes, int64_t limit,
                       int64_t alignment = 64) {
@@ -55,16 +57,21 @@ void checkProgram(const rn_program &program) {
       program.per_sample_bytes <= 0)
     badProgram(program, "a shape or size is not positive");
 
+  const bool gpu = program.device_api != nullptr;
+  if (gpu != (program.device_interface != nullptr) ||
+      (program.alignment != 64 && program.alignment != 256))
+    badProgram(program, "its device or alignment is inconsistent");
+  const int64_t alignment = program.alignment;
   int64_t imageBytes = int64_t(sizeof(float)) * program.input_height *
                        program.input_width * program.input_channels;
   checkSlot(program, "the images slot", program.images_offset, imageBytes,
-            program.per_sample_bytes);
+            program.per_sample_bytes, alignment);
   checkSlot(program, "the labels slot", program.labels_offset, sizeof(int32_t),
-            program.per_sample_bytes);
+            program.per_sample_bytes, alignment);
   checkSlot(program, "the loss", program.loss_offset, sizeof(float),
-            program.fixed_bytes);
+            program.fixed_bytes, alignment);
   checkSlot(program, "the correct count", program.correct_offset,
-            sizeof(int32_t), program.fixed_bytes);
+            sizeof(int32_t), program.fixed_bytes, alignment);
   for (int32_t i = 0; i < program.num_variables; ++i) {
     const rn_variable &variable = program.variables[i];
     if (!variable.name || variable.rank < 0 || variable.rank > 4)
@@ -82,22 +89,39 @@ void checkProgram(const rn_program &program) {
                    variable.name);
     checkSlot(program, variable.name, variable.offset,
               int64_t(sizeof(float)) * elementCount(variable),
-              program.fixed_bytes, sizeof(float));
+              program.fixed_bytes, gpu ? alignment : int64_t(sizeof(float)));
   }
 }
 
-Arena::Arena(const rn_program &program, int32_t maxBatch)
+Arena::Arena(const rn_program &program, int32_t maxBatch, int32_t gpu)
     : program(program),
       size(program.fixed_bytes + int64_t(maxBatch) * program.per_sample_bytes),
       capacity(maxBatch) {
-  // aligned_alloc wants a multiple of the alignment.
-  size_t rounded = size_t(size + 63) / 64 * 64;
-  memory.reset(static_cast<uint8_t *>(std::aligned_alloc(64, rounded)));
+  variablesEnd = program.gradients_offset + program.parameters_bytes;
+  for (int32_t i = 0; i < program.num_variables; ++i)
+    variablesEnd = std::max(variablesEnd,
+                            program.variables[i].offset +
+                                int64_t(sizeof(float)) *
+                                    elementCount(program.variables[i]));
+  // Found first: a machine without the device fails before the host
+  // allocation. Its arena then holds every tensor of the steps.
+  if (program.device_api) {
+    info = probeDevice(program.device_api, gpu);
+    deviceMemory = std::make_unique<DeviceMemory>(program.device_interface(),
+                                                  size, *info);
+  }
+  // aligned_alloc wants a multiple of the alignment. 128 bytes: Halide may
+  // use aligned vector accesses on the buffers (Kernels.h).
+  size_t rounded = size_t(size + 127) / 128 * 128;
+  memory.reset(static_cast<uint8_t *>(std::aligned_alloc(128, rounded)));
   if (!memory)
     fail("cannot allocate the {:.1f} MiB arena for batch {}; use a smaller "
          "--batch",
          double(size) / (1 << 20), maxBatch);
   std::memset(memory.get(), 0, rounded);
+  // Between the variables lie zeros (a GPU plan's gaps), which the updates
+  // keep: the device has them from here on.
+  uploadVariables();
 }
 
 float *Arena::images(int32_t batch) {
@@ -124,6 +148,79 @@ int32_t Arena::correct() const {
 
 float *Arena::variable(const rn_variable &variable) {
   return reinterpret_cast<float *>(data() + variable.offset);
+}
+
+std::string deviceName(const Arena &arena) {
+  return arena.device() ? arena.device()->name : "cpu";
+}
+
+void *Arena::stepArena() {
+  if (deviceMemory)
+    return const_cast<halide_buffer_t *>(deviceMemory->buffer());
+  return data();
+}
+
+int32_t Arena::trainStep(int32_t batch, const rn_step_params &params) {
+  variablesOnHost = !deviceMemory;
+  int32_t status = program.train_step(stepArena(), batch, &params);
+  if (status == 0)
+    downloadResults();
+  return status;
+}
+
+int32_t Arena::evalStep(int32_t batch) {
+  int32_t status = program.eval_step(stepArena(), batch);
+  if (status == 0)
+    downloadResults();
+  return status;
+}
+
+int32_t Arena::prepareEval() {
+  return program.prepare_eval ? program.prepare_eval(stepArena(), 0) : 0;
+}
+
+void Arena::downloadResults() {
+  if (!deviceMemory)
+    return;
+  int64_t first = std::min(program.loss_offset, program.correct_offset);
+  int64_t end = std::max(program.loss_offset + int64_t(sizeof(float)),
+                         program.correct_offset + int64_t(sizeof(int32_t)));
+  deviceMemory->download(data() + first, first, end - first);
+}
+
+void Arena::uploadBatch(int32_t batch) {
+  if (!deviceMemory)
+    return;
+  // One copy from the first to the end of the last: the plan puts the
+  // two slots first in the per-sample region, side by side, and the bytes
+  // between the two tensors are the padding of the first one's slot.
+  int64_t images = program.fixed_bytes + int64_t(batch) * program.images_offset;
+  int64_t labels = program.fixed_bytes + int64_t(batch) * program.labels_offset;
+  int64_t imageBytes = int64_t(sizeof(float)) * batch * program.input_channels *
+                       program.input_height * program.input_width;
+  int64_t labelBytes = int64_t(sizeof(int32_t)) * batch;
+  int64_t first = std::min(images, labels);
+  int64_t end = std::max(images + imageBytes, labels + labelBytes);
+  deviceMemory->upload(data() + first, first, end - first);
+}
+
+void Arena::uploadVariables() {
+  if (deviceMemory)
+    deviceMemory->upload(data(), 0, variablesEnd);
+  variablesOnHost = true;
+}
+
+void Arena::downloadAll() {
+  if (deviceMemory)
+    deviceMemory->download(data(), 0, size);
+  variablesOnHost = true;
+}
+
+void Arena::downloadVariables() {
+  if (variablesOnHost)
+    return;
+  deviceMemory->download(data(), 0, variablesEnd);
+  variablesOnHost = true;
 }
 
 } // namespace resnetrt

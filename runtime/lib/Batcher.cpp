@@ -130,6 +130,7 @@ int32_t Batcher::next(Arena &arena) {
   std::memcpy(arena.images(count), slot.images.data(),
               sizeof(float) * sampleFloats * count);
   std::memcpy(arena.labels(count), slot.labels.data(), sizeof(int32_t) * count);
+  arena.uploadBatch(count);
   {
     std::lock_guard<std::mutex> lock(mutex);
     slot.full = false;

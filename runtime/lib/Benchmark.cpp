@@ -35,10 +35,14 @@ benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
                 options.batch, options.threads, options.warmup, timed,
                 mebibytes(arena.bytes()));
   std::vector<double> milliseconds;
+  Transfers before;
   for (int64_t number = 1; number <= options.warmup + timed; ++number) {
+    if (number == options.warmup + 1)
+      before = transfers();
     Clock::time_point start = Clock::now();
     std::copy(images.begin(), images.end(), arena.images(options.batch));
     std::copy(labels.begin(), labels.end(), arena.labels(options.batch));
+    arena.uploadBatch(options.batch);
     if (int32_t status = step(number))
       fail("{} failed at step {} with Halide error {}", stepName, number,
            status);
@@ -68,7 +72,17 @@ benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
       .add("step_ms_p10", percentile(0.1))
       .add("step_ms_p90", percentile(0.9))
       .add("images_per_s", imagesPerSecond)
-      .add("kernels_per_step", kernelsPerStep);
+      .add("kernels_per_step", kernelsPerStep)
+      .add("device", deviceName(arena));
+  if (arena.device()) {
+    // Every copy between host and device memory, Halide's own included
+    // (Device.h): a step should make two, its batch up and its loss down.
+    Transfers after = transfers();
+    result.add("host_device_copies_per_step",
+               double(after.toDevice + after.toHost - before.toDevice -
+                      before.toHost) /
+                   double(timed));
+  }
   return result;
 }
 

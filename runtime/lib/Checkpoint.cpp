@@ -117,6 +117,7 @@ void saveCheckpoint(const std::string &path, const rn_program &program,
     fail("cannot write checkpoint {}: {}; check --checkpoint's directory",
          temporary, std::strerror(errno));
   Writer out(file);
+  arena.downloadVariables();
   writeContents(out, program, arena, info);
   bool ok = out.finish() && std::fflush(file) == 0 && fsync(fileno(file)) == 0;
   int error = errno;
@@ -277,6 +278,7 @@ CheckpointInfo loadCheckpoint(const std::string &path,
   for (size_t i = 0; i < targets.size(); ++i)
     std::copy(sources[i]->values.begin(), sources[i]->values.end(),
               arena.variable(*targets[i]));
+  arena.uploadVariables();
   return info;
 }
 

@@ -48,7 +48,7 @@ static int classify(const rn_program &program, const Options &options,
 /// train --benchmark has them.
 static int benchmark(const rn_program &program, const Options &options,
                      Progress &progress, FILE *out) {
-  Arena arena(program, options.batch);
+  Arena arena(program, options.batch, options.gpu);
   if (options.checkpoint.empty())
     initVariables(program, options.seed, arena);
   else
@@ -56,7 +56,7 @@ static int benchmark(const rn_program &program, const Options &options,
   prepareEval(program, arena);
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, "eval_step", program.eval_kernels,
-      [&](int64_t) { return program.eval_step(arena.data(), options.batch); });
+      [&](int64_t) { return arena.evalStep(options.batch); });
   if (!result)
     return ExitInterrupted;
   printResult(out, progress, *result);
@@ -70,6 +70,11 @@ int runClassify(const rn_program &program, const std::vector<std::string> &args,
     Options options = parseClassifyFlags(program, args);
     if (options.help) {
       fmt::print(out, "{}", classifyHelpText(program));
+      return int(ExitOk);
+    }
+    if (options.device) {
+      fmt::print(out, "device: {}\n",
+                 describeDevice(program, options.gpu, options.threads));
       return int(ExitOk);
     }
     halide_set_num_threads(options.threads);

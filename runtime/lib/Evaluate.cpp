@@ -55,7 +55,7 @@ Augmenter makeAugmenter(const rn_program &program, const Options &options,
 void prepareEval(const rn_program &program, Arena &arena) {
   if (!program.prepare_eval)
     return;
-  if (int32_t status = program.prepare_eval(arena.data(), 0))
+  if (int32_t status = arena.prepareEval())
     fail("prepare_eval failed with Halide error {} (see the message above)",
          status);
 }
@@ -74,7 +74,7 @@ std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
   double lossSum = 0;
   EvalResult result;
   while (int32_t count = batcher.next(arena)) {
-    if (int32_t status = program.eval_step(arena.data(), count))
+    if (int32_t status = arena.evalStep(count))
       fail("eval_step failed with Halide error {} (see the message above)",
            status);
     lossSum += double(arena.loss()) * count;
@@ -96,7 +96,7 @@ evaluateCheckpoint(const rn_program &program, const Options &options,
   Dataset data = loadSplit(evaluation.source, split);
   Augmenter augmenter =
       makeAugmenter(program, options, evaluation.source, data);
-  Arena arena(program, options.batch);
+  Arena arena(program, options.batch, options.gpu);
   evaluation.info = loadCheckpoint(path, program, arena);
   Batcher batcher(augmenter, options.batch);
   Clock::time_point start = Clock::now();

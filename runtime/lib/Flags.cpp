@@ -63,8 +63,14 @@ const std::vector<FlagInfo> &flagTable() {
       {"Run", "seed", "N", "0",
        "seed of the initial weights, shuffling, augmentation and dropout "
        "(the validation split is fixed)"},
-      {"Run", "threads", "N", "0", "compute threads (0: one per core)"},
-      {"Run", "device", "NAME", "cpu", "cpu (the only device for now)"},
+      {"Run", "threads", "N", "0",
+       "CPU threads of the kernels of a CPU build (0: one per core)"},
+      {"Run", "gpu", "N", "0",
+       "the GPU a build for one (resnetc --target=cuda or opencl) runs on: "
+       "0 is the first"},
+      {"Run", "device", "", "false",
+       "print the device the kernels run on (the CPU, or the GPU: name, API, "
+       "memory) and exit"},
       {"Run", "checkpoint", "PATH", "",
        "save a checkpoint here after every epoch, at the end and on Ctrl-C"},
       {"Run", "resume", "PATH", "",
@@ -116,6 +122,8 @@ const std::vector<FlagInfo> &classifyFlagTable() {
        "the checkpoint to classify with, written by this model's train"},
       {"Run", "batch", "N", "", "images per eval_step call"},
       trainFlag("threads"),
+      trainFlag("gpu"),
+      trainFlag("device"),
       trainFlag("progress"),
       {"Benchmark", "benchmark", "", "false",
        "time --steps eval_step calls on synthetic data instead of "
@@ -378,6 +386,8 @@ void readSharedFlags(const Converter &flags, Options &options) {
   if (options.threads == 0)
     options.threads =
         int32_t(std::max(1u, std::thread::hardware_concurrency()));
+  options.gpu = int32_t(flags.integer("gpu", 0, 1023));
+  options.device = flags.boolean("device");
   options.progress = flags.parsed("progress", parseProgress);
   options.benchmark = flags.boolean("benchmark");
   options.warmup = flags.integer("warmup", 0, INT32_MAX);
@@ -450,9 +460,6 @@ Options parseFlags(const rn_program &program,
   schedule.pctStart = flags.number(
       "pct-start", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
 
-  if (flags.text("device") != "cpu")
-    flags.invalid("device", "this runtime runs on the CPU only for now; use "
-                            "--device=cpu");
   options.checkpoint = flags.text("checkpoint");
   options.resume = flags.text("resume");
   options.evalOnly = flags.boolean("eval-only");

@@ -86,6 +86,7 @@ void initVariables(const rn_program &program, uint64_t runSeed, Arena &arena) {
     else
       initVariable(variable, runSeed, data);
   }
+  arena.uploadVariables();
 }
 
 } // namespace resnetrt

@@ -49,7 +49,8 @@ struct TrainingData {
 struct Workspace {
   Workspace(const rn_program &program, const Options &options,
             const Augmenter &augmenter)
-      : arena(program, options.batch), batcher(augmenter, options.batch),
+      : arena(program, options.batch, options.gpu),
+        batcher(augmenter, options.batch),
         metrics(options.logDir, !options.resume.empty()) {}
   Arena arena;
   Batcher batcher;
@@ -224,6 +225,7 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
 /// Refuses to checkpoint variables that are no longer finite: the update of
 /// the last step can break them after its loss was still finite.
 void Trainer::checkFinite(Arena &arena, int64_t step) {
+  arena.downloadVariables();
   for (int32_t i = 0; i < program.num_variables; ++i) {
     const rn_variable &variable = program.variables[i];
     if (variable.role == RN_DERIVED) // not saved
@@ -299,6 +301,8 @@ int Trainer::train() {
       makeAugmenter(program, options, data.source, data.train);
   planRun(data);
   Workspace work(program, options, augmenter);
+  progress.line("device: {}",
+                describeDevice(program, options.gpu, options.threads));
   progress.line("arena: {:.1f} MiB, allocated once ({:.1f} MiB fixed + "
                 "batch {} x {:.3f} MiB per image)",
                 mebibytes(work.arena.bytes()), mebibytes(program.fixed_bytes),
@@ -334,6 +338,7 @@ int Trainer::train() {
       .add("steps", state.step)
       .add("batch", options.batch)
       .add("threads", options.threads)
+      .add("device", deviceName(work.arena))
       .add("images_per_s", throughput.imagesPerSecond())
       .add("train_seconds", throughput.stepSeconds)
       .add("total_seconds", secondsSince(runStart));
@@ -366,7 +371,7 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     rn_step_params params =
         stepParams(step, learningRate(options.schedule, step,
                                       data.stepsPerEpoch, data.totalSteps));
-    if (int32_t status = program.train_step(work.arena.data(), count, &params))
+    if (int32_t status = work.arena.trainStep(count, params))
       fail("train_step failed at step {} with Halide error {} (see the "
            "message above)",
            step, status);
@@ -511,13 +516,13 @@ int Trainer::evaluateCheckpoint() {
 
 int Trainer::benchmark() {
   describeModel();
-  Arena arena(program, options.batch);
+  Arena arena(program, options.batch, options.gpu);
   initVariables(program, options.seed, arena);
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, "train_step", program.train_kernels,
       [&](int64_t step) {
         rn_step_params params = stepParams(step, options.schedule.lr);
-        return program.train_step(arena.data(), options.batch, &params);
+        return arena.trainStep(options.batch, params);
       });
   if (!result)
     return ExitInterrupted;
@@ -538,6 +543,11 @@ int runTrain(const rn_program &program, const std::vector<std::string> &args,
     Options options = parseFlags(program, args);
     if (options.help) {
       fmt::print(out, "{}", helpText(program));
+      return int(ExitOk);
+    }
+    if (options.device) {
+      fmt::print(out, "device: {}\n",
+                 describeDevice(program, options.gpu, options.threads));
       return int(ExitOk);
     }
     halide_set_num_threads(options.threads);

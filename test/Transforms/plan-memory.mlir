@@ -41,7 +41,7 @@ module attributes {rn.recipe = {optimizer = "sgd"}} {
 // CHECK-DAG:   rn.variable @b {{.*}}rn.slot = #rn.slot<fixed, 32>
 // CHECK-DAG:   rn.variable @w.momentum {{.*}}rn.slot = #rn.slot<fixed, 128>
 // CHECK-DAG:   rn.variable @b.momentum {{.*}}rn.slot = #rn.slot<fixed, 160>
-// CHECK-DAG:   rn.arena = {fixed_bytes = 320 : i64, per_sample_bytes = 320 : i64}
+// CHECK-DAG:   rn.arena = {alignment = 64 : i64, fixed_bytes = 320 : i64, per_sample_bytes = 320 : i64}
 
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME:      {rn.slot = #rn.slot<per_sample, 0>}

@@ -3,14 +3,17 @@
 data, and check what its closing JSON line reports.
 
   train_test.py --resnetc RESNETC --model M.dsl --workdir DIR
-                --min-accuracy 0.8 [--data DIR] [-- train flags...]
+                --min-accuracy 0.8 [--data DIR] [--target=T]
+                [-- train flags...]
 
 Checks that train exits 0, that its last line is a JSON object with the
 documented keys, that the test accuracy reaches --min-accuracy and that
 the mean training loss of the last logged steps is below that of the first
 (read from metrics.jsonl). With --classify, train also saves a checkpoint,
 and `classify` (resnetc --mode=infer: BatchNorm folded into the convs)
-must count the same correct test images as train's evaluation did.
+must count the same correct test images as train's evaluation did. With
+--target, both are built for it (resnetc --target: opencl runs the GPU
+build on pocl).
 Exits 77 (skipped) when --data names a
 directory that does not exist: data sets other than Fashion-MNIST are
 optional.
@@ -28,8 +31,8 @@ SKIPPED = 77
 def classify(args, work, checkpoint, trained):
     """Failures of `classify` on train's checkpoint."""
     program = work / 'classify'
-    subprocess.run([args.resnetc, '--mode=infer', args.model, '-o',
-                    str(program)], check=True)
+    subprocess.run([args.resnetc, '--mode=infer', args.model,
+                    f'--target={args.target}', '-o', str(program)], check=True)
     command = [str(program), f'--checkpoint={checkpoint}']
     if args.data:
         command.append(f'--data={args.data}')
@@ -56,6 +59,8 @@ def main():
     parser.add_argument('--min-accuracy', type=float, required=True)
     parser.add_argument('--data', default='')
     parser.add_argument('--classify', action='store_true')
+    parser.add_argument('--target', default='cpu',
+                        help="resnetc's --target for train and classify")
     parser.add_argument('train_flags', nargs='*')
     args = parser.parse_args()
     if args.data and not pathlib.Path(args.data).is_dir():
@@ -64,7 +69,8 @@ def main():
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     program = work / 'train'
-    subprocess.run([args.resnetc, args.model, '-o', str(program)], check=True)
+    subprocess.run([args.resnetc, args.model, f'--target={args.target}', '-o',
+                    str(program)], check=True)
     checkpoint = work / 'model.ckpt'
     command = [str(program), '--progress=plain', f'--log-dir={work}',
                *args.train_flags]

@@ -26,7 +26,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "resnetrt/Program.h"
+#include "resnetrt/Arena.h"
+#include "resnetrt/Error.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -61,25 +62,17 @@ void writeFile(const fs::path &path, const void *data, size_t bytes) {
     die("cannot write " + path.string());
 }
 
-size_t elements(const rn_variable &v) {
-  size_t n = 1;
-  for (int d = 0; d < v.rank; ++d)
-    n *= v.shape[d];
-  return n;
-}
-
-void dumpVariables(const rn_program &p, const uint8_t *arena,
+void dumpVariables(const rn_program &p, resnetrt::Arena &arena,
                    const fs::path &dir) {
+  arena.downloadVariables();
   for (int i = 0; i < p.num_variables; ++i) {
     const rn_variable &v = p.variables[i];
-    writeFile(dir / (std::string(v.name) + ".bin"), arena + v.offset,
-              4 * elements(v));
+    writeFile(dir / (std::string(v.name) + ".bin"), arena.variable(v),
+              4 * resnetrt::elementCount(v));
   }
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
   if (argc != 4)
     die("usage: stepdriver IN OUT STEPS");
   const rn_program &p = rn_program_info;
@@ -90,21 +83,18 @@ int main(int argc, char **argv) {
   int32_t n = p.compiled_batch;
   int64_t c = p.input_channels, h = p.input_height, w = p.input_width;
 
-  // 128-byte aligned, as the runtime's arena: kernels may use aligned
-  // vector accesses (Kernels.h).
-  std::vector<uint8_t> arenaStorage(p.fixed_bytes + n * p.per_sample_bytes +
-                                    128);
-  uint8_t *arena = arenaStorage.data() +
-                   (128 - reinterpret_cast<uintptr_t>(arenaStorage.data()) % 128) % 128;
+  // The runtime's arena: on a GPU program's device, with its host mirror.
+  resnetrt::Arena arena(p, n);
   for (int i = 0; i < p.num_variables; ++i) {
     const rn_variable &v = p.variables[i];
     if (v.role == RN_OPTIMIZER_SLOT || v.role == RN_DERIVED)
       continue;
     std::vector<char> data =
         readFile(in / "variables" / (std::string(v.name) + ".bin"),
-                 4 * elements(v));
-    std::memcpy(arena + v.offset, data.data(), data.size());
+                 4 * resnetrt::elementCount(v));
+    std::memcpy(arena.variable(v), data.data(), data.size());
   }
+  arena.uploadVariables();
   size_t imageFloats = size_t(n) * c * h * w;
   std::vector<char> images =
       readFile(in / "images.bin", 4 * imageFloats * steps);
@@ -120,16 +110,16 @@ int main(int argc, char **argv) {
   auto loadBatch = [&](int s) {
     const float *src = reinterpret_cast<const float *>(images.data()) +
                        s * imageFloats;
-    float *dst = reinterpret_cast<float *>(arena + p.fixed_bytes +
-                                           n * p.images_offset);
+    float *dst = arena.images(n);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t y = 0; y < h; ++y)
           for (int64_t x = 0; x < w; ++x)
             dst[((i * h + y) * w + x) * c + ch] =
                 src[((i * c + ch) * h + y) * w + x];
-    std::memcpy(arena + p.fixed_bytes + n * p.labels_offset,
-                labels.data() + 4 * size_t(n) * s, 4 * size_t(n));
+    std::memcpy(arena.labels(n), labels.data() + 4 * size_t(n) * s,
+                4 * size_t(n));
+    arena.uploadBatch(n);
   };
 
   std::ofstream losses(out / "losses.txt");
@@ -137,38 +127,46 @@ int main(int argc, char **argv) {
     loadBatch(s);
     params.step = s + 1;
     params.seed = 1000 + s;
-    if (int status = p.train_step(arena, n, &params))
+    if (int status = arena.trainStep(n, params))
       die("train_step failed with Halide error " + std::to_string(status));
-    float loss;
-    std::memcpy(&loss, arena + p.loss_offset, 4);
     char line[64];
-    std::snprintf(line, sizeof(line), "%.9g\n", loss);
+    std::snprintf(line, sizeof(line), "%.9g\n", arena.loss());
     losses << line;
     if (s > 0)
       continue;
+    // The gradients lie beside the variables (Arena.h).
+    dumpVariables(p, arena, out / "step1" / "variables");
     for (int i = 0; i < p.num_variables; ++i) {
       const rn_variable &v = p.variables[i];
       if (v.role != RN_PARAMETER)
         continue;
       writeFile(out / "step1" / "gradients" / (std::string(v.name) + ".bin"),
-                arena + p.gradients_offset + (v.offset - p.parameters_offset),
-                4 * elements(v));
+                arena.data() + p.gradients_offset +
+                    (v.offset - p.parameters_offset),
+                4 * resnetrt::elementCount(v));
     }
-    dumpVariables(p, arena, out / "step1" / "variables");
-    if (std::getenv("STEPDRIVER_DUMP_ARENA"))
-      writeFile(out / "arena.bin", arena, p.fixed_bytes + n * p.per_sample_bytes);
+    if (std::getenv("STEPDRIVER_DUMP_ARENA")) {
+      arena.downloadAll();
+      writeFile(out / "arena.bin", arena.data(),
+                p.fixed_bytes + n * p.per_sample_bytes);
+    }
   }
   dumpVariables(p, arena, out / "final" / "variables");
   loadBatch(0);
-  if (p.prepare_eval)
-    if (int status = p.prepare_eval(arena, 0))
-      die("prepare_eval failed with Halide error " + std::to_string(status));
-  if (int status = p.eval_step(arena, n))
+  if (int status = arena.prepareEval())
+    die("prepare_eval failed with Halide error " + std::to_string(status));
+  if (int status = arena.evalStep(n))
     die("eval_step failed with Halide error " + std::to_string(status));
-  float loss;
-  int32_t correct;
-  std::memcpy(&loss, arena + p.loss_offset, 4);
-  std::memcpy(&correct, arena + p.correct_offset, 4);
-  std::ofstream(out / "eval.txt") << loss << " " << correct << "\n";
+  char line[64];
+  std::snprintf(line, sizeof(line), "%.9g %d\n", arena.loss(),
+                arena.correct());
+  std::ofstream(out / "eval.txt") << line;
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  return resnetrt::reportErrors("stepdriver", stderr,
+                                [&] { return run(argc, argv); });
 }

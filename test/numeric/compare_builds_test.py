@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
-"""A model's training step built with rn-fuse-conv-bn-relu against the same
-step built with --no-fusion, on identical weights and batch.
+"""A model's training step built two ways, on identical weights and batch:
+with rn-fuse-conv-bn-relu against --no-fusion, or for a GPU target
+(--target=opencl) against the CPU.
 
 Builds both with the step driver (test/numeric/StepDriver.cpp) and
 --no-memory-reuse (so every tensor is still in the arena after the step)
-and checks, in relative norm ||fused - unfused|| / ||unfused||, within
---tolerance (1e-5): every ReLU's output, the loss of one step, every
-parameter's gradient, every variable after the step (parameters and
-BatchNorm running statistics); then the evaluation after it (BatchNorm
-folded into the convs by prepare_eval in the fused build, batch_norm
-kernels in the other): its loss within the tolerance and the count of
-correct predictions equal.
-The two builds round differently (the fused one sums the statistics in
-another order), so a ReLU input within rounding of zero may fall on
-either side, and one such element moves the gradients of every layer below
-it by about 1e-4. So the test takes batches in turn until both builds make
-every ReLU decision alike (checking on the way that each decision that
-differs is at an output within 1e-5 of its layer's RMS of zero, a tie),
-and compares the gradients on that batch.
+and checks, in relative norm ||tested - reference|| / ||reference||, within
+--tolerance: every ReLU's output, the loss of one step, every parameter's
+gradient, every variable after the step (parameters and BatchNorm running
+statistics); then the evaluation after it (BatchNorm folded into the convs
+by prepare_eval where the build fuses): its loss within the tolerance and
+the count of correct predictions equal.
+The two builds round differently (they sum in other orders), so a ReLU
+input within rounding of zero may fall on either side, and one such
+element moves the gradients of every layer below it by about 1e-4. So the
+test takes batches in turn until both builds make every ReLU decision alike
+(checking on the way that each decision that differs is at an output
+within the tolerance of its layer's RMS of zero, a tie), and compares the
+gradients on that batch.
 Prints one line per check and a closing `N passed, M failed` line.
 """
 
@@ -47,8 +47,8 @@ RELU_OUTPUT = re.compile(
 
 def relu_outputs(resnetc, flags, model, batch, arena_file):
     """Each ReLU's output after the first step, in graph order, from the
-    arena of a --no-memory-reuse build (in its NHWC layout: both builds
-    lay activations out alike)."""
+    arena of a --no-memory-reuse build with `flags` (in its NHWC layout:
+    every build lays activations out alike, at the offsets of its plan)."""
     planned = subprocess.run(
         [resnetc, model, '--emit=train', '--no-memory-reuse',
          f'--batch={batch}'] + flags,
@@ -73,6 +73,10 @@ def main():
     parser.add_argument('--resnetc', required=True)
     parser.add_argument('--driver', required=True, help='libstepdriver.a')
     parser.add_argument('--model', required=True)
+    parser.add_argument('--tested', default='',
+                        help='resnetc flags of the build under test')
+    parser.add_argument('--reference', default='',
+                        help='resnetc flags of the reference build')
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--tolerance', type=float, default=1e-5)
     parser.add_argument('--workdir', required=True)
@@ -93,7 +97,8 @@ def main():
     images, labels = batches(args, graph.classes, graph.input_shape)
 
     env = dict(os.environ, RESNETC_RUNTIME=args.driver)
-    builds = {'fused': [], 'unfused': ['--no-fusion']}
+    builds = {'tested': args.tested.split(),
+              'reference': args.reference.split()}
     for build, flags in builds.items():
         subprocess.run([args.resnetc, args.model, f'--batch={args.batch}',
                         '--no-memory-reuse', '-o',
@@ -115,12 +120,13 @@ def main():
             relus[build] = relu_outputs(args.resnetc, flags, args.model,
                                         args.batch,
                                         outputs[build] / 'arena.bin')
-        if len(relus['fused']) != len(relus['unfused']):
-            raise SystemExit(f'{len(relus["fused"])} ReLUs in the fused step, '
-                             f'{len(relus["unfused"])} in the unfused one')
+        if len(relus['tested']) != len(relus['reference']):
+            raise SystemExit(f'{len(relus["tested"])} ReLUs in the tested '
+                             f'step, {len(relus["reference"])} in the '
+                             'reference')
         ties, worst = 0, 0.0
-        for layer, (ours, theirs) in enumerate(zip(relus['fused'],
-                                                   relus['unfused'])):
+        for layer, (ours, theirs) in enumerate(zip(relus['tested'],
+                                                   relus['reference'])):
             checks.append((f'batch {attempt}: ReLU {layer} output',
                            relative(ours, theirs), args.tolerance))
             rms = np.sqrt(np.mean(theirs ** 2))
@@ -138,20 +144,21 @@ def main():
     else:
         checks.append(('a batch on which both builds decide every ReLU '
                        'alike', 1, 0))
-    fused, unfused = outputs['fused'], outputs['unfused']
+    tested, reference = outputs['tested'], outputs['reference']
 
     loss = [float((d / 'losses.txt').read_text().split()[0])
-            for d in (fused, unfused)]
+            for d in (tested, reference)]
     checks.append(('loss of one step', relative([loss[0]], [loss[1]]),
                    args.tolerance))
     for kind in ('gradients', 'variables'):
-        for path in sorted((unfused / 'step1' / kind).glob('*.bin')):
+        for path in sorted((reference / 'step1' / kind).glob('*.bin')):
             theirs = read(path, (-1,))
-            ours = read(fused / 'step1' / kind / path.name, (-1,))
+            ours = read(tested / 'step1' / kind / path.name, (-1,))
             checks.append((f'{kind}: {path.stem}', relative(ours, theirs),
                            args.tolerance))
-    evals = [(d / 'eval.txt').read_text().split() for d in (fused, unfused)]
-    checks.append(('evaluation loss after the step (folded BatchNorm)',
+    evals = [(d / 'eval.txt').read_text().split()
+             for d in (tested, reference)]
+    checks.append(('evaluation loss after the step',
                    relative([float(evals[0][0])], [float(evals[1][0])]),
                    args.tolerance))
     checks.append(('evaluation: correct predictions that differ',

@@ -10,5 +10,6 @@ void resnetc::buildTrainingPipeline(mlir::OpPassManager &pm,
     pm.addPass(mlir::rn::createFuseConvBatchNorm({options.fusionReport}));
   pm.addPass(mlir::rn::createAutodiff());
   pm.addPass(mlir::rn::createOptimizer());
-  pm.addPass(mlir::rn::createPlanMemory({options.reuseMemory}));
+  pm.addPass(mlir::rn::createPlanMemory(
+      {options.reuseMemory, options.gpu ? 256 : 64, options.gpu}));
 }

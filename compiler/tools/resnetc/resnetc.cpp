@@ -63,7 +63,7 @@ cl::opt<std::string> outputFilename(
              "standard output for --emit)"),
     cl::value_desc("file"), cl::cat(resnetcOptions));
 
-enum class Emit { Program, AST, MLIR, Train, Memory, Halide, LLVM, Obj };
+enum class Emit { Program, AST, MLIR, Train, Memory, Halide, PTX, LLVM, Obj };
 cl::opt<Emit> emit(
     "emit", cl::desc("Stop after a stage and print it"),
     cl::init(Emit::Program),
@@ -76,6 +76,8 @@ cl::opt<Emit> emit(
                    "the memory plan: every buffer of the steps and the arena"),
         clEnumValN(Emit::Halide, "halide",
                    "each distinct kernel's lowered Halide statement"),
+        clEnumValN(Emit::PTX, "ptx",
+                   "each distinct kernel's PTX (with --target=cuda)"),
         clEnumValN(Emit::LLVM, "llvm", "the step functions as LLVM IR"),
         clEnumValN(Emit::Obj, "obj",
                    "one relocatable object (step, kernels, Halide runtime), "
@@ -124,9 +126,12 @@ cl::opt<int64_t> batchOverride(
 
 cl::opt<std::string> targetName(
     "target",
-    cl::desc("CPU the kernels are built for: host (AVX-512 if this machine "
-             "has it, else AVX2), avx512, avx2, or a Halide target string"),
-    cl::value_desc("name"), cl::init("host"), cl::cat(resnetcOptions));
+    cl::desc("What the kernels run on: cpu (x86-64: AVX-512 if this machine "
+             "has it, else AVX2; also avx512, avx2), cuda (NVIDIA GPUs, "
+             "compute capability 8.0 and later), opencl (the same GPU "
+             "schedules through OpenCL, e.g. pocl on the CPU: for tests), "
+             "or a Halide target string"),
+    cl::value_desc("name"), cl::init("cpu"), cl::cat(resnetcOptions));
 
 cl::opt<kernels::Scheduler> scheduler(
     "scheduler", cl::desc("How kernels are scheduled"),
@@ -271,7 +276,15 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   std::string target = kernels::resolveTarget(targetName);
   if (target.empty())
     return fail("unknown --target '" + targetName +
-                "'; use host, avx512, avx2 or a Halide target string");
+                "'; use cpu, cuda, opencl, avx512, avx2 or a Halide target "
+                "string");
+  const std::string deviceApi = kernels::deviceApi(target);
+  if (!deviceApi.empty() && scheduler != kernels::Scheduler::Hand)
+    return fail("Halide's autoschedulers build CPU kernels only; use "
+                "--scheduler=hand (the default) with --target=" +
+                targetName);
+  if (emit == Emit::PTX && deviceApi != "cuda")
+    return fail("--emit=ptx prints CUDA kernels; add --target=cuda");
 
   std::string displayName =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename;
@@ -326,6 +339,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   pipeline.reuseMemory = !noMemoryReuse;
   pipeline.fuse = !noFusion;
   pipeline.fusionReport = fusionReport;
+  pipeline.gpu = !deviceApi.empty();
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
@@ -371,13 +385,16 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   compile.scheduler = scheduler;
   compile.jobs = jobs;
   compile.compilerId = compilerId(argv0);
-  if (emit == Emit::Halide) {
+  if (emit == Emit::Halide || emit == Emit::PTX) {
     std::set<std::string> printed;
     for (const kernels::KernelSpec &spec : *specs) {
       if (!printed.insert(spec.symbolName()).second)
         continue;
       text->os() << "// " << spec.symbolName() << ": " << spec.key() << "\n"
-                 << kernels::loweredStatement(spec, compile) << "\n";
+                 << (emit == Emit::PTX
+                         ? kernels::deviceCode(spec, compile)
+                         : kernels::loweredStatement(spec, compile))
+                 << "\n";
     }
     text->keep();
     return 0;
@@ -387,12 +404,14 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   if (mlir::failed(info))
     return 1;
   info->target = target;
+  info->deviceApi = deviceApi;
   if (mode == Mode::Infer)
     info->trainKernels = 0; // its train_step is a stub
   mlir::PassManager lower(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(lower)))
     return 1;
-  lower.addPass(createLowerToLLVM({/*trainStep=*/mode == Mode::Train}));
+  lower.addPass(createLowerToLLVM(
+      {/*trainStep=*/mode == Mode::Train, /*device=*/!deviceApi.empty()}));
   if (mlir::failed(lower.run(*module)))
     return 1;
   if (emit == Emit::LLVM) {
@@ -485,8 +504,10 @@ int main(int argc, char **argv) {
       "checkpoints\n"
       "  resnetc model.dsl --fusion-report  what fusion does, layer by layer\n"
       "  resnetc model.dsl --summary     layers, parameters, FLOPs, memory\n"
+      "  resnetc model.dsl --target=cuda -o train  build it for an NVIDIA "
+      "GPU\n"
       "  resnetc model.dsl --emit=STAGE  print a stage (ast, mlir, train, "
-      "memory, halide, llvm)\n");
+      "memory, halide, ptx, llvm)\n");
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);

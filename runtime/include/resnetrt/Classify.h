@@ -13,7 +13,8 @@
 //              images_per_s: images over the evaluation's seconds (prepare_eval
 //              and waiting for data included, loading excluded)
 //   benchmark  {"model","batch","threads","warmup","steps","step_ms_median",
-//               "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step"}
+//               "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step",
+//               "device", and for a GPU build "host_device_copies_per_step"}
 //
 //===----------------------------------------------------------------------===//
 

@@ -87,6 +87,8 @@ struct Options {
   // Run
   uint64_t seed = 0;
   int32_t threads = 1;    ///< resolved: never 0
+  int32_t gpu = 0;        ///< which GPU a GPU program uses
+  bool device = false;    ///< print the device and exit
   std::string checkpoint; ///< train: where to save; classify: what to load
   std::string resume;
   bool evalOnly = false;

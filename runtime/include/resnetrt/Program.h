@@ -16,8 +16,11 @@
  * argument), so one arena, sized by the runtime for the largest batch of the
  * run (its --batch, which may differ from compiled_batch), serves every
  * smaller call too, such as the last batch of an evaluation. Every offset is
- * a multiple of 64 but the variables', which are multiples of 4: each kind
- * (parameters, gradients, optimizer states) is one dense run. Tensors are laid out as the kernels expect (see
+ * a multiple of `alignment`: 64 for the CPU, where the variables are
+ * multiples of 4 instead, each kind (parameters, gradients, optimizer
+ * states) one dense run; 256 for a GPU, the variables included (each kind
+ * is then one run with zeros between its tensors, which every update keeps
+ * zero). Tensors are laid out as the kernels expect (see
  * compiler/include/resnetc/Codegen/Kernels.h): images NHWC f32, labels i32,
  * weights OIHW f32. Every variable is a dense f32 tensor of its shape.
  *
@@ -33,6 +36,11 @@
  * and state they come from; prepare_eval computes them, and the runtime
  * calls it before eval_step whenever those changed.
  *
+ * A program built for a GPU (device_api "cuda" or "opencl") keeps the arena
+ * in device memory: the step functions take the device arena, a
+ * halide_buffer_t (runtime/include/resnetrt/Device.h), instead of host
+ * memory, and the runtime copies to and from it what it reads and writes.
+ *
  *===----------------------------------------------------------------------===*/
 
 #ifndef RESNETRT_PROGRAM_H
@@ -44,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 3
+#define RN_PROGRAM_ABI_VERSION 4
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -116,16 +124,24 @@ typedef struct rn_program {
    * variable table; after a training step their gradients are the run of the
    * same layout at gradients_offset (one all-reduce covers them). */
   int64_t parameters_offset, gradients_offset, parameters_bytes;
-  /* Each returns 0, or a Halide error code. */
-  int32_t (*train_step)(uint8_t *arena, int32_t batch,
+  /* Each returns 0, or a Halide error code. `arena` is the host arena, or
+   * for a GPU program the device arena's halide_buffer_t. A GPU step only
+   * queues its kernels: the runtime's next copy from the device waits for
+   * them. */
+  int32_t (*train_step)(void *arena, int32_t batch,
                         const rn_step_params *params);
-  int32_t (*eval_step)(uint8_t *arena, int32_t batch);
+  int32_t (*eval_step)(void *arena, int32_t batch);
   /* Recomputes the derived variables from the parameters and state. The
    * runtime calls it before a series of eval_step calls whenever parameters
    * or state changed (after initialising or loading them, after training
    * steps). `batch` is ignored (pass 0). Returns 0 or a Halide error code.
    * Null when the program has no derived variables. */
-  int32_t (*prepare_eval)(uint8_t *arena, int32_t batch);
+  int32_t (*prepare_eval)(void *arena, int32_t batch);
+  int64_t alignment;                 /* of every offset (see above) */
+  /* Null for the CPU; for a GPU program its device API ("cuda", "opencl")
+   * and Halide's interface to it, from the Halide runtime linked in. */
+  const char *device_api;
+  const struct halide_device_interface_t *(*device_interface)(void);
 } rn_program;
 
 extern const rn_program rn_program_info;

@@ -7,13 +7,15 @@
 //   training   {"model","test_accuracy","test_loss","train_loss",
 //               "train_accuracy","val_accuracy","best_val_accuracy" (with a
 //               validation split),"epochs","steps","batch","threads",
-//               "images_per_s","train_seconds","total_seconds"}
+//               "device","images_per_s","train_seconds","total_seconds"}
 //              train_seconds counts the training steps of this process
 //              (waiting for data included, evaluation not); images_per_s is
 //              the training images of this process over it.
 //   eval-only  {"model","test_accuracy","test_loss","test_images","step"}
 //   benchmark  {"model","batch","threads","warmup","steps","step_ms_median",
-//               "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step"}
+//               "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step",
+//               "device", and for a GPU build "host_device_copies_per_step":
+//               every copy between host and device memory per timed step}
 //
 //===----------------------------------------------------------------------===//
 

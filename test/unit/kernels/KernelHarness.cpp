@@ -2,9 +2,15 @@
 
 #include "KernelHarness.h"
 
+#include "resnetc/Codegen/KernelCompiler.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -155,11 +161,140 @@ static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
   return t;
 }
 
+//===----------------------------------------------------------------------===//
+// On a GPU target: an AOT kernel in a process of its own (KernelRunner.cpp)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A directory of this process's, removed when it exits.
+class WorkDirectory {
+public:
+  WorkDirectory() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "kernel-tests-XXXXXX")
+            .string();
+    if (!mkdtemp(pattern.data()))
+      throw std::runtime_error("cannot create a temporary directory");
+    path = pattern;
+  }
+  ~WorkDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::filesystem::path path;
+};
+
+std::filesystem::path workDirectory() {
+  static WorkDirectory directory;
+  return directory.path;
+}
+
+void check(bool ok, const std::string &what) {
+  if (!ok)
+    throw std::runtime_error("runKernel: " + what);
+}
+
+/// The runner program of `kernel` for `target` (linked once per kernel).
+std::string runnerFor(const KernelSpec &spec, Kernel &kernel,
+                      const Target &target) {
+  static std::map<std::string, std::string> linked;
+  auto found = linked.find(spec.key());
+  if (found != linked.end())
+    return found->second;
+  std::filesystem::path dir = workDirectory();
+  std::filesystem::path runtime = dir / "runtime.o";
+  if (!std::filesystem::exists(runtime))
+    compile_standalone_runtime(runtime.string(), target);
+  std::string name = "kernel" + std::to_string(linked.size());
+  std::filesystem::path object = dir / (name + ".o"), program = dir / name;
+  kernel.pipeline.compile_to_object(object.string(), kernel.arguments(),
+                                    "kernel",
+                                    target.with_feature(Target::NoRuntime));
+  std::string command = std::string(RESNETC_CXX) + " -o " + program.string() +
+                        " " + object.string() + " " + runtime.string() + " " +
+                        KERNEL_RUNNER_LIBRARY + " -lz -lpthread -ldl";
+  check(std::system(command.c_str()) == 0, "linking failed: " + command);
+  return linked[spec.key()] = program.string();
+}
+
+template <typename T> void write(FILE *out, const T &value) {
+  std::fwrite(&value, sizeof value, 1, out);
+}
+
+void writeDims(FILE *out, const std::vector<int> &extents) {
+  write(out, uint32_t(extents.size()));
+  for (int e : extents)
+    write(out, int32_t(e));
+}
+
+} // namespace
+
+/// Runs `kernel` through its runner: `in` are the input buffers (kernel
+/// layout), `scalarValues` the scalars in the kernel's order; returns the
+/// outputs' bytes.
+static std::vector<std::vector<uint8_t>>
+runOnDevice(const KernelSpec &spec, Kernel &kernel, const Target &target,
+            const std::vector<Buffer<>> &in,
+            const std::vector<uint64_t> &scalarValues,
+            const std::vector<std::vector<int>> &outputExtents,
+            const std::map<size_t, size_t> &aliases) {
+  std::string program = runnerFor(spec, kernel, target);
+  std::filesystem::path inPath = program + ".in", outPath = program + ".out";
+  FILE *file = std::fopen(inPath.c_str(), "wb");
+  check(file != nullptr, "cannot write " + inPath.string());
+  for (const Buffer<> &b : in) {
+    std::vector<int> extents;
+    for (int d = 0; d < b.dimensions(); ++d)
+      extents.push_back(b.dim(d).extent());
+    writeDims(file, extents);
+    write(file, uint64_t(b.size_in_bytes()));
+    std::fwrite(b.data(), 1, b.size_in_bytes(), file);
+  }
+  for (uint64_t value : scalarValues)
+    write(file, value);
+  for (size_t i = 0; i < outputExtents.size(); ++i) {
+    writeDims(file, outputExtents[i]);
+    auto alias = aliases.find(i);
+    write(file, int32_t(alias == aliases.end() ? -1 : int(alias->second)));
+  }
+  std::fclose(file);
+  std::string command =
+      program + " " + inPath.string() + " " + outPath.string();
+  int status = std::system(command.c_str());
+  check(!(WIFEXITED(status) && WEXITSTATUS(status) == 3),
+        spec.family + " wrote outside one of its buffers");
+  check(status == 0, spec.family + " failed on the device (see above)");
+  file = std::fopen(outPath.c_str(), "rb");
+  check(file != nullptr, "no output from " + program);
+  std::vector<std::vector<uint8_t>> outputs;
+  for (size_t i = 0; i < outputExtents.size(); ++i) {
+    uint64_t bytes = 0;
+    check(std::fread(&bytes, sizeof bytes, 1, file) == 1, "short output");
+    outputs.emplace_back(bytes);
+    check(std::fread(outputs.back().data(), 1, bytes, file) == bytes,
+          "short output");
+  }
+  std::fclose(file);
+  return outputs;
+}
+
+/// The target the tests build for: the host, or the one named by
+/// RESNETC_KERNEL_TEST_TARGET (opencl, cuda: resnetc's --target names).
+static Target testTarget() {
+  if (const char *name = std::getenv("RESNETC_KERNEL_TEST_TARGET")) {
+    std::string resolved = resolveTarget(name);
+    check(!resolved.empty(), std::string("unknown target ") + name);
+    return Target(resolved);
+  }
+  return get_jit_target_from_environment();
+}
+
 static std::vector<HostTensor>
 run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
     const std::map<std::string, double> &scalars, Scheduler scheduler,
     const std::map<size_t, size_t> &aliases) {
-  Target target = get_jit_target_from_environment();
+  Target target = testTarget();
   // JIT compilation dominates a test's time: each spec and scheduler is
   // built and compiled once, then run as often as the test likes.
   static std::map<std::string, Kernel> compiled;
@@ -181,23 +316,53 @@ run(const KernelSpec &spec, const std::vector<HostTensor> &inputs,
     inputBuffers.push_back(toBuffer(inputs[i], actual));
     kernel.inputs[i].set(inputBuffers.back().buffer);
   }
+  std::vector<uint64_t> scalarBits;
   for (Internal::Parameter &p : kernel.scalars) {
     auto it = scalars.find(p.name());
     if (it == scalars.end())
       throw std::invalid_argument("runKernel: no value for scalar " + p.name());
-    if (p.type() == Float(32))
-      p.set_scalar<float>(float(it->second));
-    else if (p.type() == Int(32))
-      p.set_scalar<int32_t>(int32_t(it->second));
-    else
-      p.set_scalar<uint32_t>(uint32_t(it->second));
+    uint64_t bits = 0;
+    if (p.type() == Float(32)) {
+      float value = float(it->second);
+      p.set_scalar<float>(value);
+      std::memcpy(&bits, &value, sizeof value);
+    } else if (p.type() == Int(32)) {
+      int32_t value = int32_t(it->second);
+      p.set_scalar<int32_t>(value);
+      std::memcpy(&bits, &value, sizeof value);
+    } else {
+      uint32_t value = uint32_t(it->second);
+      p.set_scalar<uint32_t>(value);
+      std::memcpy(&bits, &value, sizeof value);
+    }
+    scalarBits.push_back(bits);
   }
 
   std::vector<TensorSpec> outputs = spec.outputs;
+  for (TensorSpec &output : outputs)
+    if (output.kind == TensorKind::Activation && batch)
+      output.shape[0] = *batch;
+  if (target.has_gpu_feature()) {
+    std::vector<Buffer<>> in;
+    for (const GuardedBuffer &b : inputBuffers)
+      in.push_back(b.buffer);
+    std::vector<std::vector<int>> extents;
+    for (const TensorSpec &output : outputs)
+      extents.push_back(halideExtents(output));
+    std::vector<std::vector<uint8_t>> bytes = runOnDevice(
+        spec, kernel, target, in, scalarBits, extents, aliases);
+    std::vector<HostTensor> results;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      Buffer<> buffer(halideType(outputs[i].type), extents[i]);
+      check(bytes[i].size() == buffer.size_in_bytes(), "wrong output size");
+      std::memcpy(buffer.data(), bytes[i].data(), bytes[i].size());
+      results.push_back(fromBuffer(buffer, outputs[i]));
+    }
+    return results;
+  }
+
   std::vector<GuardedBuffer> outputBuffers;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].kind == TensorKind::Activation && batch)
-      outputs[i].shape[0] = *batch;
     auto alias = aliases.find(i);
     if (alias != aliases.end())
       outputBuffers.push_back(inputBuffers.at(alias->second));

@@ -3,7 +3,10 @@
 // Tests write references in plain loops over logical (rn, NCHW) row-major
 // arrays of doubles. The harness builds the kernel with the same algorithm
 // and schedule the compiler uses, JIT-compiles it for the host, converts the
-// arrays to and from the kernels' layouts, and runs it.
+// arrays to and from the kernels' layouts, and runs it. With
+// RESNETC_KERNEL_TEST_TARGET=opencl (or cuda) it builds the GPU schedule
+// instead and runs the kernel ahead-of-time compiled, on the device, in a
+// program of its own (KernelRunner.cpp): the same tests check both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +42,8 @@ struct HostTensor {
 HostTensor randomTensor(const Shape &shape, std::mt19937 &rng, double lo = -1,
                         double hi = 1);
 
-/// Runs `spec` (JIT, host target, hand schedule unless told otherwise) on
+/// Runs `spec` (JIT, host target, hand schedule unless told otherwise; or on
+/// RESNETC_KERNEL_TEST_TARGET's device) on
 /// `inputs` with run-time `scalars` (by name, any family scalar type) and
 /// returns its outputs in logical order. Activation inputs may have another
 /// batch than the spec's, as at run time; activation outputs then have the

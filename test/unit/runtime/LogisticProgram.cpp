@@ -151,19 +151,20 @@ int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
 template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
   static constexpr Layout layout{H * W * C, K};
 
-  static int32_t train(uint8_t *arena, int32_t batch,
+  static int32_t train(void *arena, int32_t batch,
                        const rn_step_params *params) {
-    return trainStep(layout, arena, batch, params);
+    return trainStep(layout, static_cast<uint8_t *>(arena), batch, params);
   }
-  static int32_t eval(uint8_t *arena, int32_t batch) {
+  static int32_t eval(void *arena, int32_t batch) {
     record('e');
-    forward(layout, arena, batch, 0.0f, Folded);
+    forward(layout, static_cast<uint8_t *>(arena), batch, 0.0f, Folded);
     return 0;
   }
   /// What folding BatchNorm would compute; a copy is enough to tell stale
   /// derived variables from fresh ones.
-  static int32_t prepareEval(uint8_t *arena, int32_t) {
+  static int32_t prepareEval(void *memory, int32_t) {
     record('p');
+    uint8_t *arena = static_cast<uint8_t *>(memory);
     const float *w = at<float>(arena, layout.weight);
     const float *b = at<float>(arena, layout.bias);
     std::copy(w, w + layout.pixels * layout.classes,
@@ -279,6 +280,7 @@ template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
     p.train_step = train;
     p.eval_step = eval;
     p.prepare_eval = Folded ? prepareEval : nullptr;
+    p.alignment = 64;
     return p;
   }
 };

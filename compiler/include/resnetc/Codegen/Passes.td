@@ -24,10 +24,19 @@ def LowerToLLVM : Pass<"rn-lower-to-llvm", "mlir::ModuleOp"> {
     With `train-step=false` (programs that never train: `classify`),
     `@rn_train_step` calls no kernel and returns -1 (Halide's generic
     error), so none of the training kernels need be built or linked.
+
+    With `device=true` (a GPU program) `arena` is the device arena, a
+    `halide_buffer_t` of device memory: each descriptor gets no host
+    pointer but a view of it at the tensor's offset,
+    `i32 @rn_device_view(ptr arena, ptr buffer, i64 offset)`, and
+    `i32 @rn_device_release(ptr buffer)` after the kernel is queued (both
+    in the runtime, runtime/include/resnetrt/Device.h).
   }];
   let options = [
     Option<"trainStep", "train-step", "bool", /*default=*/"true",
            "Lower @train_step (false: a stub that returns an error)">,
+    Option<"device", "device", "bool", /*default=*/"false",
+           "The arena is a GPU program's device arena">,
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

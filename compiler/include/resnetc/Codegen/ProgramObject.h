@@ -31,6 +31,8 @@ struct ProgramVariable {
 /// Everything rn_program_info holds but the step functions.
 struct ProgramInfo {
   std::string modelName, target, optimizer, recipeFlags;
+  std::string deviceApi; ///< "cuda", "opencl", or "" for the CPU.
+  int64_t alignment = 64;
   int64_t channels, height, width, classes, batch;
   int64_t fixedBytes, perSampleBytes;
   int64_t imagesOffset, labelsOffset, lossOffset, correctOffset;

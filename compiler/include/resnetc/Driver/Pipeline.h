@@ -14,6 +14,9 @@ struct PipelineOptions {
   bool fuse = true;
   /// Have rn-fuse-conv-bn-relu remark on every chain.
   bool fusionReport = false;
+  /// Plan for a GPU's arena: every tensor, variables included, 256-byte
+  /// aligned (rn-plan-memory{alignment=256 align-variables=true}).
+  bool gpu = false;
 };
 
 /// forward graph -> planned training and evaluation steps:

@@ -10,6 +10,7 @@
 
 #include "resnetc/Codegen/KernelCall.h"
 #include "resnetc/Dialect/RN/IR/RNOps.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 using namespace resnetc;
@@ -122,24 +123,31 @@ FailureOr<int64_t> valueOffset(Operation *op, Value value) {
 
 /// The flat update over runs starting at the first parameter, the first
 /// gradient and the first entry of each state run: in place, so the
-/// parameter and state runs are both inputs and outputs.
+/// parameter and state runs are both inputs and outputs. A run spans its
+/// tensors, the gaps a GPU's plan leaves between them, and its end up to a
+/// multiple of the plan's alignment (zeros all, which the update keeps).
 FailureOr<KernelCall> flatUpdate(Operation *op, StringRef family,
                                  ValueRange gradients, ArrayAttr parameters,
                                  ArrayRef<ArrayAttr> states,
                                  ValueRange scalars) {
-  int64_t elements = 0;
-  for (Value g : gradients)
-    elements += cast<RankedTensorType>(g.getType()).getNumElements();
-  TensorSpec flat;
-  flat.shape = {elements};
-  flat.kind = TensorKind::Weight;
-
   FailureOr<int64_t> weights = variableOffset(op, parameters);
   if (failed(weights))
     return failure();
   FailureOr<int64_t> grads = valueOffset(op, gradients[0]);
-  if (failed(grads))
+  FailureOr<int64_t> lastGrad = valueOffset(op, gradients.back());
+  if (failed(grads) || failed(lastGrad))
     return failure();
+  auto arena = op->getParentOfType<mlir::ModuleOp>()->getAttrOfType<mlir::DictionaryAttr>(
+      "rn.arena");
+  const int64_t alignment =
+      arena ? arena.getAs<mlir::IntegerAttr>("alignment").getInt() : 64;
+  auto last = cast<RankedTensorType>(gradients.back().getType());
+  int64_t bytes = *lastGrad + 4 * last.getNumElements() - *grads;
+  TensorSpec flat;
+  bytes = (bytes + alignment - 1) / alignment * alignment;
+  flat.shape = {bytes / 4};
+  flat.kind = TensorKind::Weight;
+
   KernelCall call;
   call.spec.family = family.str();
   call.inputs = {{Value(), *weights}, {Value(), *grads}};

@@ -2,8 +2,11 @@
 //
 // The generated step is straight-line code: for each kernel op, fill one
 // halide_buffer_t per tensor argument (a few descriptors on the stack,
-// reused by every call), call the kernel, stop on a non-zero status. The
-// descriptor layout is Halide 14's:
+// reused by every call), call the kernel, stop on a non-zero status. For a
+// GPU program (device=true) the arena is the device arena: a descriptor gets
+// no host pointer but a view of the device arena at the tensor's offset
+// (rn_device_view, runtime/include/resnetrt/Device.h), released after the
+// call. The descriptor layout is Halide 14's:
 //   halide_buffer_t     { u64 device; ptr device_interface; ptr host;
 //                         u64 flags; {u8 code, u8 bits, u16 lanes} type;
 //                         i32 dimensions; ptr dim; ptr padding }
@@ -35,9 +38,9 @@ namespace {
 /// Builds one step function.
 class StepLowering {
 public:
-  StepLowering(ModuleOp module, int64_t fixedBytes)
+  StepLowering(ModuleOp module, int64_t fixedBytes, bool device)
       : module(module), ctx(module.getContext()), builder(ctx),
-        fixedBytes(fixedBytes) {
+        fixedBytes(fixedBytes), device(device) {
     ptr = LLVM::LLVMPointerType::get(ctx);
     i8 = builder.getI8Type();
     i16 = builder.getI16Type();
@@ -77,10 +80,15 @@ private:
   }
   /// The kernel's declaration, created on first use.
   LLVM::LLVMFuncOp declareKernel(const KernelCall &call);
-  /// Where a buffer's data starts.
-  FailureOr<Value> hostPointer(Operation *op, const KernelBuffer &buffer);
-  /// Fills descriptor `index` for `tensor` at `host`; returns its address.
+  /// A runtime function of the device arena's, declared on first use.
+  LLVM::LLVMFuncOp declareRuntime(StringRef name, ArrayRef<Type> args);
+  /// The byte offset in the arena where a buffer's data starts.
+  FailureOr<Value> arenaOffset(Operation *op, const KernelBuffer &buffer);
+  /// Fills descriptor `index` for `tensor` with host pointer `host` (null
+  /// for a device view); returns its address.
   Value describe(unsigned index, const TensorSpec &tensor, Value host);
+  /// Branches to the failure block when `status` is not zero.
+  void checkStatus(Value status);
   /// The value of a scalar operand: a step parameter or a constant.
   FailureOr<Value> scalar(Value value);
   LogicalResult lowerKernel(Operation *op, KernelOpInterface kernel);
@@ -89,6 +97,7 @@ private:
   MLIRContext *ctx;
   OpBuilder builder;
   int64_t fixedBytes;
+  bool device; ///< The arena is a GPU program's device arena.
   Location loc = UnknownLoc::get(ctx);
   Type ptr, i8, i16, i32, i64;
   LLVM::LLVMStructType bufferType, dimensionType;
@@ -112,7 +121,17 @@ LLVM::LLVMFuncOp StepLowering::declareKernel(const KernelCall &call) {
       loc, symbol, LLVM::LLVMFunctionType::get(i32, args));
 }
 
-FailureOr<Value> StepLowering::hostPointer(Operation *op,
+LLVM::LLVMFuncOp StepLowering::declareRuntime(StringRef name,
+                                              ArrayRef<Type> args) {
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  return builder.create<LLVM::LLVMFuncOp>(
+      loc, name, LLVM::LLVMFunctionType::get(i32, args));
+}
+
+FailureOr<Value> StepLowering::arenaOffset(Operation *op,
                                            const KernelBuffer &buffer) {
   rn::SlotAttr slot;
   if (buffer.fixedOffset >= 0) {
@@ -130,17 +149,22 @@ FailureOr<Value> StepLowering::hostPointer(Operation *op,
     return op->emitOpError("has a tensor without a memory slot (run "
                            "rn-plan-memory first)");
   if (slot.getRegion() == rn::ArenaRegion::fixed)
-    return builder
-        .create<LLVM::GEPOp>(loc, ptr, i8, arena,
-                             ValueRange{constant(i64, slot.getOffset())})
-        .getResult();
+    return constant(i64, slot.getOffset());
   // Per-sample: fixed_bytes + batch * offset.
   Value scaled = builder.create<LLVM::MulOp>(loc, batch64,
                                              constant(i64, slot.getOffset()));
-  Value offset =
-      builder.create<LLVM::AddOp>(loc, scaled, constant(i64, fixedBytes));
-  return builder.create<LLVM::GEPOp>(loc, ptr, i8, arena, ValueRange{offset})
+  return builder.create<LLVM::AddOp>(loc, scaled, constant(i64, fixedBytes))
       .getResult();
+}
+
+void StepLowering::checkStatus(Value status) {
+  Value failed = builder.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne,
+                                              status, constant(i32, 0));
+  Block *next = builder.getInsertionBlock()->splitBlock(
+      builder.getInsertionPoint());
+  builder.create<LLVM::CondBrOp>(loc, failed, failBlock, ValueRange{status},
+                                 next, ValueRange{});
+  builder.setInsertionPointToStart(next);
 }
 
 Value StepLowering::describe(unsigned index, const TensorSpec &tensor,
@@ -209,13 +233,26 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
   FailureOr<KernelCall> call = kernel.getKernelCall();
   if (failed(call))
     return failure();
-  SmallVector<Value> args;
+  SmallVector<Value> args, views;
   unsigned index = 0;
   auto addBuffer = [&](const KernelBuffer &b, const TensorSpec &t) {
-    FailureOr<Value> host = hostPointer(op, b);
-    if (failed(host))
+    FailureOr<Value> offset = arenaOffset(op, b);
+    if (failed(offset))
       return failure();
-    args.push_back(describe(index++, t, *host));
+    if (!device) {
+      Value host = builder.create<LLVM::GEPOp>(loc, ptr, i8, arena,
+                                               ValueRange{*offset});
+      args.push_back(describe(index++, t, host));
+      return success();
+    }
+    Value view = describe(index++, t, builder.create<LLVM::ZeroOp>(loc, ptr));
+    auto makeView = declareRuntime("rn_device_view", {ptr, ptr, i64});
+    checkStatus(builder
+                    .create<LLVM::CallOp>(loc, makeView,
+                                          ValueRange{arena, view, *offset})
+                    .getResult());
+    args.push_back(view);
+    views.push_back(view);
     return success();
   };
   for (auto [b, t] : llvm::zip(call->inputs, call->spec.inputs))
@@ -232,14 +269,12 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
       return failure();
 
   LLVM::LLVMFuncOp callee = declareKernel(*call);
-  Value status = builder.create<LLVM::CallOp>(loc, callee, args).getResult();
-  Value failed = builder.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::ne,
-                                              status, constant(i32, 0));
-  Block *next = builder.getInsertionBlock()->splitBlock(
-      builder.getInsertionPoint());
-  builder.create<LLVM::CondBrOp>(loc, failed, failBlock, ValueRange{status},
-                                 next, ValueRange{});
-  builder.setInsertionPointToStart(next);
+  checkStatus(builder.create<LLVM::CallOp>(loc, callee, args).getResult());
+  // The kernel is queued: its views can go (the memory stays).
+  auto release = declareRuntime("rn_device_release", {ptr});
+  for (Value view : views)
+    checkStatus(
+        builder.create<LLVM::CallOp>(loc, release, ValueRange{view}).getResult());
   return success();
 }
 
@@ -311,7 +346,7 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
       return signalPassFailure();
     }
     int64_t fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
-    StepLowering lowering(module, fixedBytes);
+    StepLowering lowering(module, fixedBytes, device);
     if (trainStep) {
       if (failed(lowering.lower(train, "rn_train_step", true)))
         return signalPassFailure();

@@ -50,7 +50,9 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, parameters_offset) == 136 &&
                   offsetof(rn_program, train_step) == 160 &&
                   offsetof(rn_program, prepare_eval) == 176 &&
-                  sizeof(rn_program) == 184,
+                  offsetof(rn_program, alignment) == 184 &&
+                  offsetof(rn_program, device_interface) == 200 &&
+                  sizeof(rn_program) == 208,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -89,6 +91,7 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   info.width = images.getDimSize(3);
   info.classes = planned->getAttrOfType<IntegerAttr>("rn.classes").getInt();
   info.fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
+  info.alignment = arena.getAs<IntegerAttr>("alignment").getInt();
   info.perSampleBytes = arena.getAs<IntegerAttr>("per_sample_bytes").getInt();
   info.imagesOffset = cast<rn::SlotAttr>(train.getArgAttr(0, "rn.slot")).getOffset();
   info.labelsOffset = cast<rn::SlotAttr>(train.getArgAttr(1, "rn.slot")).getOffset();
@@ -301,11 +304,26 @@ void TableBuilder::build(const ProgramInfo &info) {
         module, type, true, llvm::GlobalValue::PrivateLinkage,
         llvm::ConstantArray::get(type, variables), "rn.variables");
   }
+  llvm::Constant *null =
+      llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
   auto function = [&](llvm::StringRef name) -> llvm::Constant * {
     if (llvm::Function *f = module.getFunction(name))
       return f;
-    return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+    return null;
   };
+  // A GPU program's device interface, from the Halide runtime linked in:
+  // halide_cuda_device_interface or halide_opencl_device_interface.
+  llvm::Constant *deviceApi = null, *deviceInterface = null;
+  if (!info.deviceApi.empty()) {
+    deviceApi = string(info.deviceApi, "rn.device_api");
+    deviceInterface = llvm::cast<llvm::Constant>(
+        module
+            .getOrInsertFunction(
+                "halide_" + info.deviceApi + "_device_interface",
+                llvm::FunctionType::get(llvm::PointerType::getUnqual(ctx),
+                                        false))
+            .getCallee());
+  }
   llvm::Constant *program = llvm::ConstantStruct::getAnon(
       ctx, {i32(RN_PROGRAM_ABI_VERSION), string(info.modelName, "rn.model"),
             string(info.target, "rn.target"), i32(info.channels),
@@ -319,7 +337,8 @@ void TableBuilder::build(const ProgramInfo &info) {
             i32(info.evalKernels), i64(info.parametersOffset),
             i64(info.gradientsOffset), i64(info.parametersBytes),
             function("rn_train_step"), function("rn_eval_step"),
-            function("rn_prepare_eval")});
+            function("rn_prepare_eval"), i64(info.alignment), deviceApi,
+            deviceInterface});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");

@@ -25,12 +25,6 @@ using namespace mlir::rn;
 
 namespace {
 
-constexpr int64_t kAlignment = 64;
-
-int64_t alignUp(int64_t bytes) {
-  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
-}
-
 /// Bytes of a tensor; of one image's slice when `perSample`.
 int64_t byteSize(Type type, bool perSample) {
   auto tensor = cast<RankedTensorType>(type);
@@ -59,7 +53,10 @@ struct Interval {
 /// unwinds the forward), which first fit packs tightly. Returns the end of
 /// the highest buffer. Without `reuse`, nothing is ever freed.
 int64_t packIntervals(std::vector<Interval> &intervals, int64_t base,
-                      bool reuse) {
+                      bool reuse, int64_t alignment) {
+  auto alignUp = [alignment](int64_t bytes) {
+    return (bytes + alignment - 1) / alignment * alignment;
+  };
   std::vector<Interval *> order;
   for (Interval &interval : intervals)
     order.push_back(&interval);
@@ -116,13 +113,21 @@ int64_t packIntervals(std::vector<Interval> &intervals, int64_t base,
 
 class MemoryPlanner {
 public:
-  MemoryPlanner(ModuleOp module, bool reuse)
+  MemoryPlanner(ModuleOp module, bool reuse, int64_t alignment,
+                bool alignVariables)
       : module(module), symbols(module), builder(module.getContext()),
-        reuse(reuse) {}
+        reuse(reuse), alignment(alignment), alignVariables(alignVariables) {}
 
   LogicalResult run();
 
 private:
+  int64_t alignUp(int64_t bytes) const {
+    return (bytes + alignment - 1) / alignment * alignment;
+  }
+  /// Where a variable of `bytes` bytes after `offset` in its run ends.
+  int64_t variableEnd(int64_t offset, int64_t bytes) const {
+    return alignVariables ? alignUp(offset + bytes) : offset + bytes;
+  }
   SlotAttr slot(ArenaRegion region, int64_t offset) {
     return SlotAttr::get(module.getContext(), region, offset);
   }
@@ -135,6 +140,8 @@ private:
   SymbolTable symbols; ///< A lookup in the module itself is a linear scan.
   Builder builder;
   bool reuse; ///< Whether tensors of disjoint lives may share bytes.
+  int64_t alignment;   ///< Of every offset.
+  bool alignVariables; ///< Whether variables are aligned within their runs.
   llvm::DenseMap<StringAttr, int64_t> variableOffsets;
   llvm::SmallVector<int64_t> gradientOffsets; ///< Of the update's operands.
   int64_t imagesBytes = 0, labelsBytes = 0; ///< Per sample, at 0 and after.
@@ -149,7 +156,7 @@ void MemoryPlanner::planVariables(Operation *update) {
     variableOffsets[name] = offset;
     auto variable = symbols.lookup<VariableOp>(name);
     variable->setAttr("rn.slot", slot(ArenaRegion::fixed, offset));
-    return offset + byteSize(variable.getType(), false);
+    return variableEnd(offset, byteSize(variable.getType(), false));
   };
 
   // Parameters, gradients and each optimizer state: one dense run each, all
@@ -169,13 +176,13 @@ void MemoryPlanner::planVariables(Operation *update) {
     };
     int64_t runBytes = 0;
     for (Attribute p : runs.front())
-      runBytes += bytesOf(p);
+      runBytes = variableEnd(runBytes, bytesOf(p));
     int64_t stride = alignUp(runBytes);
     // Run 0: parameters; run 1: gradients; then the states.
     int64_t inRun = 0;
     for (Attribute p : runs.front()) {
       gradientOffsets.push_back(stride + inRun);
-      inRun += bytesOf(p);
+      inRun = variableEnd(inRun, bytesOf(p));
     }
     for (auto [k, run] : llvm::enumerate(runs)) {
       int64_t base = (k == 0 ? 0 : k + 1) * stride;
@@ -189,8 +196,8 @@ void MemoryPlanner::planVariables(Operation *update) {
     if (!variableOffsets.count(variable.getSymNameAttr()))
       top = alignUp(place(variable.getSymNameAttr(), alignUp(top)));
   lossOffset = alignUp(top);
-  correctOffset = lossOffset + kAlignment;
-  temporariesBase = correctOffset + kAlignment;
+  correctOffset = lossOffset + alignment;
+  temporariesBase = correctOffset + alignment;
   fixedBytes = temporariesBase;
 }
 
@@ -268,9 +275,11 @@ LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
   }
   perSampleBytes = std::max(
       perSampleBytes,
-      alignUp(packIntervals(perSample, imagesBytes + labelsBytes, reuse)));
+      alignUp(packIntervals(perSample, imagesBytes + labelsBytes, reuse,
+                            alignment)));
   fixedBytes =
-      std::max(fixedBytes, alignUp(packIntervals(temporaries, temporariesBase, reuse)));
+      std::max(fixedBytes, alignUp(packIntervals(temporaries, temporariesBase,
+                                                 reuse, alignment)));
   for (const Interval &i : perSample)
     slots[i.value] = slot(ArenaRegion::per_sample, i.offset);
   for (const Interval &i : temporaries)
@@ -316,14 +325,23 @@ LogicalResult MemoryPlanner::run() {
                                             builder.getI64IntegerAttr(fixedBytes)),
                        builder.getNamedAttr(
                            "per_sample_bytes",
-                           builder.getI64IntegerAttr(perSampleBytes))}));
+                           builder.getI64IntegerAttr(perSampleBytes)),
+                       builder.getNamedAttr("alignment",
+                                            builder.getI64IntegerAttr(alignment))}));
   return success();
 }
 
 struct PlanMemory : rn::impl::PlanMemoryBase<PlanMemory> {
   using PlanMemoryBase::PlanMemoryBase;
   void runOnOperation() override {
-    if (failed(MemoryPlanner(getOperation(), reuse).run()))
+    if (alignment < 64 || (alignment & (alignment - 1))) {
+      getOperation().emitError("rn-plan-memory: alignment must be a power of "
+                               "two of at least 64, got ")
+          << alignment;
+      return signalPassFailure();
+    }
+    if (failed(MemoryPlanner(getOperation(), reuse, alignment, alignVariables)
+                   .run()))
       signalPassFailure();
   }
 };

@@ -93,13 +93,25 @@ def PlanMemory : Pass<"rn-plan-memory", "mlir::ModuleOp"> {
     With `reuse=false` no two tensors share bytes: every intermediate is
     still in the arena after a step, for debugging and numeric checks.
 
+    Every offset is a multiple of `alignment` bytes (64: a cache line),
+    except the variables', which lie densely in their runs (4 bytes apart)
+    unless `align-variables` is set. A GPU arena sets both (256, true): each
+    tensor a kernel gets is a view of the one device allocation, and OpenCL
+    places those only at the device's base-address alignment. Each run of
+    variables then has zeros between its tensors, in the same places in
+    every run, which the updates keep zero.
+
     Writes `#rn.slot`s on variables (`rn.slot`), on step arguments and on
     every op result (`rn.slots`), and the sizes on the module
-    (`rn.arena = {fixed_bytes, per_sample_bytes}`).
+    (`rn.arena = {alignment, fixed_bytes, per_sample_bytes}`).
   }];
   let options = [
     Option<"reuse", "reuse", "bool", /*default=*/"true",
            "Let tensors whose lives do not overlap share bytes">,
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Bytes every offset is a multiple of (a power of two, >= 64)">,
+    Option<"alignVariables", "align-variables", "bool", /*default=*/"false",
+           "Align each variable too, not only each run of them">,
   ];
 }
 
