@@ -190,21 +190,29 @@ int32_t window(const halide_buffer_t *arena, int64_t offset, int64_t width,
 
 } // namespace
 
-extern "C" int32_t rn_device_view(const halide_buffer_t *arena,
-                                  halide_buffer_t *view, int64_t offset) {
-  halide_dimension_t dims[2];
-  halide_buffer_t crop;
-  if (int32_t status = window(arena, offset, 1, 1, &crop, dims))
-    return status;
-  view->device = crop.device;
-  view->device_interface = crop.device_interface;
-  view->host = nullptr;
-  view->flags = 0;
+extern "C" int32_t rn_device_views(const halide_buffer_t *arena,
+                                   halide_buffer_t *views,
+                                   const int64_t *offsets, int32_t count) {
+  for (int32_t i = 0; i < count; ++i) {
+    halide_dimension_t dims[2];
+    halide_buffer_t crop;
+    if (int32_t status = window(arena, offsets[i], 1, 1, &crop, dims))
+      return status;
+    views[i].device = crop.device;
+    views[i].device_interface = crop.device_interface;
+    views[i].host = nullptr;
+    views[i].flags = 0;
+  }
   return 0;
 }
 
-extern "C" int32_t rn_device_release(halide_buffer_t *view) {
-  return halide_device_release_crop(nullptr, view);
+extern "C" int32_t rn_device_release_views(halide_buffer_t *views,
+                                           int32_t count) {
+  int32_t status = 0;
+  for (int32_t i = 0; i < count; ++i)
+    if (int32_t released = halide_device_release_crop(nullptr, &views[i]))
+      status = released;
+  return status;
 }
 
 namespace resnetrt {

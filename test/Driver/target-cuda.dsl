@@ -33,6 +33,10 @@
 # RUN: resnetc %s --target=cuda --emit=ptx | grep -c "^// rn_" | FileCheck %s --check-prefix=KERNELS
 # KERNELS: 19
 #
+# ResNet-20: 63 distinct kernels, each with its PTX.
+# RUN: resnetc %examples/resnet20_cifar10.dsl --target=cuda --emit=ptx | grep -c "^\.target sm_80" | FileCheck %s --check-prefix=RESNET20
+# RESNET20: 63
+#
 # Other targets have no PTX to print; a GPU target takes no autoscheduler.
 # RUN: %exit 1 resnetc %s --emit=ptx 2>&1 | FileCheck %s --check-prefix=CPU
 # CPU: resnetc: error: --emit=ptx prints CUDA kernels; add --target=cuda

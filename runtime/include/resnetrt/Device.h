@@ -2,7 +2,7 @@
 //
 // A program built for a GPU target (resnetc --target=cuda or opencl) keeps
 // its whole arena in one allocation of device memory, made once, and its
-// generated step functions hand each kernel views into it (rn_device_view):
+// generated step functions hand each kernel views into it (rn_device_views):
 // no tensor ever moves during a step but the input batch, going up, and the
 // loss and correct count, coming down. The host keeps a mirror of the arena
 // for what the runtime reads and writes there (variables, batches, scalars)
@@ -29,15 +29,16 @@
 
 extern "C" {
 
-/// Called by the step functions of GPU programs, for each buffer of each
-/// kernel call: points `view` (its type and dimensions filled in, no host
-/// memory) at byte `offset` of the device arena `arena` (the buffer
-/// DeviceMemory::buffer returns). Returns 0 or a Halide error code.
-int32_t rn_device_view(const halide_buffer_t *arena, halide_buffer_t *view,
-                       int64_t offset);
+/// Called by the step functions of GPU programs before each kernel call:
+/// points each of the `count` buffers `views` (types and dimensions filled
+/// in, no host memory) at byte `offsets[i]` of the device arena `arena`
+/// (the buffer DeviceMemory::buffer returns). Returns 0 or a Halide error
+/// code.
+int32_t rn_device_views(const halide_buffer_t *arena, halide_buffer_t *views,
+                        const int64_t *offsets, int32_t count);
 
-/// Releases a view made by rn_device_view once its kernel has been queued.
-int32_t rn_device_release(halide_buffer_t *view);
+/// Releases views made by rn_device_views once their kernel is queued.
+int32_t rn_device_release_views(halide_buffer_t *views, int32_t count);
 
 } // extern "C"
 
@@ -83,7 +84,7 @@ public:
   DeviceMemory &operator=(const DeviceMemory &) = delete;
 
   /// The whole allocation as a Halide buffer: what GPU step functions take
-  /// as their arena, and what rn_device_view makes views of.
+  /// as their arena, and what rn_device_views makes views of.
   const halide_buffer_t *buffer() const { return &whole; }
 
   /// Copies `bytes` at byte `offset` between `host` and device memory.

@@ -52,7 +52,7 @@ namespace {
 using resnetrt::DeviceMemory;
 using resnetrt::fail;
 
-constexpr int64_t kMargin = 4096;
+const int64_t kMargin = 4096;
 constexpr uint8_t kPattern = 0xa5;
 
 template <typename T> T read(FILE *in) {
@@ -125,7 +125,7 @@ int run(const char *inPath, const char *outPath) {
       }
       outputs.push_back(i);
     }
-    if (rn_device_view(b.memory->buffer(), &b.view, kMargin))
+    if (rn_device_views(b.memory->buffer(), &b.view, &kMargin, 1))
       fail("cannot make a view of argument {}", i);
     args[i] = &b.view;
   }
@@ -135,7 +135,7 @@ int run(const char *inPath, const char *outPath) {
     fail("the kernel failed with Halide error {}", status);
   for (DeviceBuffer &b : buffers)
     if (b.memory)
-      rn_device_release(&b.view);
+      rn_device_release_views(&b.view, 1);
 
   // Every buffer's margins, inputs too (an aliased input is written).
   bool intact = true;

@@ -26,11 +26,12 @@ def LowerToLLVM : Pass<"rn-lower-to-llvm", "mlir::ModuleOp"> {
     error), so none of the training kernels need be built or linked.
 
     With `device=true` (a GPU program) `arena` is the device arena, a
-    `halide_buffer_t` of device memory: each descriptor gets no host
-    pointer but a view of it at the tensor's offset,
-    `i32 @rn_device_view(ptr arena, ptr buffer, i64 offset)`, and
-    `i32 @rn_device_release(ptr buffer)` after the kernel is queued (both
-    in the runtime, runtime/include/resnetrt/Device.h).
+    `halide_buffer_t` of device memory: the descriptors get no host
+    pointer but views of it at their tensors' offsets, all of a kernel's by
+    `i32 @rn_device_views(ptr arena, ptr buffers, ptr offsets, i32 count)`,
+    released by `i32 @rn_device_release_views(ptr buffers, i32 count)`
+    once the kernel is queued (both in the runtime,
+    runtime/include/resnetrt/Device.h).
   }];
   let options = [
     Option<"trainStep", "train-step", "bool", /*default=*/"true",

@@ -3,10 +3,12 @@
 // The generated step is straight-line code: for each kernel op, fill one
 // halide_buffer_t per tensor argument (a few descriptors on the stack,
 // reused by every call), call the kernel, stop on a non-zero status. For a
-// GPU program (device=true) the arena is the device arena: a descriptor gets
-// no host pointer but a view of the device arena at the tensor's offset
-// (rn_device_view, runtime/include/resnetrt/Device.h), released after the
-// call. The descriptor layout is Halide 14's:
+// GPU program (device=true) the arena is the device arena: the descriptors
+// get no host pointer but views of the device arena at their tensors'
+// offsets, made by one runtime call per kernel (rn_device_views,
+// runtime/include/resnetrt/Device.h) and released after it: a call per
+// buffer made ResNet-152's step function too large for LLVM to optimise in
+// under minutes. The descriptor layout is Halide 14's:
 //   halide_buffer_t     { u64 device; ptr device_interface; ptr host;
 //                         u64 flags; {u8 code, u8 bits, u16 lanes} type;
 //                         i32 dimensions; ptr dim; ptr padding }
@@ -103,7 +105,7 @@ private:
   LLVM::LLVMStructType bufferType, dimensionType;
 
   // Per function.
-  Value arena, batch, batch64, params, buffers, dimensions;
+  Value arena, batch, batch64, params, buffers, dimensions, offsets;
   Block *failBlock = nullptr;
 };
 
@@ -233,7 +235,7 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
   FailureOr<KernelCall> call = kernel.getKernelCall();
   if (failed(call))
     return failure();
-  SmallVector<Value> args, views;
+  SmallVector<Value> args;
   unsigned index = 0;
   auto addBuffer = [&](const KernelBuffer &b, const TensorSpec &t) {
     FailureOr<Value> offset = arenaOffset(op, b);
@@ -245,14 +247,12 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
       args.push_back(describe(index++, t, host));
       return success();
     }
-    Value view = describe(index++, t, builder.create<LLVM::ZeroOp>(loc, ptr));
-    auto makeView = declareRuntime("rn_device_view", {ptr, ptr, i64});
-    checkStatus(builder
-                    .create<LLVM::CallOp>(loc, makeView,
-                                          ValueRange{arena, view, *offset})
-                    .getResult());
-    args.push_back(view);
-    views.push_back(view);
+    // offsets[index] = the view's offset, made below with the others.
+    Value slot = builder.create<LLVM::GEPOp>(
+        loc, ptr, i64, offsets, ArrayRef<LLVM::GEPArg>{int32_t(index)});
+    builder.create<LLVM::StoreOp>(loc, *offset, slot);
+    args.push_back(
+        describe(index++, t, builder.create<LLVM::ZeroOp>(loc, ptr)));
     return success();
   };
   for (auto [b, t] : llvm::zip(call->inputs, call->spec.inputs))
@@ -268,13 +268,24 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
     if (failed(addBuffer(b, t)))
       return failure();
 
+  Value count = constant(i32, index);
+  if (device)
+    checkStatus(
+        builder
+            .create<LLVM::CallOp>(
+                loc, declareRuntime("rn_device_views", {ptr, ptr, ptr, i32}),
+                ValueRange{arena, buffers, offsets, count})
+            .getResult());
   LLVM::LLVMFuncOp callee = declareKernel(*call);
   checkStatus(builder.create<LLVM::CallOp>(loc, callee, args).getResult());
   // The kernel is queued: its views can go (the memory stays).
-  auto release = declareRuntime("rn_device_release", {ptr});
-  for (Value view : views)
-    checkStatus(
-        builder.create<LLVM::CallOp>(loc, release, ValueRange{view}).getResult());
+  if (device)
+    checkStatus(builder
+                    .create<LLVM::CallOp>(
+                        loc,
+                        declareRuntime("rn_device_release_views", {ptr, i32}),
+                        ValueRange{buffers, count})
+                    .getResult());
   return success();
 }
 
@@ -310,6 +321,9 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
                                            constant(i32, maxBuffers));
   dimensions = builder.create<LLVM::AllocaOp>(loc, ptr, dimensionType,
                                               constant(i32, 4 * maxBuffers));
+  if (device)
+    offsets = builder.create<LLVM::AllocaOp>(loc, ptr, i64,
+                                             constant(i32, maxBuffers));
   batch64 = builder.create<LLVM::SExtOp>(loc, i64, batch);
 
   for (Operation &op : step.getBody().front()) {
