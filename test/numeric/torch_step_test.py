@@ -22,7 +22,7 @@ also runs PyTorch in float64 as a control: if float32 PyTorch itself drifts
 past the tolerance, the setup is chaotic and the test says so instead of
 blaming either implementation.
 The builds are --no-fusion, so each ReLU is an op of its own whose output
-the test can read; fusion_step_test.py checks the fused step against this
+the test can read; compare_builds_test.py checks the fused step against this
 one.
 Prints one line per check and a closing `N passed, M failed` line.
 """
