@@ -27,3 +27,10 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["resnetc", "resnetc-opt"],
                                    [config.resnetc_tools_dir])
+
+# `REQUIRES: cuda`: tests that run a --target=cuda build need an NVIDIA GPU
+# and its driver; elsewhere lit reports them unsupported.
+sys.path.insert(0, os.path.join(config.test_source_root, "Utils"))
+import cuda_device  # noqa: E402
+if cuda_device.available():
+    config.available_features.add("cuda")

@@ -318,10 +318,11 @@ DeviceInfo probeOpenCL(int32_t index) {
 } // namespace
 
 DeviceInfo probeDevice(const std::string &api, int32_t index) {
-  DeviceInfo info = api == "cuda"     ? probeCuda(index)
-                    : api == "opencl" ? probeOpenCL(index)
-                                      : (fail("unknown device API '{}'", api),
-                                         DeviceInfo{});
+  if (api != "cuda" && api != "opencl")
+    fail("the program names device API '{}', which this runtime does not "
+         "know; rebuild it with the resnetc that ships this runtime",
+         api);
+  DeviceInfo info = api == "cuda" ? probeCuda(index) : probeOpenCL(index);
   // Otherwise Halide picks the device with the most cores.
   halide_set_gpu_device(index);
   return info;

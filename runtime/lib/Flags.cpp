@@ -387,7 +387,15 @@ void readSharedFlags(const Converter &flags, Options &options) {
     options.threads =
         int32_t(std::max(1u, std::thread::hardware_concurrency()));
   options.gpu = int32_t(flags.integer("gpu", 0, 1023));
-  options.device = flags.boolean("device");
+  try {
+    options.device = flags.boolean("device");
+  } catch (const Error &) {
+    // --device=cuda reads as asking for a device: the build decides it.
+    flags.invalid("device", "the device is chosen when resnetc builds the "
+                            "program (--target=cpu, cuda or opencl); "
+                            "--device alone prints the one this program runs "
+                            "on, and --gpu=N picks among several GPUs");
+  }
   options.progress = flags.parsed("progress", parseProgress);
   options.benchmark = flags.boolean("benchmark");
   options.warmup = flags.integer("warmup", 0, INT32_MAX);

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / 'Utils'))
+import cuda_device  # noqa: E402
 import rn_torch  # noqa: E402
 from torch_step_test import batches, read, relative, run_driver, write_inputs  # noqa: E402
 
@@ -84,7 +86,12 @@ def main():
                         help='CIFAR-10 binary directory (optional)')
     parser.add_argument('--max-batches', type=int, default=6,
                         help='batches to try for one without ReLU ties')
+    parser.add_argument('--requires-cuda', action='store_true',
+                        help='skip (exit 77) where no NVIDIA GPU can run')
     args = parser.parse_args()
+    if args.requires_cuda and not cuda_device.available():
+        print('skipped: no NVIDIA GPU and driver here')
+        return 77
     args.steps = args.max_batches
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

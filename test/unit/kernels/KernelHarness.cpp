@@ -2,6 +2,7 @@
 
 #include "KernelHarness.h"
 
+#include "TempDir.h"
 #include "resnetc/Codegen/KernelCompiler.h"
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -168,26 +171,9 @@ static HostTensor fromBuffer(const Buffer<> &buf, const TensorSpec &spec) {
 namespace {
 
 /// A directory of this process's, removed when it exits.
-class WorkDirectory {
-public:
-  WorkDirectory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kernel-tests-XXXXXX")
-            .string();
-    if (!mkdtemp(pattern.data()))
-      throw std::runtime_error("cannot create a temporary directory");
-    path = pattern;
-  }
-  ~WorkDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::filesystem::path path;
-};
-
 std::filesystem::path workDirectory() {
-  static WorkDirectory directory;
-  return directory.path;
+  static resnetc::test::TempDir directory;
+  return directory.path();
 }
 
 void check(bool ok, const std::string &what) {
@@ -195,27 +181,91 @@ void check(bool ok, const std::string &what) {
     throw std::runtime_error("runKernel: " + what);
 }
 
-/// The runner program of `kernel` for `target` (linked once per kernel).
-std::string runnerFor(const KernelSpec &spec, Kernel &kernel,
-                      const Target &target) {
-  static std::map<std::string, std::string> linked;
-  auto found = linked.find(spec.key());
-  if (found != linked.end())
+void runCommand(const std::string &command) {
+  check(std::system(command.c_str()) == 0, "failed: " + command);
+}
+
+/// The runner program for `target` (KernelRunner.cpp with the target's
+/// Halide runtime, its symbols exported for the kernels it loads), linked
+/// once per process and kept running: starting the device for each kernel
+/// took longer than running it. A runner that died is started again.
+class Runner {
+public:
+  /// Runs `library` on `in`, writing `out`; returns the runner's status for
+  /// it (KernelRunner.cpp), or -1 if it died.
+  int run(const Target &target, const std::string &library,
+          const std::string &in, const std::string &out) {
+    if (!requests)
+      start(target);
+    std::fprintf(requests, "%s %s %s\n", library.c_str(), in.c_str(),
+                 out.c_str());
+    std::fflush(requests);
+    int status = -1;
+    if (std::fscanf(replies, "%d", &status) != 1) {
+      stop();
+      return -1;
+    }
+    return status;
+  }
+  ~Runner() { stop(); }
+
+private:
+  void start(const Target &target) {
+    std::filesystem::path program = workDirectory() / "runner";
+    if (!std::filesystem::exists(program)) {
+      std::filesystem::path runtime = workDirectory() / "runtime.o";
+      compile_standalone_runtime(runtime.string(), target);
+      runCommand(std::string(RESNETC_CXX) + " -rdynamic -o " +
+                 program.string() + " " + runtime.string() + " " +
+                 KERNEL_RUNNER_LIBRARY + " -lz -lpthread -ldl");
+    }
+    int toRunner[2], fromRunner[2];
+    check(pipe(toRunner) == 0 && pipe(fromRunner) == 0, "pipe failed");
+    child = fork();
+    check(child >= 0, "fork failed");
+    if (child == 0) {
+      dup2(toRunner[0], 0);
+      dup2(fromRunner[1], 1);
+      close(toRunner[1]);
+      close(fromRunner[0]);
+      execl(program.c_str(), program.c_str(), (char *)nullptr);
+      _exit(127);
+    }
+    close(toRunner[0]);
+    close(fromRunner[1]);
+    requests = fdopen(toRunner[1], "w");
+    replies = fdopen(fromRunner[0], "r");
+  }
+  void stop() {
+    if (requests)
+      std::fclose(requests);
+    if (replies)
+      std::fclose(replies);
+    if (child > 0)
+      waitpid(child, nullptr, 0);
+    requests = replies = nullptr;
+    child = -1;
+  }
+
+  FILE *requests = nullptr, *replies = nullptr;
+  pid_t child = -1;
+};
+
+/// `kernel` compiled for `target` as the shared object the runner loads
+/// (once per kernel).
+std::string sharedObject(const KernelSpec &spec, Kernel &kernel,
+                         const Target &target) {
+  static std::map<std::string, std::string> built;
+  auto found = built.find(spec.key());
+  if (found != built.end())
     return found->second;
-  std::filesystem::path dir = workDirectory();
-  std::filesystem::path runtime = dir / "runtime.o";
-  if (!std::filesystem::exists(runtime))
-    compile_standalone_runtime(runtime.string(), target);
-  std::string name = "kernel" + std::to_string(linked.size());
-  std::filesystem::path object = dir / (name + ".o"), program = dir / name;
-  kernel.pipeline.compile_to_object(object.string(), kernel.arguments(),
-                                    "kernel",
+  std::filesystem::path base =
+      workDirectory() / ("kernel" + std::to_string(built.size()));
+  std::string object = base.string() + ".o", library = base.string() + ".so";
+  kernel.pipeline.compile_to_object(object, kernel.arguments(), "kernel",
                                     target.with_feature(Target::NoRuntime));
-  std::string command = std::string(RESNETC_CXX) + " -o " + program.string() +
-                        " " + object.string() + " " + runtime.string() + " " +
-                        KERNEL_RUNNER_LIBRARY + " -lz -lpthread -ldl";
-  check(std::system(command.c_str()) == 0, "linking failed: " + command);
-  return linked[spec.key()] = program.string();
+  runCommand("ld -shared -o " + library + " " + object);
+  return built[spec.key()] = library;
 }
 
 template <typename T> void write(FILE *out, const T &value) {
@@ -239,8 +289,8 @@ runOnDevice(const KernelSpec &spec, Kernel &kernel, const Target &target,
             const std::vector<uint64_t> &scalarValues,
             const std::vector<std::vector<int>> &outputExtents,
             const std::map<size_t, size_t> &aliases) {
-  std::string program = runnerFor(spec, kernel, target);
-  std::filesystem::path inPath = program + ".in", outPath = program + ".out";
+  std::string library = sharedObject(spec, kernel, target);
+  std::filesystem::path inPath = library + ".in", outPath = library + ".out";
   FILE *file = std::fopen(inPath.c_str(), "wb");
   check(file != nullptr, "cannot write " + inPath.string());
   for (const Buffer<> &b : in) {
@@ -259,14 +309,12 @@ runOnDevice(const KernelSpec &spec, Kernel &kernel, const Target &target,
     write(file, int32_t(alias == aliases.end() ? -1 : int(alias->second)));
   }
   std::fclose(file);
-  std::string command =
-      program + " " + inPath.string() + " " + outPath.string();
-  int status = std::system(command.c_str());
-  check(!(WIFEXITED(status) && WEXITSTATUS(status) == 3),
-        spec.family + " wrote outside one of its buffers");
+  static Runner runner;
+  int status = runner.run(target, library, inPath.string(), outPath.string());
+  check(status != 3, spec.family + " wrote outside one of its buffers");
   check(status == 0, spec.family + " failed on the device (see above)");
   file = std::fopen(outPath.c_str(), "rb");
-  check(file != nullptr, "no output from " + program);
+  check(file != nullptr, "no output from the runner for " + library);
   std::vector<std::vector<uint8_t>> outputs;
   for (size_t i = 0; i < outputExtents.size(); ++i) {
     uint64_t bytes = 0;

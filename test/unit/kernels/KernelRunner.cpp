@@ -2,10 +2,15 @@
 //
 // The kernel tests run a family's GPU schedule in a process of its own that
 // does not load libHalide (pocl's LLVM and Halide's cannot share a process):
-// the harness compiles the kernel ahead of time as `kernel`, links it with
-// the target's Halide runtime and this file into a program, and runs
+// the harness links this file with the target's Halide runtime into a
+// program once (exporting the runtime's symbols), compiles each kernel
+// ahead of time as `kernel` into a shared object, and runs it with
 //
-//   runner IN OUT
+//   runner KERNEL.so IN OUT
+//
+// or, to keep one device context for many kernels, starts `runner` with no
+// arguments and writes it one line `KERNEL.so IN OUT` per kernel, reading
+// back a line with the exit status each would have had.
 //
 // IN holds every argument of `kernel` in its order (kernel_metadata says
 // which are buffers and scalars); OUT receives the output buffers. Each
@@ -31,6 +36,8 @@
 
 #include "HalideRuntime.h"
 
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -38,8 +45,6 @@
 #include <vector>
 
 extern "C" {
-int kernel_argv(void **args);
-const halide_filter_metadata_t *kernel_metadata();
 // The runtime linked in has the interface of its target's device API only.
 __attribute__((weak)) const halide_device_interface_t *
 halide_opencl_device_interface();
@@ -70,7 +75,17 @@ struct DeviceBuffer {
   halide_buffer_t view{};
 };
 
-int run(const char *inPath, const char *outPath) {
+int run(const char *kernelPath, const char *inPath, const char *outPath) {
+  // The kernel's calls into Halide's runtime resolve to this program's.
+  void *library = dlopen(kernelPath, RTLD_NOW);
+  if (!library)
+    fail("cannot load {}: {}", kernelPath, dlerror());
+  auto kernel_argv =
+      reinterpret_cast<int (*)(void **)>(dlsym(library, "kernel_argv"));
+  auto kernel_metadata = reinterpret_cast<const halide_filter_metadata_t *(*)()>(
+      dlsym(library, "kernel_metadata"));
+  if (!kernel_argv || !kernel_metadata)
+    fail("{} has no kernel_argv and kernel_metadata", kernelPath);
   const halide_filter_metadata_t *metadata = kernel_metadata();
   std::string target = metadata->target;
   const bool cuda = target.find("cuda") != std::string::npos;
@@ -169,10 +184,22 @@ int run(const char *inPath, const char *outPath) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s IN OUT\n", argv[0]);
+  auto runOne = [](const char *kernel, const char *in, const char *out) {
+    return resnetrt::reportErrors("runner", stderr,
+                                  [&] { return run(kernel, in, out); });
+  };
+  if (argc == 4)
+    return runOne(argv[1], argv[2], argv[3]);
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: %s [KERNEL.so IN OUT]\n", argv[0]);
     return 2;
   }
-  return resnetrt::reportErrors("runner", stderr,
-                                [&] { return run(argv[1], argv[2]); });
+  char kernel[4096], in[4096], out[4096];
+  while (std::scanf("%4095s %4095s %4095s", kernel, in, out) == 3) {
+    int status = runOne(kernel, in, out);
+    std::fflush(stderr);
+    std::printf("%d\n", status);
+    std::fflush(stdout);
+  }
+  return 0;
 }

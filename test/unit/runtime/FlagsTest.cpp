@@ -133,7 +133,9 @@ TEST(FlagsTest, OptimizerIsFixedAtCompileTime) {
 
 TEST(FlagsTest, DeviceAndModeConflicts) {
   EXPECT_CONTAINS(flagError({"--device=cuda"}),
-                  "--device=cuda: this runtime runs on the CPU only");
+                  "--device=cuda: the device is chosen when resnetc builds "
+                  "the program (--target=cpu, cuda or opencl)");
+  EXPECT_CONTAINS(flagError({"--gpu=-1"}), "--gpu=-1");
   EXPECT_CONTAINS(flagError({"--eval-only"}),
                   "--eval-only=true: needs --resume=PATH");
   EXPECT_CONTAINS(flagError({"--eval-only", "--resume=x", "--benchmark"}),

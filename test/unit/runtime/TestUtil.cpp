@@ -17,20 +17,6 @@
 
 namespace resnetrt::test {
 
-TempDir::TempDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "resnetrt-test-XXXXXX")
-          .string();
-  if (!mkdtemp(pattern.data()))
-    throw std::runtime_error("mkdtemp failed");
-  dir = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-}
-
 void writeFile(const std::string &path, const std::vector<uint8_t> &bytes,
                bool gzip) {
   if (gzip) {

@@ -9,6 +9,7 @@
 #ifndef RESNETRT_TEST_TESTUTIL_H
 #define RESNETRT_TEST_TESTUTIL_H
 
+#include "TempDir.h"
 #include "resnetrt/Program.h"
 
 #include <cstdint>
@@ -18,21 +19,7 @@
 
 namespace resnetrt::test {
 
-/// A fresh directory, removed with everything in it when destroyed.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return dir; }
-  std::string operator/(const std::string &name) const {
-    return dir + "/" + name;
-  }
-
-private:
-  std::string dir;
-};
+using resnetc::test::TempDir;
 
 void writeFile(const std::string &path, const std::vector<uint8_t> &bytes,
                bool gzip = false);

@@ -174,17 +174,10 @@ public:
   /// per-channel values, inlined, are recomputed where they are read.
   void scheduleGPU(const Target &) override {
     const int channels = int(spec.inputs[0].shape[1]);
-    for (Func f : {imageSum, imageMoments}) {
-      f.compute_root();
-      scheduleChannelsGPU(f, c, channels, {n});
-      for (int u = 0; u < f.num_update_definitions(); ++u)
-        scheduleChannelsGPU(f.update(u), c, channels, {n});
-    }
-    for (Func f : {batchSum, batchM2}) {
-      f.compute_root();
-      scheduleChannelsGPU(f, c, channels);
-      scheduleChannelsGPU(f.update(), c, channels);
-    }
+    for (Func f : {imageSum, imageMoments})
+      scheduleChannelReductionGPU(f, c, channels, {n});
+    for (Func f : {batchSum, batchM2})
+      scheduleChannelReductionGPU(f, c, channels);
     for (Func f : {mean, invstd, newRunningMean, newRunningVar})
       scheduleChannelsGPU(f, c, channels);
     schedulePointwiseGPU(y, vars);
@@ -330,14 +323,10 @@ public:
 
   void scheduleGPU(const Target &) override {
     const int channels = int(spec.inputs[0].shape[1]);
-    imageSums.compute_root();
-    scheduleChannelsGPU(imageSums, c, channels, {n});
-    scheduleChannelsGPU(imageSums.update(), c, channels, {n});
-    for (Func f : {batchSums, coefficients}) {
-      f.compute_root();
-      scheduleChannelsGPU(f, c, channels);
-    }
-    scheduleChannelsGPU(batchSums.update(), c, channels);
+    scheduleChannelReductionGPU(imageSums, c, channels, {n});
+    scheduleChannelReductionGPU(batchSums, c, channels);
+    coefficients.compute_root();
+    scheduleChannelsGPU(coefficients, c, channels);
     for (Func f : {dgamma, dbeta})
       scheduleChannelsGPU(f, c, channels);
     schedulePointwiseGPU(dx, vars);
@@ -426,11 +415,8 @@ public:
 
   void scheduleGPU(const Target &) override {
     const int channels = int(spec.inputs[0].shape[1]);
-    for (Func f : {batchSum, batchM2}) {
-      f.compute_root();
-      scheduleChannelsGPU(f, c, channels);
-      scheduleChannelsGPU(f.update(), c, channels);
-    }
+    for (Func f : {batchSum, batchM2})
+      scheduleChannelReductionGPU(f, c, channels);
     for (Func f : {mean, invstd, newRunningMean, newRunningVar})
       scheduleChannelsGPU(f, c, channels);
     schedulePointwiseGPU(out, vars);

@@ -189,6 +189,12 @@ void schedulePointwiseGPU(Halide::Stage stage,
 void scheduleElementReductionGPU(Halide::Func out, Halide::Func reduction,
                                  const std::vector<Halide::Var> &vars);
 
+/// GPU: computes the reduction `f` (a pure definition, then updates over
+/// its RDoms) at the root, every stage with scheduleChannelsGPU.
+void scheduleChannelReductionGPU(Halide::Func f, Halide::Var channel,
+                                 int channels,
+                                 const std::vector<Halide::Var> &across = {});
+
 /// GPU: runs `stage`, of a Func whose dim `channel` (of `channels` values)
 /// is innermost in memory, with a thread per channel (blocks of up to
 /// kGpuBlockThreads channels, guarded) and a block per value of each of the

@@ -159,6 +159,14 @@ void scheduleChannelsGPU(Stage stage, Var channel, int channels,
     stage.gpu_blocks(blocks, across[0], across[1]);
 }
 
+void scheduleChannelReductionGPU(Func f, Var channel, int channels,
+                                 const std::vector<Var> &across) {
+  f.compute_root();
+  scheduleChannelsGPU(f, channel, channels, across);
+  for (int u = 0; u < f.num_update_definitions(); ++u)
+    scheduleChannelsGPU(f.update(u), channel, channels, across);
+}
+
 ImageMoments::ImageMoments(Func activation, int width, int height)
     : px(0, width, 0, height, "px") {
   Expr value = cast<double>(activation(c, px.x, px.y, n));
@@ -189,9 +197,7 @@ void ImageMoments::schedule(Func out, LoopLevel task, Var taskVar,
 }
 
 void ImageMoments::scheduleGPU(int channels) {
-  moments.compute_root();
-  scheduleChannelsGPU(moments, c, channels, {n});
-  scheduleChannelsGPU(moments.update(), c, channels, {n});
+  scheduleChannelReductionGPU(moments, c, channels, {n});
   for (Func f : {imageSum, imageM2})
     scheduleChannelsGPU(f, c, channels, {n});
 }

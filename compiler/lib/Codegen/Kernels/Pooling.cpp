@@ -400,10 +400,7 @@ public:
   /// The argmax of each image's channels first, a thread per channel and
   /// image (pixels in order); then a thread per dx element.
   void scheduleGPU(const Target &) override {
-    const int channels = int(spec.inputs[0].shape[1]);
-    argMax.compute_root();
-    scheduleChannelsGPU(argMax, c, channels, {n});
-    scheduleChannelsGPU(argMax.update(), c, channels, {n});
+    scheduleChannelReductionGPU(argMax, c, int(spec.inputs[0].shape[1]), {n});
     schedulePointwiseGPU(dx, {c, ix, iy, n});
   }
 

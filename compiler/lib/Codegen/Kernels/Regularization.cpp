@@ -216,9 +216,7 @@ public:
     const int channels = int(spec.inputs[0].shape[1]);
     counted->scheduleGPU();
     applied->scheduleGPU();
-    keptPerChannel.compute_root();
-    scheduleChannelsGPU(keptPerChannel, c, channels, {n});
-    scheduleChannelsGPU(keptPerChannel.update(), c, channels, {n});
+    scheduleChannelReductionGPU(keptPerChannel, c, channels, {n});
     kept.compute_root();
     schedulePointwiseGPU(kept, {});
     schedulePointwiseGPU(kept.update(), {});
