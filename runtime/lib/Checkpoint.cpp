@@ -5,6 +5,7 @@
 #include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/File.h"
+#include "resnetrt/Text.h"
 
 #include <fmt/ranges.h>
 #include <zlib.h>
@@ -14,6 +15,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+
+#include <csignal>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,7 +31,7 @@ namespace fs = std::filesystem;
 namespace resnetrt {
 
 static constexpr char kMagic[8] = {'R', 'N', 'C', 'K', 'P', 'T', 0, 0};
-static constexpr uint32_t kVersion = 1;
+static constexpr uint32_t kVersion = 2;
 
 //===----------------------------------------------------------------------===//
 // Writing
@@ -81,9 +85,13 @@ static void writeContents(Writer &out, const rn_program &program, Arena &arena,
   out.pod(kVersion);
   out.str(info.model);
   out.str(info.optimizer);
-  out.pod(info.seed);
-  out.pod(info.batch);
-  out.pod(info.validationSplit);
+  out.str(info.target);
+  out.str(info.fingerprint);
+  out.pod(uint32_t(info.flags.size()));
+  for (const FlagValue &flag : info.flags) {
+    out.str(flag.name);
+    out.str(flag.value);
+  }
   const TrainingState &state = info.state;
   out.pod(state.step);
   out.pod(state.epoch);
@@ -104,13 +112,50 @@ static void writeContents(Writer &out, const rn_program &program, Arena &arena,
   }
 }
 
-void saveCheckpoint(const std::string &path, const rn_program &program,
-                    Arena &arena, const CheckpointInfo &info) {
+/// Where a checkpoint's temporary file goes while it is written.
+static std::string temporaryPath(const std::string &path, pid_t pid) {
+  return fmt::format("{}.tmp.{}", path, pid);
+}
+
+/// The directory of a checkpoint path.
+static fs::path directoryOf(const std::string &path) {
   fs::path target(path);
-  fs::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  return target.has_parent_path() ? target.parent_path() : fs::path(".");
+}
+
+/// Makes the renames in `dir` durable.
+static void syncDirectory(const fs::path &dir) {
+  int dirFd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dirFd >= 0) {
+    fsync(dirFd);
+    close(dirFd);
+  }
+}
+
+/// Shifts PATH.1 .. PATH.(keep-2) up by one and links PATH to PATH.1, each
+/// step one rename, so PATH and every kept file exist throughout.
+static void rotate(const std::string &path, int keep) {
+  auto kept = [&](int i) { return fmt::format("{}.{}", path, i); };
+  for (int i = keep - 2; i >= 1; --i)
+    std::rename(kept(i).c_str(), kept(i + 1).c_str());
+  std::string link = kept(1) + ".tmp";
+  std::remove(link.c_str());
+  if (::link(path.c_str(), link.c_str()) != 0 ||
+      std::rename(link.c_str(), kept(1).c_str()) != 0) {
+    int error = errno;
+    std::remove(link.c_str());
+    if (error != ENOENT) // no PATH yet: nothing to keep
+      fail("cannot keep the previous checkpoint as {}: {}", kept(1),
+           std::strerror(error));
+  }
+}
+
+void saveCheckpoint(const std::string &path, const rn_program &program,
+                    Arena &arena, const CheckpointInfo &info, int keep) {
+  fs::path dir = directoryOf(path);
   std::error_code ignored;
   fs::create_directories(dir, ignored);
-  std::string temporary = fmt::format("{}.tmp.{}", path, getpid());
+  std::string temporary = temporaryPath(path, getpid());
 
   FILE *file = std::fopen(temporary.c_str(), "wb");
   if (!file)
@@ -122,19 +167,58 @@ void saveCheckpoint(const std::string &path, const rn_program &program,
   bool ok = out.finish() && std::fflush(file) == 0 && fsync(fileno(file)) == 0;
   int error = errno;
   ok = std::fclose(file) == 0 && ok;
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = ok ? errno : error;
+  if (!ok) {
     std::remove(temporary.c_str());
     fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
          "is unchanged)",
          path, std::strerror(error));
   }
-  // The rename is durable once the directory is synced.
-  int dirFd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dirFd >= 0) {
-    fsync(dirFd);
-    close(dirFd);
+  if (keep > 1)
+    rotate(path, keep);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = errno;
+    std::remove(temporary.c_str());
+    fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
+         "is unchanged)",
+         path, std::strerror(error));
   }
+  syncDirectory(dir);
+}
+
+void prepareCheckpointPath(const std::string &path) {
+  fs::path dir = directoryOf(path);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error)
+    fail("cannot create the checkpoint directory {}: {}", dir.string(),
+         error.message());
+  if (fs::is_directory(path))
+    fail("checkpoint path {} is a directory; name a file in it, e.g. "
+         "{}/model.ckpt",
+         path, path);
+  // Temporaries of processes that died writing (kill -9, power loss).
+  std::string prefix = fs::path(path).filename().string() + ".tmp.";
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0)
+      continue;
+    std::optional<int64_t> pid = parseInteger(name.substr(prefix.size()));
+    if (pid && *pid > 0 && kill(pid_t(*pid), 0) != 0 && errno == ESRCH)
+      fs::remove(entry.path(), error);
+  }
+  // A probe file, so that a read-only directory or a full disk shows now,
+  // not after the first epoch.
+  std::string probe = temporaryPath(path, getpid());
+  int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bool ok = fd >= 0 && write(fd, kMagic, sizeof kMagic) == sizeof kMagic;
+  int cause = errno;
+  if (fd >= 0)
+    close(fd);
+  std::remove(probe.c_str());
+  if (!ok)
+    fail("cannot write checkpoints to {}: {}; pick a writable place with "
+         "--checkpoint",
+         dir.string(), std::strerror(cause));
 }
 
 //===----------------------------------------------------------------------===//
@@ -159,7 +243,10 @@ public:
     return value;
   }
   std::string str() {
-    std::string text(pod<uint32_t>(), '\0');
+    uint32_t size = pod<uint32_t>();
+    if (size > data.size() - pos)
+      fail("checkpoint {} is truncated", path);
+    std::string text(size, '\0');
     bytes(text.data(), text.size());
     return text;
   }
@@ -196,9 +283,14 @@ Checkpoint readCheckpoint(const std::string &path) {
   CheckpointInfo &info = checkpoint.info;
   info.model = in.str();
   info.optimizer = in.str();
-  info.seed = in.pod<uint64_t>();
-  info.batch = in.pod<int32_t>();
-  info.validationSplit = in.pod<double>();
+  info.target = in.str();
+  info.fingerprint = in.str();
+  for (uint32_t i = 0, count = in.pod<uint32_t>(); i < count; ++i) {
+    FlagValue flag;
+    flag.name = in.str();
+    flag.value = in.str();
+    info.flags.push_back(std::move(flag));
+  }
   TrainingState &state = info.state;
   state.step = in.pod<int64_t>();
   state.epoch = in.pod<int64_t>();

@@ -21,7 +21,7 @@ static int classify(const rn_program &program, const Options &options,
   std::optional<CheckpointEvaluation> evaluation =
       evaluateCheckpoint(program, options, options.checkpoint, options.split);
   if (!evaluation)
-    return ExitInterrupted;
+    return interruptedStatus();
   const EvalResult &result = evaluation->result;
   const char *split = options.split == Split::Test ? "test" : "train";
   progress.line("classify: {} on {} {} images of {}: loss {:.4f}, accuracy "
@@ -58,7 +58,7 @@ static int benchmark(const rn_program &program, const Options &options,
       program, options, arena, progress, "eval_step", program.eval_kernels,
       [&](int64_t) { return arena.evalStep(options.batch); });
   if (!result)
-    return ExitInterrupted;
+    return interruptedStatus();
   printResult(out, progress, *result);
   return ExitOk;
 }

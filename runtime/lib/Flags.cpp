@@ -6,6 +6,8 @@
 #include "resnetrt/Error.h"
 #include "resnetrt/Text.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <map>
 #include <thread>
@@ -72,10 +74,23 @@ const std::vector<FlagInfo> &flagTable() {
        "print the device the kernels run on (the CPU, or the GPU: name, API, "
        "memory) and exit"},
       {"Run", "checkpoint", "PATH", "",
-       "save a checkpoint here after every epoch, at the end and on Ctrl-C"},
+       "save a checkpoint here after every epoch, at the end, and when "
+       "SIGINT, SIGTERM or SIGHUP stops the run"},
+      {"Run", "checkpoint-every", "N", "0",
+       "also save every N steps (0: only at the times above)"},
+      {"Run", "checkpoint-minutes", "X", "0",
+       "also save when X minutes have passed since the last save (0: never)"},
+      {"Run", "keep", "K", "1",
+       "checkpoints kept: PATH and the K-1 before it, as PATH.1 (newest) .. "
+       "PATH.(K-1)"},
+      {"Run", "save-best", "PATH", "",
+       "also save the checkpoint of the best validation accuracy so far here "
+       "(needs --validation-split)"},
       {"Run", "resume", "PATH", "",
        "continue from this checkpoint; the result equals an uninterrupted "
-       "run's"},
+       "run's. Its build and every flag that shapes the run (data, batch, "
+       "seed, optimizer, schedule; the length for cosine and one_cycle) must "
+       "match; threads, paths, output and checkpoint flags may change"},
       {"Run", "eval-only", "", "false",
        "evaluate the --resume checkpoint on the test split and exit"},
       {"Output", "progress", "MODE", "auto",
@@ -378,6 +393,7 @@ void readSharedFlags(const Converter &flags, Options &options) {
     flags.parsed("dataset", datasetFormat);
   options.augmentText = flags.text("augment");
   options.augment = flags.parsed("augment", parseAugment);
+  options.normalizeText = flags.text("normalize");
   options.normalize = flags.parsed("normalize", parseNormalize);
   options.steps = flags.integer("steps", 0, INT64_MAX / 2);
   options.batch = int32_t(flags.integer("batch", 1, 1 << 20));
@@ -469,6 +485,18 @@ Options parseFlags(const rn_program &program,
       "pct-start", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
 
   options.checkpoint = flags.text("checkpoint");
+  options.checkpointEvery = flags.integer("checkpoint-every", 0, INT32_MAX);
+  options.checkpointMinutes = flags.nonNegative("checkpoint-minutes");
+  options.keep = int32_t(flags.integer("keep", 1, 1000));
+  for (const char *name :
+       {"checkpoint-every", "checkpoint-minutes", "keep"})
+    if (raw[name].origin == Origin::CommandLine && options.checkpoint.empty())
+      flags.invalid(name, "needs --checkpoint=PATH, where the checkpoints "
+                          "go");
+  options.saveBest = flags.text("save-best");
+  if (!options.saveBest.empty() && options.validationSplit == 0)
+    flags.invalid("save-best", "the best checkpoint is chosen by validation "
+                               "accuracy; add --validation-split, e.g. 0.1");
   options.resume = flags.text("resume");
   options.evalOnly = flags.boolean("eval-only");
   if (options.evalOnly && options.resume.empty())
@@ -483,6 +511,58 @@ Options parseFlags(const rn_program &program,
   return options;
 }
 
+std::vector<FlagValue> trajectoryFlags(const Options &options) {
+  std::vector<FlagValue> flags;
+  auto add = [&](std::string_view name, const auto &value) {
+    flags.push_back({std::string(name), fmt::format("{}", value)});
+  };
+  const Schedule &schedule = options.schedule;
+  add("dataset", options.dataset);
+  add("augment", options.augmentText);
+  add("normalize", options.normalizeText);
+  add("validation-split", options.validationSplit);
+  add("batch", options.batch);
+  add("seed", options.seed);
+  if (schedule.kind == ScheduleKind::Cosine ||
+      schedule.kind == ScheduleKind::OneCycle) {
+    // Their rates depend on the run's length; the others' do not.
+    add("epochs", options.epochs);
+    add("steps", options.steps);
+  }
+  add("optimizer", options.optimizer);
+  add("lr", schedule.lr);
+  add("weight-decay", options.weightDecay);
+  add("label-smoothing", options.labelSmoothing);
+  if (options.optimizer == "sgd") {
+    add("momentum", options.momentum);
+    add("nesterov", options.nesterov);
+  } else {
+    add("beta1", options.beta1);
+    add("beta2", options.beta2);
+    add("eps", options.eps);
+  }
+  add("schedule", scheduleName(schedule.kind));
+  switch (schedule.kind) {
+  case ScheduleKind::Step:
+    add("schedule-at", fmt::format("{}", fmt::join(schedule.at, ",")));
+    add("schedule-factor", schedule.factor);
+    add("warmup-epochs", schedule.warmupEpochs);
+    break;
+  case ScheduleKind::Cosine:
+    add("min-lr", schedule.minLr);
+    add("warmup-epochs", schedule.warmupEpochs);
+    break;
+  case ScheduleKind::Constant:
+    add("warmup-epochs", schedule.warmupEpochs);
+    break;
+  case ScheduleKind::OneCycle:
+    add("max-lr", schedule.maxLr);
+    add("pct-start", schedule.pctStart);
+    break;
+  }
+  return flags;
+}
+
 std::string helpText(const rn_program &program) {
   return fmt::format(
              "Usage: train [--flag=value ...]\n\n"
@@ -494,7 +574,8 @@ std::string helpText(const rn_program &program) {
              program.target) +
          flagHelp(program, flagTable()) +
          "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 3 "
-         "loss diverged, 130 interrupted.\n";
+         "loss diverged, 128 + the signal when one stopped it (130 SIGINT, "
+         "143 SIGTERM, 129 SIGHUP).\n";
 }
 
 Options parseClassifyFlags(const rn_program &program,
@@ -529,8 +610,9 @@ std::string classifyHelpText(const rn_program &program) {
              program.model_name, program.input_height, program.input_width,
              program.input_channels, program.num_classes, program.target) +
          flagHelp(program, classifyFlagTable()) +
-         "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 130 "
-         "interrupted.\n";
+         "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 128 + "
+         "the signal when one stopped it (130 SIGINT, 143 SIGTERM, 129 "
+         "SIGHUP).\n";
 }
 
 } // namespace resnetrt

@@ -1,28 +1,51 @@
-//===- Interrupt.cpp - stopping a run cleanly on Ctrl-C -------------------===//
+//===- Interrupt.cpp - stopping a run cleanly on a signal -----------------===//
 
 #include "resnetrt/Interrupt.h"
 
 #include <atomic>
 
+#include <unistd.h>
+
 namespace resnetrt {
 
-static std::atomic<bool> requested{false};
+static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+static std::atomic<int> received{0};
 
 extern "C" {
-static void onInterrupt(int) { requested = true; }
+static void onSignal(int signal) {
+  // A second signal means "now": no checkpoint, no destructors.
+  if (received.exchange(signal) != 0)
+    _exit(128 + signal);
+}
 }
 
 InterruptScope::InterruptScope() {
-  requested = false;
+  received = 0;
   struct sigaction action {};
-  action.sa_handler = onInterrupt;
-  action.sa_flags = SA_RESETHAND;
+  action.sa_handler = onSignal;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, &previous);
+  for (int i = 0; i < 3; ++i)
+    sigaction(kSignals[i], &action, &previous[i]);
 }
 
-InterruptScope::~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
+InterruptScope::~InterruptScope() {
+  for (int i = 0; i < 3; ++i)
+    sigaction(kSignals[i], &previous[i], nullptr);
+}
 
-bool interruptRequested() { return requested; }
+bool interruptRequested() { return received != 0; }
+
+int interruptedStatus() { return 128 + (received ? int(received) : SIGINT); }
+
+std::string interruptName() {
+  switch (received) {
+  case SIGTERM:
+    return "SIGTERM";
+  case SIGHUP:
+    return "SIGHUP";
+  default:
+    return "SIGINT";
+  }
+}
 
 } // namespace resnetrt

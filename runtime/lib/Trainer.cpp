@@ -26,6 +26,8 @@
 
 #include "HalideRuntime.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -111,7 +113,9 @@ private:
                    int64_t images);
   void checkFinite(Arena &arena, int64_t step);
   [[noreturn]] void diverged(const std::string &what, int64_t step);
+  CheckpointInfo checkpointInfo() const;
   void save(Arena &arena);
+  void saveIfDue(Arena &arena, const TrainingData &data);
   void checkResume(const CheckpointInfo &info, int64_t stepsPerEpoch) const;
   int stopInterrupted(Arena &arena);
 
@@ -125,6 +129,7 @@ private:
   Throughput throughput;
   StepWindow window;
   EpochResults last;
+  Clock::time_point lastSave = Clock::now();
 };
 
 /// Loads both splits.
@@ -237,36 +242,73 @@ void Trainer::checkFinite(Arena &arena, int64_t step) {
   }
 }
 
+CheckpointInfo Trainer::checkpointInfo() const {
+  CheckpointInfo info;
+  info.model = program.model_name;
+  info.optimizer = program.optimizer;
+  info.target = program.target;
+  info.fingerprint = program.fingerprint ? program.fingerprint : "";
+  info.flags = trajectoryFlags(options);
+  info.state = state;
+  return info;
+}
+
 /// Saves the run where it is, when --checkpoint asks for it.
 void Trainer::save(Arena &arena) {
   if (options.checkpoint.empty())
     return;
   checkFinite(arena, state.step);
-  CheckpointInfo info;
-  info.model = program.model_name;
-  info.optimizer = program.optimizer;
-  info.seed = options.seed;
-  info.batch = options.batch;
-  info.validationSplit = options.validationSplit;
-  info.state = state;
-  saveCheckpoint(options.checkpoint, program, arena, info);
+  saveCheckpoint(options.checkpoint, program, arena, checkpointInfo(),
+                 options.keep);
+  lastSave = Clock::now();
 }
 
-/// A checkpoint continues only the run that made it: the same data order
-/// needs the same seed, batch and validation split.
+/// Saves inside an epoch when --checkpoint-every or --checkpoint-minutes
+/// says it is time; the end of an epoch saves anyway.
+void Trainer::saveIfDue(Arena &arena, const TrainingData &data) {
+  if (state.batchInEpoch == data.stepsPerEpoch)
+    return;
+  bool due = (options.checkpointEvery > 0 &&
+              state.step % options.checkpointEvery == 0) ||
+             (options.checkpointMinutes > 0 &&
+              secondsSince(lastSave) >= 60 * options.checkpointMinutes);
+  if (due)
+    save(arena);
+}
+
+/// A checkpoint continues only the run that made it: the same build of the
+/// model (its fingerprint) and the same values of every flag that shapes
+/// the trajectory.
 void Trainer::checkResume(const CheckpointInfo &info,
                           int64_t stepsPerEpoch) const {
-  auto mismatch = [&](const char *flag, const std::string &then,
-                      const std::string &now) {
-    if (then != now)
-      fail("checkpoint {} was made with --{}={}, this run has --{}={}; "
-           "resume with --{}={} (or leave out --resume to start afresh)",
-           options.resume, flag, then, flag, now, flag, then);
-  };
-  mismatch("seed", std::to_string(info.seed), std::to_string(options.seed));
-  mismatch("batch", std::to_string(info.batch), std::to_string(options.batch));
-  mismatch("validation-split", fmt::format("{}", info.validationSplit),
-           fmt::format("{}", options.validationSplit));
+  const std::string fingerprint =
+      program.fingerprint ? program.fingerprint : "";
+  if (info.target != program.target)
+    fail("checkpoint {} was trained by a build for {}, this program is built "
+         "for {}; their kernels round differently, so the run would not be "
+         "the one it continues. Resume with a build for the checkpoint's "
+         "target (resnetc --target), or leave out --resume to start afresh",
+         options.resume, info.target, program.target);
+  if (info.fingerprint != fingerprint)
+    fail("checkpoint {} was made by another build of model {}: its planned "
+         "training step (layers, fusion, memory plan, kernel scheduler) "
+         "differs (fingerprint {} there, {} here). Resume with the program "
+         "that wrote it, or leave out --resume to start afresh",
+         options.resume, program.model_name, info.fingerprint, fingerprint);
+  std::vector<std::string> differences, advice;
+  for (const FlagValue &now : trajectoryFlags(options))
+    for (const FlagValue &then : info.flags)
+      if (then.name == now.name && then.value != now.value) {
+        differences.push_back(
+            fmt::format("--{}={}, this run has --{}={}", then.name,
+                        then.value, now.name, now.value));
+        advice.push_back(fmt::format("--{}={}", then.name, then.value));
+      }
+  if (!differences.empty())
+    fail("checkpoint {} was made with {}; resume with {} (or leave out "
+         "--resume to start afresh)",
+         options.resume, fmt::join(differences, "; "),
+         fmt::join(advice, " "));
   const TrainingState &saved = info.state;
   if (saved.batchInEpoch >= stepsPerEpoch ||
       saved.step != saved.epoch * stepsPerEpoch + saved.batchInEpoch)
@@ -277,16 +319,17 @@ void Trainer::checkResume(const CheckpointInfo &info,
          stepsPerEpoch);
 }
 
-/// Ends a run on SIGINT, keeping its progress when --checkpoint is set.
+/// Ends a run on a signal, keeping its progress when --checkpoint is set.
 int Trainer::stopInterrupted(Arena &arena) {
   progress.clear();
   std::fflush(out);
   save(arena);
-  fmt::print(err, "train: interrupted at step {}; {}\n", state.step,
+  fmt::print(err, "train: interrupted ({}) at step {}; {}\n", interruptName(),
+             state.step,
              options.checkpoint.empty()
                  ? "pass --checkpoint=PATH to keep progress next time"
                  : fmt::format("resume with --resume={}", options.checkpoint));
-  return ExitInterrupted;
+  return interruptedStatus();
 }
 
 //===----------------------------------------------------------------------===//
@@ -300,6 +343,9 @@ int Trainer::train() {
   Augmenter augmenter =
       makeAugmenter(program, options, data.source, data.train);
   planRun(data);
+  for (const std::string &path : {options.checkpoint, options.saveBest})
+    if (!path.empty())
+      prepareCheckpointPath(path);
   Workspace work(program, options, augmenter);
   progress.line("device: {}",
                 describeDevice(program, options.gpu, options.threads));
@@ -391,8 +437,12 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     ++throughput.steps;
     throughput.images += count;
     afterStep(work, data, params, loss, count, epochStart, images);
-    if (interruptRequested())
+    // A signal in an epoch's last step stops the run in finishEpoch, which
+    // moves it to the next epoch first: a checkpoint is never at the end of
+    // an epoch, which would not resume.
+    if (interruptRequested() && state.batchInEpoch < data.stepsPerEpoch)
       return false;
+    saveIfDue(work.arena, data);
   }
   return finishEpoch(work, data, epochStart, trainSeconds, images);
 }
@@ -450,11 +500,13 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
       .add("train_loss", last.trainLoss)
       .add("train_accuracy", last.trainAccuracy);
   std::string validationText;
+  bool best = false;
   if (!data.split.validation.empty()) {
     last.validation = evaluate(program, work.arena, work.batcher, data.train,
                                data.split.validation);
     if (!last.validation)
       return false;
+    best = last.validation->accuracy > state.bestValAccuracy;
     state.bestValAccuracy =
         std::max(state.bestValAccuracy, last.validation->accuracy);
     record.add("val_loss", last.validation->loss)
@@ -483,6 +535,12 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
                 100 * last.trainAccuracy, validationText, last.test->loss,
                 100 * last.test->accuracy, imagesPerSecond, seconds);
   save(work.arena);
+  if (best && !options.saveBest.empty()) {
+    checkFinite(work.arena, state.step);
+    saveCheckpoint(options.saveBest, program, work.arena, checkpointInfo());
+    progress.line("best validation accuracy so far ({:.2f}%): saved {}",
+                  100 * last.validation->accuracy, options.saveBest);
+  }
   return true;
 }
 
@@ -494,7 +552,7 @@ int Trainer::evaluateCheckpoint() {
   std::optional<CheckpointEvaluation> evaluation = resnetrt::evaluateCheckpoint(
       program, options, options.resume, Split::Test);
   if (!evaluation)
-    return ExitInterrupted;
+    return interruptedStatus();
   const EvalResult &test = evaluation->result;
   progress.line("{} at step {} on {} test images of {}: loss {:.4f}, "
                 "accuracy {:.2f}%",
@@ -525,7 +583,7 @@ int Trainer::benchmark() {
         return arena.trainStep(options.batch, params);
       });
   if (!result)
-    return ExitInterrupted;
+    return interruptedStatus();
   printResult(out, progress, *result);
   return ExitOk;
 }

@@ -405,6 +405,8 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
     return 1;
   info->target = target;
   info->deviceApi = deviceApi;
+  info->fingerprint = programFingerprint(*module, target,
+                                         kernels::schedulerName(scheduler));
   if (mode == Mode::Infer)
     info->trainKernels = 0; // its train_step is a stub
   mlir::PassManager lower(&context);

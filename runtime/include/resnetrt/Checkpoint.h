@@ -2,24 +2,33 @@
 //
 // A checkpoint holds everything a run needs to continue as if it had never
 // stopped: every variable (parameters, BatchNorm state, optimizer slots) by
-// name with its shape, where the run is in its data order, and the settings
-// that decide that order. All randomness is counter-based (Random.h), so the
-// run's seed is the whole generator state. Derived variables (RN_DERIVED,
-// recomputed by prepare_eval) are neither saved nor loaded.
+// name with its shape, where the run is in its data order, and what made
+// the run what it is: the program's fingerprint (rn_program.fingerprint:
+// its planned training module and kernel target) and every flag that shapes
+// the trajectory (trajectoryFlags() in Flags.h), so that --resume refuses a
+// checkpoint of another build or recipe, naming what differs. All randomness
+// is counter-based (Random.h), so the run's seed is the whole generator
+// state. Derived variables (RN_DERIVED, recomputed by prepare_eval) are
+// neither saved nor loaded.
 //
-// File format (little-endian), version 1:
+// File format (little-endian), version 2:
 //   "RNCKPT\0\0"                    8-byte magic
 //   u32 version
 //   str model, str optimizer        (str: u32 length, then the bytes)
-//   u64 seed, i32 batch, f64 validation split
+//   str target, str fingerprint     (rn_program's)
+//   u32 flag count, then per flag: str name, str value
 //   i64 step, i64 epoch, i64 batch in epoch
 //   f64 epoch loss sum, i64 epoch correct, i64 epoch images
 //   f64 best validation accuracy    (-1: none yet)
 //   u32 variable count, then per variable:
 //     str name, i32 role, i32 rank, i64 shape[rank], f32 values[product]
 //   u32 CRC-32 (zlib) of every byte before it
-// Files are written to a temporary file in the same directory, synced and
-// renamed over the old one, so a crash leaves the previous checkpoint whole.
+// Files are written to a temporary file in the same directory (PATH.tmp.PID),
+// synced and renamed over the old one, and the directory is synced, so a
+// crash at any moment leaves the previous checkpoint whole. With --keep=K
+// the K-1 before it stay too, as PATH.1 (the newest) .. PATH.(K-1): each
+// is moved (or, for PATH.1, hard-linked) into place with one rename, so PATH
+// exists at every moment once the first save is done.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,11 +57,18 @@ struct TrainingState {
   double bestValAccuracy = -1;
 };
 
+/// One flag's value as text, as trajectoryFlags() gives it.
+struct FlagValue {
+  std::string name, value;
+  bool operator==(const FlagValue &other) const {
+    return name == other.name && value == other.value;
+  }
+};
+
 struct CheckpointInfo {
   std::string model, optimizer;
-  uint64_t seed = 0;
-  int32_t batch = 0;
-  double validationSplit = 0;
+  std::string target, fingerprint; ///< of the program that wrote it
+  std::vector<FlagValue> flags;     ///< what shaped the run
   TrainingState state;
 };
 
@@ -69,9 +85,15 @@ struct Checkpoint {
 };
 
 /// Writes the program's variables but the derived ones from the arena,
-/// atomically.
+/// atomically, keeping the `keep` - 1 checkpoints before it (see above).
 void saveCheckpoint(const std::string &path, const rn_program &program,
-                    Arena &arena, const CheckpointInfo &info);
+                    Arena &arena, const CheckpointInfo &info, int keep = 1);
+
+/// Makes sure checkpoints can be written to `path` before a run starts:
+/// creates its directory, tries a file there, and removes temporaries that
+/// earlier processes killed in mid-write left behind. Throws an Error
+/// naming the directory and the cause.
+void prepareCheckpointPath(const std::string &path);
 
 /// Reads and verifies (magic, version, checksum) a checkpoint file.
 Checkpoint readCheckpoint(const std::string &path);

@@ -28,7 +28,8 @@ enum ExitCode : int {
   ExitFailure = 1,      ///< data, checkpoint or I/O problem
   ExitUsage = 2,        ///< a bad flag or flag value
   ExitDiverged = 3,     ///< the loss became NaN or infinite
-  ExitInterrupted = 130 ///< SIGINT (128 + 2, as shells report it)
+  // A run a signal stopped exits with 128 + the signal's number, as shells
+  // report it: 130 SIGINT, 143 SIGTERM, 129 SIGHUP (interruptedStatus()).
 };
 
 class Error : public std::runtime_error {

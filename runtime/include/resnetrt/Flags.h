@@ -27,8 +27,9 @@
 //   schedule    --schedule=constant|step|cosine|one_cycle --schedule-at=E,E
 //               --schedule-factor=X --warmup-epochs=X --min-lr=X --max-lr=X
 //               --pct-start=X
-//   run         --seed=N --threads=N --device=cpu --checkpoint=PATH
-//               --resume=PATH --eval-only[=BOOL]
+//   run         --seed=N --threads=N --gpu=N --device --checkpoint=PATH
+//               --checkpoint-every=N --checkpoint-minutes=X --keep=K
+//               --save-best=PATH --resume=PATH --eval-only[=BOOL]
 //   output      --progress=auto|bar|plain|none --log-dir=DIR --log-every=N
 //   benchmark   --benchmark[=BOOL] --warmup=N (with --steps, --batch)
 //   --help
@@ -51,6 +52,7 @@
 #define RESNETRT_FLAGS_H
 
 #include "resnetrt/Augment.h"
+#include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
 #include "resnetrt/Program.h"
 #include "resnetrt/Schedule.h"
@@ -72,6 +74,7 @@ struct Options {
   std::vector<AugmentOp> augment;
   std::string augmentText; ///< as given, for messages
   Normalize normalize;
+  std::string normalizeText; ///< as given
   double validationSplit = 0;
   // Length
   int64_t epochs = 1;
@@ -90,6 +93,10 @@ struct Options {
   int32_t gpu = 0;        ///< which GPU a GPU program uses
   bool device = false;    ///< print the device and exit
   std::string checkpoint; ///< train: where to save; classify: what to load
+  int64_t checkpointEvery = 0;  ///< steps between saves; 0: epochs only
+  double checkpointMinutes = 0; ///< minutes between saves; 0: no limit
+  int32_t keep = 1;             ///< checkpoints kept (rotation)
+  std::string saveBest;         ///< where the best one goes; empty: nowhere
   std::string resume;
   bool evalOnly = false;
   Split split = Split::Test; ///< classify: the split it classifies
@@ -124,6 +131,15 @@ Options parseFlags(const rn_program &program,
 /// and leaves the others at their initial values.
 Options parseClassifyFlags(const rn_program &program,
                            const std::vector<std::string> &args);
+
+/// The flags whose values shape a run's trajectory (its weights after every
+/// step), with their values as text: what a checkpoint records and what
+/// --resume must match. Only those that matter for the run's optimizer and
+/// schedule are listed; --epochs and --steps only for the schedules whose
+/// rates depend on the run's length (cosine, one_cycle). Every other flag
+/// (threads, GPU, data directory, output, checkpointing) may change on
+/// resume.
+std::vector<FlagValue> trajectoryFlags(const Options &options);
 
 /// What --help prints: every flag with its default for this program.
 std::string helpText(const rn_program &program);

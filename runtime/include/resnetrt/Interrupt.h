@@ -1,8 +1,11 @@
-//===- Interrupt.h - stopping a run cleanly on Ctrl-C -----------*- C++ -*-===//
+//===- Interrupt.h - stopping a run cleanly on a signal ---------*- C++ -*-===//
 //
-// train and classify stop between steps, not inside one, when SIGINT comes:
-// train then saves its checkpoint, and both leave with status 130. The loops
-// poll interruptRequested() after each step.
+// train and classify stop between steps, not inside one, when SIGINT (Ctrl-C),
+// SIGTERM (what batch schedulers and preempted cloud machines send) or SIGHUP
+// (a closed terminal) comes: train then saves its checkpoint, and both leave
+// with status 128 + the signal's number (130, 143, 129), as a shell reports a
+// process the signal killed. The loops poll interruptRequested() after each
+// step. A second signal ends the process at once, with the same status.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,12 +13,12 @@
 #define RESNETRT_INTERRUPT_H
 
 #include <csignal>
+#include <string>
 
 namespace resnetrt {
 
-/// While alive, the first SIGINT asks the run to stop after the step in
-/// progress; the handler then resets itself, so a second one ends the
-/// process at once as usual.
+/// While alive, the first SIGINT, SIGTERM or SIGHUP asks the run to stop
+/// after the step in progress; the next one ends the process at once.
 class InterruptScope {
 public:
   InterruptScope();
@@ -24,11 +27,17 @@ public:
   InterruptScope &operator=(const InterruptScope &) = delete;
 
 private:
-  struct sigaction previous {};
+  struct sigaction previous[3] {};
 };
 
-/// Whether SIGINT came since the latest InterruptScope began.
+/// Whether a signal came since the latest InterruptScope began.
 bool interruptRequested();
+
+/// The exit status of a run the signal stopped: 128 + its number.
+int interruptedStatus();
+
+/// The signal's name, e.g. "SIGTERM".
+std::string interruptName();
 
 } // namespace resnetrt
 

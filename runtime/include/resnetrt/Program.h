@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 4
+#define RN_PROGRAM_ABI_VERSION 5
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -142,6 +142,12 @@ typedef struct rn_program {
    * and Halide's interface to it, from the Halide runtime linked in. */
   const char *device_api;
   const struct halide_device_interface_t *(*device_interface)(void);
+  /* What makes this program's training steps what they are, as 32 hex
+   * digits: a hash of the planned training module (topology, fusion,
+   * memory plan; not the recipe's defaults) and of the kernels' Halide
+   * target and scheduler. A checkpoint records it, and --resume continues
+   * only a checkpoint of the same fingerprint (Checkpoint.h). */
+  const char *fingerprint;
 } rn_program;
 
 extern const rn_program rn_program_info;

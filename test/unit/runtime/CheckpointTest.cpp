@@ -11,8 +11,15 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace resnetrt;
 using namespace resnetrt::test;
@@ -35,9 +42,9 @@ CheckpointInfo sampleInfo(const rn_program &program) {
   CheckpointInfo info;
   info.model = program.model_name;
   info.optimizer = program.optimizer;
-  info.seed = 11;
-  info.batch = 32;
-  info.validationSplit = 0.1;
+  info.target = program.target;
+  info.fingerprint = program.fingerprint;
+  info.flags = {{"seed", "11"}, {"batch", "32"}, {"augment", ""}};
   info.state.step = 123;
   info.state.epoch = 4;
   info.state.batchInEpoch = 3;
@@ -77,9 +84,9 @@ protected:
 TEST_F(CheckpointFile, RoundTripsEveryVariableAndThePosition) {
   Checkpoint checkpoint = readCheckpoint(path);
   EXPECT_EQ(checkpoint.info.model, "logistic_mnist");
-  EXPECT_EQ(checkpoint.info.seed, 11u);
-  EXPECT_EQ(checkpoint.info.batch, 32);
-  EXPECT_EQ(checkpoint.info.validationSplit, 0.1);
+  EXPECT_EQ(checkpoint.info.target, "host");
+  EXPECT_EQ(checkpoint.info.fingerprint, "logistic");
+  EXPECT_EQ(checkpoint.info.flags, sampleInfo(program).flags);
   EXPECT_EQ(checkpoint.info.state.step, 123);
   EXPECT_EQ(checkpoint.info.state.epoch, 4);
   EXPECT_EQ(checkpoint.info.state.batchInEpoch, 3);
@@ -154,6 +161,67 @@ TEST_F(CheckpointFile, UnwritablePathIsAnError) {
   } catch (const Error &error) {
     EXPECT_CONTAINS(error.what(), "cannot write checkpoint");
   }
+}
+
+TEST_F(CheckpointFile, AFullDiskLeavesThePreviousCheckpointAndNoPartialFile) {
+  std::vector<uint8_t> before = readWholeFile(path, "file");
+  // A file size limit fails writes as a full disk does (EFBIG, not ENOSPC).
+  struct rlimit saved;
+  getrlimit(RLIMIT_FSIZE, &saved);
+  struct rlimit limit = saved;
+  limit.rlim_cur = 4096;
+  auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  *arena.variable(program.variables[1]) = 9.0f;
+  std::string message;
+  try {
+    saveCheckpoint(path, program, arena, sampleInfo(program), 3);
+  } catch (const Error &error) {
+    message = error.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_CONTAINS(message, "cannot write checkpoint " + path +
+                               ": File too large (the previous checkpoint, "
+                               "if any, is unchanged)");
+  EXPECT_EQ(readWholeFile(path, "file"), before);
+  for (const auto &entry : std::filesystem::directory_iterator(dir / "run"))
+    EXPECT_EQ(entry.path().filename(), "model.ckpt");
+}
+
+TEST_F(CheckpointFile, PreparingRemovesOnlyTemporariesOfDeadProcesses) {
+  pid_t child = fork();
+  if (child == 0)
+    _exit(0);
+  waitpid(child, nullptr, 0);
+  std::string dead = path + ".tmp." + std::to_string(child);
+  std::string alive = path + ".tmp." + std::to_string(getppid());
+  writeFile(dead, {'x'});
+  writeFile(alive, {'x'});
+  prepareCheckpointPath(path);
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(alive));
+  EXPECT_TRUE(std::filesystem::exists(path));
+  try {
+    prepareCheckpointPath(path + "/x.ckpt");
+    FAIL() << "no error";
+  } catch (const Error &error) {
+    EXPECT_CONTAINS(error.what(), "cannot create the checkpoint directory");
+  }
+}
+
+TEST_F(CheckpointFile, HostileLengthsAreRefusedWithoutHugeAllocations) {
+  // A string length of 4 GiB with a checksum that matches.
+  std::vector<uint8_t> bytes = readWholeFile(path, "file");
+  bytes.resize(bytes.size() - 4);
+  size_t modelLength = 8 + 4; // magic, version
+  bytes[modelLength + 3] = 0xff;
+  uint32_t crc = uint32_t(crc32_z(crc32_z(0, nullptr, 0), bytes.data(),
+                                  bytes.size()));
+  for (int i = 0; i < 4; ++i)
+    bytes.push_back(uint8_t(crc >> (8 * i)));
+  writeFile(path, bytes);
+  EXPECT_CONTAINS(loadError(path, program), "is truncated");
 }
 
 TEST(CheckpointDerived, DerivedVariablesAreNeitherSavedNorLoaded) {

@@ -32,10 +32,10 @@ namespace {
 
 struct Process {
   int status; ///< exit status, or 128 + signal
-  std::string out;
+  std::string out; ///< stdout and stderr
 };
 
-/// Runs `executable` with `args`; `onLine` sees each line of its stdout as
+/// Runs `executable` with `args`; `onLine` sees each line of its output as
 /// it comes and may signal the process.
 Process runProcess(
     const char *executable, const std::vector<std::string> &args,
@@ -45,6 +45,7 @@ Process runProcess(
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDERR_FILENO);
   posix_spawn_file_actions_addclose(&actions, pipeFds[0]);
   std::vector<std::string> all = {executable};
   all.insert(all.end(), args.begin(), args.end());
@@ -110,7 +111,12 @@ TEST(ExecutableTest, Benchmark) {
   EXPECT_EQ(*jsonNumber(last, "batch"), 64);
 }
 
-TEST(ExecutableTest, SigintSavesACheckpointAndExits130) {
+/// What a real process does on each stopping signal: checkpoint at the
+/// next step boundary, exit with 128 + the signal's number.
+class SignalTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(SignalTest, SavesACheckpointAndExitsWith128PlusTheSignal) {
+  const int signal = GetParam();
   TempDir data;
   writeMnist(data.path(), 640, 100, false);
   std::string checkpoint = data / "run.ckpt";
@@ -120,13 +126,45 @@ TEST(ExecutableTest, SigintSavesACheckpointAndExits130) {
        "--log-every=1", "--checkpoint=" + checkpoint},
       [&](pid_t pid, const std::string &line) {
         if (!sent && line.find("step 3/10") != std::string::npos) {
-          kill(pid, SIGINT);
+          kill(pid, signal);
           sent = true;
         }
       });
   ASSERT_TRUE(sent);
-  EXPECT_EQ(run.status, 130);
+  EXPECT_EQ(run.status, 128 + signal);
+  EXPECT_NE(run.out.find("resume with --resume=" + checkpoint),
+            std::string::npos)
+      << run.out;
   EXPECT_GE(readCheckpoint(checkpoint).info.state.step, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, SignalTest,
+                         ::testing::Values(SIGINT, SIGTERM, SIGHUP),
+                         [](const ::testing::TestParamInfo<int> &info) {
+                           return std::string(sigabbrev_np(info.param));
+                         });
+
+TEST(ExecutableTest, ASecondSignalEndsTheProcessAtOnce) {
+  TempDir data;
+  writeMnist(data.path(), 640, 100, false);
+  int sent = 0;
+  Process run = runTrainProcess(
+      {"--data=" + data.path(), "--epochs=100000", "--progress=plain",
+       "--log-every=1"},
+      [&](pid_t pid, const std::string &line) {
+        if (sent == 0 && line.find("step 3/10") != std::string::npos) {
+          // Both before the step in progress ends: the first asks for a
+          // stop, the second insists.
+          kill(pid, SIGTERM);
+          kill(pid, SIGINT);
+          sent = 2;
+        }
+      });
+  ASSERT_EQ(sent, 2);
+  // Pending together, the two may arrive in either order.
+  EXPECT_TRUE(run.status == 128 + SIGINT || run.status == 128 + SIGTERM)
+      << run.status;
+  EXPECT_EQ(run.out.find("interrupted"), std::string::npos) << run.out;
 }
 
 TEST(ExecutableTest, ClassifyHelpAndBadFlags) {

@@ -142,7 +142,7 @@ int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
   *running = 0.9f * *running + 0.1f * *at<float>(arena, l.loss);
 
   if (params->step == hooks.interruptAtStep)
-    std::raise(SIGINT);
+    std::raise(hooks.interruptSignal);
   return 0;
 }
 
@@ -281,6 +281,7 @@ template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
     p.eval_step = eval;
     p.prepare_eval = Folded ? prepareEval : nullptr;
     p.alignment = 64;
+    p.fingerprint = Folded ? "logistic-folded" : "logistic";
     return p;
   }
 };

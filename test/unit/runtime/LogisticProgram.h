@@ -19,6 +19,7 @@
 
 #include "resnetrt/Program.h"
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,7 +29,8 @@ namespace resnetrt::test {
 /// Knobs tests turn on the programs; all off by default.
 struct ProgramHooks {
   int64_t nanAtStep = 0;       ///< train_step reports a NaN loss at this step
-  int64_t interruptAtStep = 0; ///< train_step raises SIGINT at this step
+  int64_t interruptAtStep = 0; ///< train_step raises a signal at this step
+  int interruptSignal = SIGINT; ///< which one
   std::vector<rn_step_params> *steps = nullptr; ///< records every call
   /// Records the calls in order: 't' train_step, 'p' prepare_eval, 'e'
   /// eval_step.

@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -208,8 +210,9 @@ TEST_F(TrainRun, ResumeAfterCtrlCMidEpochMatchesAStraightRun) {
 
   hooks.interruptAtStep = 14;
   RunResult stopped = run(with(resumed));
-  EXPECT_EQ(stopped.status, ExitInterrupted);
-  EXPECT_CONTAINS(stopped.err, "train: interrupted at step 14; resume with "
+  EXPECT_EQ(stopped.status, 128 + SIGINT);
+  EXPECT_CONTAINS(stopped.err, "train: interrupted (SIGINT) at step 14; "
+                               "resume with "
                                "--resume=" +
                                    resumed);
   Checkpoint saved = readCheckpoint(resumed);
@@ -229,20 +232,144 @@ TEST_F(TrainRun, ResumeAfterCtrlCMidEpochMatchesAStraightRun) {
 TEST_F(TrainRun, CtrlCWithoutCheckpointSaysHowToKeepProgress) {
   hooks.interruptAtStep = 3;
   RunResult result = run({"--epochs=2"});
-  EXPECT_EQ(result.status, ExitInterrupted);
-  EXPECT_CONTAINS(result.err, "interrupted at step 3; pass "
+  EXPECT_EQ(result.status, 128 + SIGINT);
+  EXPECT_CONTAINS(result.err, "interrupted (SIGINT) at step 3; pass "
                               "--checkpoint=PATH to keep progress");
 }
 
-TEST_F(TrainRun, ResumeNeedsTheSameDataOrder) {
+TEST_F(TrainRun, SigtermInTheLastStepOfAnEpochResumesExactly) {
+  std::string straight = work / "straight.ckpt", resumed = work / "r.ckpt";
+  ASSERT_EQ(run({"--epochs=2", "--checkpoint=" + straight}).status, 0);
+  hooks.interruptAtStep = 10; // the last of epoch 1
+  hooks.interruptSignal = SIGTERM;
+  RunResult stopped = run({"--epochs=2", "--checkpoint=" + resumed});
+  EXPECT_EQ(stopped.status, 128 + SIGTERM);
+  EXPECT_CONTAINS(stopped.err, "train: interrupted (SIGTERM) at step 10");
+  TrainingState saved = readCheckpoint(resumed).info.state;
+  EXPECT_EQ(saved.step, 10);
+  EXPECT_EQ(saved.epoch, 1);
+  EXPECT_EQ(saved.batchInEpoch, 0);
+  hooks = {};
+  RunResult finished = run(
+      {"--epochs=2", "--resume=" + resumed, "--checkpoint=" + resumed});
+  ASSERT_EQ(finished.status, 0) << finished.err;
+  expectSameVariables(straight, resumed);
+}
+
+TEST_F(TrainRun, ResumeNeedsTheSameTrajectoryFlags) {
   std::string path = work / "a.ckpt";
-  ASSERT_EQ(run({"--epochs=1", "--checkpoint=" + path}).status, 0);
+  ASSERT_EQ(run({"--epochs=2", "--checkpoint=" + path}).status, 0);
   RunResult result = run({"--epochs=2", "--resume=" + path, "--seed=3"});
   EXPECT_EQ(result.status, 1);
   EXPECT_CONTAINS(result.err, "was made with --seed=0, this run has --seed=3; "
                               "resume with --seed=0");
   result = run({"--epochs=2", "--resume=" + path, "--batch=32"});
   EXPECT_CONTAINS(result.err, "--batch=64");
+  result = run({"--epochs=2", "--resume=" + path, "--lr=0.05",
+                "--momentum=0.5", "--augment=flip_horizontal"});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_CONTAINS(result.err,
+                  "was made with --augment=none, this run has "
+                  "--augment=flip_horizontal; --lr=0.02, this run has "
+                  "--lr=0.05; --momentum=0.9, this run has --momentum=0.5; "
+                  "resume with --augment=none --lr=0.02 --momentum=0.9");
+  // The recipe's cosine schedule depends on the run's length.
+  result = run({"--epochs=3", "--resume=" + path});
+  EXPECT_CONTAINS(result.err, "--epochs=2, this run has --epochs=3");
+  // Values written differently are the same value.
+  result = run({"--epochs=2", "--resume=" + path, "--lr=2e-2", "--threads=2",
+                "--progress=none", "--log-every=3"});
+  EXPECT_EQ(result.status, 0) << result.err;
+}
+
+TEST_F(TrainRun, AStepScheduleRunMayBeExtendedOnResume) {
+  std::string path = work / "a.ckpt";
+  ASSERT_EQ(run({"--epochs=1", "--schedule=step", "--checkpoint=" + path})
+                .status,
+            0);
+  RunResult result = run({"--epochs=2", "--schedule=step", "--resume=" + path});
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 20);
+}
+
+TEST_F(TrainRun, ResumeNeedsTheSameBuild) {
+  std::string path = work / "a.ckpt";
+  ASSERT_EQ(run({"--epochs=1", "--checkpoint=" + path}).status, 0);
+  rn_program rebuilt = mnistLogistic();
+  rebuilt.fingerprint = "0123456789abcdef";
+  RunResult result = runTrain(
+      rebuilt, {"--data=" + data.path(), "--epochs=2", "--resume=" + path});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_CONTAINS(result.err,
+                  "was made by another build of model logistic_mnist: its "
+                  "planned training step (layers, fusion, memory plan, "
+                  "kernel scheduler) differs (fingerprint logistic there, "
+                  "0123456789abcdef here)");
+  rebuilt = mnistLogistic();
+  rebuilt.target = "x86-64-linux-opencl";
+  result = runTrain(rebuilt, {"--data=" + data.path(), "--epochs=2",
+                              "--resume=" + path});
+  EXPECT_CONTAINS(result.err, "was trained by a build for host, this program "
+                              "is built for x86-64-linux-opencl");
+  // Evaluating needs only the same variables.
+  result = runTrain(rebuilt, {"--data=" + data.path(), "--eval-only",
+                              "--resume=" + path});
+  EXPECT_EQ(result.status, 0) << result.err;
+}
+
+TEST_F(TrainRun, CheckpointEveryNStepsKeepsTheLastK) {
+  std::string path = work / "k.ckpt";
+  RunResult result = run({"--epochs=2", "--checkpoint=" + path,
+                          "--checkpoint-every=3", "--keep=20"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  // Every 3 steps inside the epochs, and at both ends of epochs.
+  std::vector<int64_t> steps;
+  for (int i = 0; i < 20; ++i) {
+    std::string kept = i == 0 ? path : path + "." + std::to_string(i);
+    if (!std::filesystem::exists(kept))
+      break;
+    steps.push_back(readCheckpoint(kept).info.state.step);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{20, 18, 15, 12, 10, 9, 6, 3}));
+
+  std::string few = work / "few.ckpt";
+  ASSERT_EQ(run({"--epochs=2", "--checkpoint=" + few, "--checkpoint-every=3",
+                 "--keep=2"})
+                .status,
+            0);
+  EXPECT_EQ(readCheckpoint(few).info.state.step, 20);
+  EXPECT_EQ(readCheckpoint(few + ".1").info.state.step, 18);
+  EXPECT_FALSE(std::filesystem::exists(few + ".2"));
+  for (const auto &entry : std::filesystem::directory_iterator(work.path()))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos)
+        << entry.path();
+}
+
+TEST_F(TrainRun, SaveBestKeepsTheBestValidationAccuracy) {
+  std::string best = work / "best.ckpt";
+  RunResult result = run({"--epochs=4", "--validation-split=0.2",
+                          "--save-best=" + best, "--lr=0.5"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  Checkpoint saved = readCheckpoint(best);
+  EXPECT_EQ(saved.info.state.bestValAccuracy,
+            *jsonNumber(result.lastLine(), "best_val_accuracy"));
+  EXPECT_CONTAINS(result.out, "best validation accuracy so far");
+
+  result = run({"--epochs=1", "--save-best=" + best});
+  EXPECT_EQ(result.status, ExitUsage);
+  EXPECT_CONTAINS(result.err, "add --validation-split");
+  result = run({"--epochs=1", "--keep=3"});
+  EXPECT_EQ(result.status, ExitUsage);
+  EXPECT_CONTAINS(result.err, "--keep=3: needs --checkpoint=PATH");
+}
+
+TEST_F(TrainRun, AnUnwritableCheckpointPlaceFailsBeforeTraining) {
+  std::string file = work / "file";
+  writeFile(file, {'x'});
+  RunResult result = run({"--epochs=1", "--checkpoint=" + file + "/x.ckpt"});
+  EXPECT_EQ(result.status, ExitFailure);
+  EXPECT_CONTAINS(result.err, "cannot create the checkpoint directory " + file);
+  EXPECT_EQ(result.out.find("epoch 1/"), std::string::npos) << result.out;
 }
 
 TEST_F(TrainRun, NanLossStopsAndKeepsTheLastGoodCheckpoint) {

@@ -53,6 +53,9 @@ struct KernelSpec {
 /// run-time batch of at least the one compiled for.
 enum class Scheduler { Hand, Adams2019, Li2018, Mullapudi2016 };
 
+/// The scheduler's name as resnetc's --scheduler spells it.
+const char *schedulerName(Scheduler scheduler);
+
 /// Extents of a tensor's buffer in Halide dimension order (the layouts
 /// of Kernels.h). An activation's batch extent is its logical (estimate) value.
 std::vector<int> halideExtents(const TensorSpec &tensor);

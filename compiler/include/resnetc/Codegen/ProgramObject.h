@@ -32,6 +32,7 @@ struct ProgramVariable {
 struct ProgramInfo {
   std::string modelName, target, optimizer, recipeFlags;
   std::string deviceApi; ///< "cuda", "opencl", or "" for the CPU.
+  std::string fingerprint; ///< programFingerprint()
   int64_t alignment = 64;
   int64_t channels, height, width, classes, batch;
   int64_t fixedBytes, perSampleBytes;
@@ -43,6 +44,13 @@ struct ProgramInfo {
 
 /// Reads the program's description from a module after rn-plan-memory.
 mlir::FailureOr<ProgramInfo> collectProgramInfo(mlir::ModuleOp planned);
+
+/// rn_program.fingerprint: 32 hex digits of the SHA-256 of the planned
+/// module as printed without its recipe (`rn.recipe`, the flags' defaults,
+/// which a run may override), and of what builds its kernels.
+std::string programFingerprint(mlir::ModuleOp planned,
+                               llvm::StringRef kernelTarget,
+                               llvm::StringRef scheduler);
 
 /// The recipe (`rn.recipe`) as the default flags of `train`.
 std::string recipeFlags(mlir::DictionaryAttr recipe);

@@ -16,6 +16,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -23,6 +24,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
@@ -52,7 +54,8 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, prepare_eval) == 176 &&
                   offsetof(rn_program, alignment) == 184 &&
                   offsetof(rn_program, device_interface) == 200 &&
-                  sizeof(rn_program) == 208,
+                  offsetof(rn_program, fingerprint) == 208 &&
+                  sizeof(rn_program) == 216,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -158,6 +161,21 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   info.trainKernels = countKernels(train);
   info.evalKernels = countKernels(eval);
   return info;
+}
+
+std::string resnetc::programFingerprint(ModuleOp planned,
+                                       llvm::StringRef kernelTarget,
+                                       llvm::StringRef scheduler) {
+  OwningOpRef<ModuleOp> copy = planned.clone();
+  (*copy)->removeAttr("rn.recipe");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  copy->print(os);
+  os << "\nkernels: " << kernelTarget << " " << scheduler << "\n";
+  std::array<uint8_t, 32> hash = llvm::SHA256::hash(
+      llvm::ArrayRef(reinterpret_cast<const uint8_t *>(text.data()),
+                     text.size()));
+  return llvm::toHex(llvm::ArrayRef(hash).take_front(16), /*LowerCase=*/true);
 }
 
 std::string resnetc::recipeFlags(DictionaryAttr recipe) {
@@ -338,7 +356,7 @@ void TableBuilder::build(const ProgramInfo &info) {
             i64(info.gradientsOffset), i64(info.parametersBytes),
             function("rn_train_step"), function("rn_eval_step"),
             function("rn_prepare_eval"), i64(info.alignment), deviceApi,
-            deviceInterface});
+            deviceInterface, string(info.fingerprint, "rn.fingerprint")});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");

@@ -68,4 +68,19 @@ std::vector<int> halideExtents(const TensorSpec &tensor) {
   return std::vector<int>(s.rbegin(), s.rend());
 }
 
+
+const char *schedulerName(Scheduler scheduler) {
+  switch (scheduler) {
+  case Scheduler::Hand:
+    return "hand";
+  case Scheduler::Adams2019:
+    return "adams2019";
+  case Scheduler::Li2018:
+    return "li2018";
+  case Scheduler::Mullapudi2016:
+    return "mullapudi2016";
+  }
+  return "?";
+}
+
 } // namespace resnetc::kernels

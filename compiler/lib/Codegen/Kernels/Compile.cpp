@@ -55,20 +55,6 @@ std::string hex(uint64_t value) {
   return text;
 }
 
-const char *schedulerName(Scheduler s) {
-  switch (s) {
-  case Scheduler::Hand:
-    return "hand";
-  case Scheduler::Adams2019:
-    return "adams2019";
-  case Scheduler::Li2018:
-    return "li2018";
-  case Scheduler::Mullapudi2016:
-    return "mullapudi2016";
-  }
-  return "?";
-}
-
 /// Writes `path` through `write(temporary)`, then renames it into place.
 void writeAtomically(const fs::path &path,
                      const std::function<void(const std::string &)> &write) {
