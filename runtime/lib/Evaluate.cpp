@@ -6,6 +6,7 @@
 #include "resnetrt/Batcher.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/Interrupt.h"
+#include "resnetrt/Numerics.h"
 #include "resnetrt/Progress.h"
 
 namespace resnetrt {
@@ -52,12 +53,21 @@ Augmenter makeAugmenter(const rn_program &program, const Options &options,
   return augmenter;
 }
 
+/// Reports a step function's failure: a non-finite value --check-numerics
+/// found, or a Halide error (whose message Halide printed already).
+[[noreturn]] static void failedStep(const char *step, int32_t status) {
+  if (status == kNonFiniteStatus)
+    throw Error(ExitDiverged, fmt::format("{} stopped: {}", step,
+                                          nonFiniteReport()));
+  fail("{} failed with Halide error {} (see the message above)", step,
+       status);
+}
+
 void prepareEval(const rn_program &program, Arena &arena) {
   if (!program.prepare_eval)
     return;
   if (int32_t status = arena.prepareEval())
-    fail("prepare_eval failed with Halide error {} (see the message above)",
-         status);
+    failedStep("prepare_eval", status);
 }
 
 std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
@@ -75,8 +85,7 @@ std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
   EvalResult result;
   while (int32_t count = batcher.next(arena)) {
     if (int32_t status = arena.evalStep(count))
-      fail("eval_step failed with Halide error {} (see the message above)",
-           status);
+      failedStep("eval_step", status);
     lossSum += double(arena.loss()) * count;
     result.correct += arena.correct();
     result.images += count;

@@ -91,6 +91,9 @@ const std::vector<FlagInfo> &flagTable() {
        "run's. Its build and every flag that shapes the run (data, batch, "
        "seed, optimizer, schedule; the length for cosine and one_cycle) must "
        "match; threads, paths, output and checkpoint flags may change"},
+      {"Run", "check-numerics", "", "false",
+       "after every kernel, stop at the first NaN or infinity, naming the "
+       "kernel and the DSL layer (CPU builds; slower steps)"},
       {"Run", "eval-only", "", "false",
        "evaluate the --resume checkpoint on the test split and exit"},
       {"Output", "progress", "MODE", "auto",
@@ -498,6 +501,15 @@ Options parseFlags(const rn_program &program,
     flags.invalid("save-best", "the best checkpoint is chosen by validation "
                                "accuracy; add --validation-split, e.g. 0.1");
   options.resume = flags.text("resume");
+  options.checkNumerics = flags.boolean("check-numerics");
+  if (options.checkNumerics && program.device_api)
+    flags.invalid("check-numerics",
+                  fmt::format("it reads every kernel's results in host "
+                              "memory, and this program runs on a GPU "
+                              "({}); build the model for the CPU "
+                              "(resnetc --target=cpu) and rerun with it "
+                              "there, from the same checkpoint",
+                              program.device_api));
   options.evalOnly = flags.boolean("eval-only");
   if (options.evalOnly && options.resume.empty())
     flags.invalid("eval-only", "needs --resume=PATH, the checkpoint to "

@@ -21,6 +21,7 @@
 #include "resnetrt/Init.h"
 #include "resnetrt/Interrupt.h"
 #include "resnetrt/Metrics.h"
+#include "resnetrt/Numerics.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
 
@@ -221,10 +222,16 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
           ? ""
           : fmt::format(" The last good checkpoint, {}, is kept.",
                         options.checkpoint);
+  std::string advice =
+      options.checkNumerics || program.device_api
+          ? ""
+          : " To find the kernel and the layer that first produced a NaN or "
+            "infinity, rerun with --check-numerics (from the checkpoint, with "
+            "--resume, to get there sooner).";
   throw Error(ExitDiverged,
               fmt::format("{} at step {}: training diverged and stopped.{} "
-                          "Try a lower learning rate, e.g. --lr={:g}.",
-                          what, step, kept, options.schedule.lr / 10));
+                          "Try a lower learning rate, e.g. --lr={:g}.{}",
+                          what, step, kept, options.schedule.lr / 10, advice));
 }
 
 /// Refuses to checkpoint variables that are no longer finite: the update of
@@ -417,13 +424,21 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     rn_step_params params =
         stepParams(step, learningRate(options.schedule, step,
                                       data.stepsPerEpoch, data.totalSteps));
-    if (int32_t status = work.arena.trainStep(count, params))
+    if (int32_t status = work.arena.trainStep(count, params)) {
+      if (status == kNonFiniteStatus)
+        diverged(nonFiniteReport(), step);
       fail("train_step failed at step {} with Halide error {} (see the "
            "message above)",
            step, status);
+    }
     float loss = work.arena.loss();
     if (!std::isfinite(loss))
       diverged(fmt::format("the loss is {}", loss), step);
+    if (!program.device_api) {
+      double norm = gradientNorm(program, work.arena.data());
+      if (!std::isfinite(norm))
+        diverged(fmt::format("the gradients' norm is {}", norm), step);
+    }
 
     ++state.step;
     ++state.batchInEpoch;
@@ -610,6 +625,9 @@ int runTrain(const rn_program &program, const std::vector<std::string> &args,
     }
     halide_set_num_threads(options.threads);
     InterruptScope interruptScope;
+    std::optional<NumericsCheck> numerics;
+    if (options.checkNumerics)
+      numerics.emplace(program);
     Trainer trainer(program, options, out, err);
     if (options.benchmark)
       return trainer.benchmark();

@@ -29,7 +29,8 @@
 //               --pct-start=X
 //   run         --seed=N --threads=N --gpu=N --device --checkpoint=PATH
 //               --checkpoint-every=N --checkpoint-minutes=X --keep=K
-//               --save-best=PATH --resume=PATH --eval-only[=BOOL]
+//               --save-best=PATH --resume=PATH --check-numerics[=BOOL]
+//               --eval-only[=BOOL]
 //   output      --progress=auto|bar|plain|none --log-dir=DIR --log-every=N
 //   benchmark   --benchmark[=BOOL] --warmup=N (with --steps, --batch)
 //   --help
@@ -98,6 +99,7 @@ struct Options {
   int32_t keep = 1;             ///< checkpoints kept (rotation)
   std::string saveBest;         ///< where the best one goes; empty: nowhere
   std::string resume;
+  bool checkNumerics = false; ///< scan every kernel's outputs (Numerics.h)
   bool evalOnly = false;
   Split split = Split::Test; ///< classify: the split it classifies
   // Output

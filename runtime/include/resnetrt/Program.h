@@ -97,6 +97,13 @@ typedef struct rn_step_params {
   uint32_t seed;                     /* dropout / dropblock masks */
 } rn_step_params;
 
+/* One kernel call of a step function: which step, the kernel's symbol, the
+ * DSL layer(s) it serves (names joined by " + " for fused kernels) and
+ * where in the DSL file (file:line:col). Empty strings where unknown. */
+typedef struct rn_kernel_site {
+  const char *step, *kernel, *layer, *location;
+} rn_kernel_site;
+
 typedef struct rn_program {
   int32_t abi_version;               /* RN_PROGRAM_ABI_VERSION */
   const char *model_name;
@@ -148,7 +155,22 @@ typedef struct rn_program {
    * target and scheduler. A checkpoint records it, and --resume continues
    * only a checkpoint of the same fingerprint (Checkpoint.h). */
   const char *fingerprint;
+  /* Every kernel call of a CPU program's step functions, in order: the
+   * index rn_kernel_hook receives. A GPU program has none. */
+  int32_t num_kernel_sites;
+  const rn_kernel_site *kernel_sites;
 } rn_program;
+
+struct halide_buffer_t;
+
+/* Defined by the runtime, null unless it wants to look at every kernel's
+ * results (train --check-numerics): a CPU program's step functions call it
+ * after each kernel with the kernel's site and its output descriptors
+ * (halide_buffer_t, host memory). A non-zero return stops the step, which
+ * returns that status. */
+extern int32_t (*rn_kernel_hook)(int32_t site,
+                                 struct halide_buffer_t *outputs,
+                                 int32_t count);
 
 extern const rn_program rn_program_info;
 

@@ -8,7 +8,11 @@
 // offsets, made by one runtime call per kernel (rn_device_views,
 // runtime/include/resnetrt/Device.h) and released after it: a call per
 // buffer made ResNet-152's step function too large for LLVM to optimise in
-// under minutes. The descriptor layout is Halide 14's:
+// under minutes. On the CPU, each kernel call is followed by a call of the
+// runtime's hook `rn_kernel_hook` when it is set (train --check-numerics),
+// with the kernel's site (an index into the `rn.kernel_sites` table this
+// pass records: step, kernel, DSL layer and location) and its output
+// descriptors. The descriptor layout is Halide 14's:
 //   halide_buffer_t     { u64 device; ptr device_interface; ptr host;
 //                         u64 flags; {u8 code, u8 bits, u16 lanes} type;
 //                         i32 dimensions; ptr dim; ptr padding }
@@ -56,6 +60,10 @@ public:
   /// Lowers `step` into `name`; `withParams` adds the rn_step_params arg.
   LogicalResult lower(func::FuncOp step, StringRef name, bool withParams);
 
+  /// The sites of every kernel call lowered so far, in hook index order:
+  /// each an array of four strings [step, kernel, layer, location].
+  ArrayAttr kernelSites() const { return ArrayAttr::get(ctx, sites); }
+
   /// A function of `step`'s lowered signature that runs nothing and
   /// returns -1 (halide_error_code_generic_error).
   void lowerUnavailable(func::FuncOp step, StringRef name, bool withParams) {
@@ -94,6 +102,9 @@ private:
   /// The value of a scalar operand: a step parameter or a constant.
   FailureOr<Value> scalar(Value value);
   LogicalResult lowerKernel(Operation *op, KernelOpInterface kernel);
+  /// Records the site of a kernel call and calls rn_kernel_hook, when set,
+  /// on its outputs: descriptors [first, first + count).
+  void callHook(StringRef kernel, unsigned first, unsigned count);
 
   ModuleOp module;
   MLIRContext *ctx;
@@ -105,9 +116,28 @@ private:
   LLVM::LLVMStructType bufferType, dimensionType;
 
   // Per function.
+  StringRef stepName;
   Value arena, batch, batch64, params, buffers, dimensions, offsets;
   Block *failBlock = nullptr;
+  SmallVector<Attribute> sites;
 };
+
+/// The DSL layer an op serves and where it is written: the names of its
+/// NameLocs (a fused op has several) and its first file:line:col.
+std::pair<std::string, std::string> describeLocation(Location loc) {
+  SmallVector<std::string> names;
+  std::string where;
+  loc->walk([&](Location inner) {
+    if (auto name = dyn_cast<NameLoc>(inner))
+      names.push_back(name.getName().str());
+    if (auto file = dyn_cast<FileLineColLoc>(inner); file && where.empty())
+      where = (file.getFilename().strref() + ":" + Twine(file.getLine()) +
+               ":" + Twine(file.getColumn()))
+                  .str();
+    return WalkResult::advance();
+  });
+  return {llvm::join(names, " + "), where};
+}
 
 LLVM::LLVMFuncOp StepLowering::declareKernel(const KernelCall &call) {
   std::string symbol = call.spec.symbolName();
@@ -286,7 +316,48 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
                         declareRuntime("rn_device_release_views", {ptr, i32}),
                         ValueRange{buffers, count})
                     .getResult());
+  else
+    callHook(callee.getName(), call->inputs.size(), call->outputs.size());
   return success();
+}
+
+void StepLowering::callHook(StringRef kernel, unsigned first,
+                            unsigned count) {
+  auto [layer, where] = describeLocation(loc);
+  int32_t site = int32_t(sites.size());
+  sites.push_back(builder.getStrArrayAttr({stepName, kernel, layer, where}));
+
+  if (!module.lookupSymbol<LLVM::GlobalOp>("rn_kernel_hook")) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    builder.create<LLVM::GlobalOp>(loc, ptr, /*isConstant=*/false,
+                                   LLVM::Linkage::External, "rn_kernel_hook",
+                                   Attribute());
+  }
+  Value address = builder.create<LLVM::AddressOfOp>(loc, ptr, "rn_kernel_hook");
+  Value hook = builder.create<LLVM::LoadOp>(loc, ptr, address);
+  Value set = builder.create<LLVM::ICmpOp>(
+      loc, LLVM::ICmpPredicate::ne, hook, builder.create<LLVM::ZeroOp>(loc, ptr));
+  Block *current = builder.getInsertionBlock();
+  Block *next = current->splitBlock(builder.getInsertionPoint());
+  Block *call = new Block();
+  current->getParent()->getBlocks().insert(next->getIterator(), call);
+  builder.setInsertionPointToEnd(current);
+  builder.create<LLVM::CondBrOp>(loc, set, call, ValueRange{}, next,
+                                 ValueRange{});
+  builder.setInsertionPointToStart(call);
+  Value outputs = builder.create<LLVM::GEPOp>(
+      loc, ptr, bufferType, buffers, ArrayRef<LLVM::GEPArg>{int32_t(first)});
+  auto type = LLVM::LLVMFunctionType::get(i32, {i32, ptr, i32});
+  Value status =
+      builder
+          .create<LLVM::CallOp>(loc, type,
+                                ValueRange{hook, constant(i32, site), outputs,
+                                           constant(i32, count)})
+          .getResult();
+  checkStatus(status);
+  builder.create<LLVM::BrOp>(loc, ValueRange{}, next);
+  builder.setInsertionPointToStart(next);
 }
 
 LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
@@ -305,6 +376,7 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
   if (walk.wasInterrupted())
     return failure();
 
+  stepName = name.starts_with("rn_") ? name.drop_front(3) : name;
   Block *entry = stepFunction(name, withParams);
   auto func = cast<LLVM::LLVMFuncOp>(entry->getParentOp());
   arena = entry->getArgument(0);
@@ -372,15 +444,17 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
     if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
       if (failed(lowering.lower(prepare, "rn_prepare_eval", false)))
         return signalPassFailure();
-    // Only the LLVM functions remain.
+    // Only the LLVM functions (and the hook's global) remain.
     for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
-      if (!isa<LLVM::LLVMFuncOp>(op))
+      if (!isa<LLVM::LLVMFuncOp, LLVM::GlobalOp>(op))
         op.erase();
     SmallVector<StringAttr> discardable;
     for (NamedAttribute attr : module->getDiscardableAttrs())
       discardable.push_back(attr.getName());
     for (StringAttr name : discardable)
       module->removeAttr(name);
+    // Read (and removed) by the program object's kernel site table.
+    module->setAttr("rn.kernel_sites", lowering.kernelSites());
   }
 };
 

@@ -55,7 +55,8 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, alignment) == 184 &&
                   offsetof(rn_program, device_interface) == 200 &&
                   offsetof(rn_program, fingerprint) == 208 &&
-                  sizeof(rn_program) == 216,
+                  offsetof(rn_program, kernel_sites) == 224 &&
+                  sizeof(rn_program) == 232 && sizeof(rn_kernel_site) == 32,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -272,7 +273,8 @@ public:
   explicit TableBuilder(llvm::Module &module)
       : module(module), ctx(module.getContext()) {}
 
-  void build(const ProgramInfo &info);
+  /// `sites`: rn-lower-to-llvm's `rn.kernel_sites`, or null.
+  void build(const ProgramInfo &info, ArrayAttr sites);
 
 private:
   llvm::Constant *i32(int64_t v) {
@@ -287,11 +289,38 @@ private:
                                     llvm::GlobalValue::PrivateLinkage, init,
                                     name);
   }
+  /// One global per distinct text: the site table repeats many.
+  llvm::Constant *sharedString(llvm::StringRef text) {
+    llvm::Constant *&global = strings[text];
+    if (!global)
+      global = string(text, "rn.site.text");
+    return global;
+  }
   llvm::Constant *variable(const ProgramVariable &v, size_t index);
+  /// The rn_kernel_site array; null when there are no sites.
+  llvm::Constant *siteTable(ArrayAttr sites);
 
   llvm::Module &module;
   llvm::LLVMContext &ctx;
+  llvm::StringMap<llvm::Constant *> strings;
 };
+
+llvm::Constant *TableBuilder::siteTable(ArrayAttr sites) {
+  SmallVector<llvm::Constant *> entries;
+  for (Attribute site : sites ? sites.getValue() : ArrayRef<Attribute>()) {
+    SmallVector<llvm::Constant *, 4> fields;
+    for (Attribute text : cast<ArrayAttr>(site))
+      fields.push_back(sharedString(cast<StringAttr>(text).getValue()));
+    entries.push_back(llvm::ConstantStruct::getAnon(ctx, fields));
+  }
+  if (entries.empty())
+    return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  auto *type = llvm::ArrayType::get(entries.front()->getType(), entries.size());
+  return new llvm::GlobalVariable(module, type, true,
+                                  llvm::GlobalValue::PrivateLinkage,
+                                  llvm::ConstantArray::get(type, entries),
+                                  "rn.kernel_sites");
+}
 
 llvm::Constant *TableBuilder::variable(const ProgramVariable &v,
                                        size_t index) {
@@ -309,7 +338,7 @@ llvm::Constant *TableBuilder::variable(const ProgramVariable &v,
             i64(v.initSeed), i64(v.fanIn), i64(v.fanOut)});
 }
 
-void TableBuilder::build(const ProgramInfo &info) {
+void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
   SmallVector<llvm::Constant *> variables;
   for (auto [i, v] : llvm::enumerate(info.variables))
     variables.push_back(variable(v, i));
@@ -356,7 +385,8 @@ void TableBuilder::build(const ProgramInfo &info) {
             i64(info.gradientsOffset), i64(info.parametersBytes),
             function("rn_train_step"), function("rn_eval_step"),
             function("rn_prepare_eval"), i64(info.alignment), deviceApi,
-            deviceInterface, string(info.fingerprint, "rn.fingerprint")});
+            deviceInterface, string(info.fingerprint, "rn.fingerprint"),
+            i32(sites ? sites.size() : 0), siteTable(sites)});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");
@@ -371,11 +401,13 @@ LogicalResult resnetc::emitProgramObject(ModuleOp lowered,
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
   llvm::LLVMContext llvmContext;
+  auto sites = lowered->getAttrOfType<ArrayAttr>("rn.kernel_sites");
+  lowered->removeAttr("rn.kernel_sites");
   std::unique_ptr<llvm::Module> module =
       translateModuleToLLVMIR(lowered, llvmContext, info.modelName);
   if (!module)
     return lowered.emitError("could not translate the step to LLVM IR");
-  TableBuilder(*module).build(info);
+  TableBuilder(*module).build(info, sites);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
