@@ -259,7 +259,11 @@ private:
 } // namespace
 
 Checkpoint readCheckpoint(const std::string &path) {
-  std::vector<uint8_t> data = readWholeFile(path, "checkpoint");
+  return parseCheckpoint(path, readWholeFile(path, "checkpoint"));
+}
+
+Checkpoint parseCheckpoint(const std::string &path,
+                           std::vector<uint8_t> data) {
   if (data.size() < sizeof kMagic + 8 ||
       std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
     fail("{} is not a resnetc checkpoint", path);
@@ -314,10 +318,12 @@ Checkpoint readCheckpoint(const std::string &path) {
       if (variable.shape.back() <= 0 || variable.shape.back() > (1ll << 40))
         fail("checkpoint {} is damaged: variable {} has extent {}", path,
              variable.name, variable.shape.back());
-      elements *= variable.shape.back();
+      // More floats than the file has bytes is a damaged file (and checking
+      // here keeps the product from overflowing).
+      if (__builtin_mul_overflow(elements, variable.shape.back(), &elements) ||
+          elements > int64_t(data.size()))
+        fail("checkpoint {} is truncated", path);
     }
-    if (elements > int64_t(data.size()))
-      fail("checkpoint {} is truncated", path);
     variable.values.resize(size_t(elements));
     in.bytes(variable.values.data(), sizeof(float) * variable.values.size());
     checkpoint.variables.push_back(std::move(variable));

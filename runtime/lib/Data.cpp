@@ -53,12 +53,14 @@ std::string defaultDataDir(std::string_view dataset) {
 static std::vector<uint8_t> gunzip(const std::string &path,
                                    const std::vector<uint8_t> &compressed) {
   // The last four bytes hold the (first member's) size modulo 2^32: a good
-  // first guess for the buffer.
+  // first guess for the buffer, but only a guess (a damaged or hostile file
+  // can say anything), so never above what deflate can expand to (1032:1).
   size_t guess = compressed.size() * 4;
   if (compressed.size() >= 18) {
     const uint8_t *tail = compressed.data() + compressed.size() - 4;
     guess = std::max<size_t>(guess, tail[0] | tail[1] << 8 | tail[2] << 16 |
                                         uint32_t(tail[3]) << 24);
+    guess = std::min<size_t>(guess, compressed.size() * 1032);
   }
   std::vector<uint8_t> out(guess);
 
@@ -101,12 +103,16 @@ static std::vector<uint8_t> gunzip(const std::string &path,
   return out;
 }
 
-/// The bytes of a file, inflated if it starts with gzip's magic bytes.
-static std::vector<uint8_t> readDataFile(const std::string &path) {
-  std::vector<uint8_t> bytes = readWholeFile(path, "data file");
+std::vector<uint8_t> decodeDataFile(const std::string &path,
+                                    std::vector<uint8_t> bytes) {
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
     return gunzip(path, bytes);
   return bytes;
+}
+
+/// The bytes of a file, inflated if it starts with gzip's magic bytes.
+static std::vector<uint8_t> readDataFile(const std::string &path) {
+  return decodeDataFile(path, readWholeFile(path, "data file"));
 }
 
 //===----------------------------------------------------------------------===//
@@ -241,11 +247,15 @@ static std::vector<uint32_t> idxDims(const std::string &path,
   return dims;
 }
 
-static Dataset loadIdx(const std::string &imagesPath,
-                       const std::string &labelsPath) {
-  std::vector<uint8_t> images = readDataFile(imagesPath);
+Dataset parseIdx(const std::string &imagesPath,
+                 const std::vector<uint8_t> &images,
+                 const std::string &labelsPath,
+                 const std::vector<uint8_t> &labels) {
   std::vector<uint32_t> dims = idxDims(imagesPath, images, 3, "image");
-  std::vector<uint8_t> labels = readDataFile(labelsPath);
+  if (dims[1] > 65536 || dims[2] > 65536)
+    fail("{}: images of {}x{} pixels; an IDX image file of this runtime "
+         "holds images of at most 65536x65536",
+         imagesPath, dims[1], dims[2]);
   uint32_t count = idxDims(labelsPath, labels, 1, "label")[0];
   if (count != dims[0])
     fail("{} holds {} labels but {} holds {} images; the two must come from "
@@ -274,11 +284,17 @@ static Dataset loadIdx(const std::string &imagesPath,
 
 /// Appends the records of one file: `labelBytes` label bytes (the last one
 /// is the class) then 32x32 pixels of R, G and B planes, stored here HWC.
-static void appendCifar(Dataset &data, const std::string &path,
-                        DataFormat format) {
+Dataset emptyCifar(DataFormat format) {
+  Dataset data;
+  data.shape = {32, 32, 3};
+  data.numClasses = format == DataFormat::Cifar100 ? 100 : 10;
+  return data;
+}
+
+void appendCifar(Dataset &data, const std::string &path,
+                 const std::vector<uint8_t> &bytes, DataFormat format) {
   const size_t labelBytes = format == DataFormat::Cifar100 ? 2 : 1;
   const size_t planes = 32 * 32, record = labelBytes + 3 * planes;
-  std::vector<uint8_t> bytes = readDataFile(path);
   if (bytes.empty() || bytes.size() % record != 0)
     fail("{}: {} bytes is not a whole number of {}-byte {} records ({} label "
          "byte(s) + 3072 pixel bytes); the file is truncated or not {}",
@@ -311,12 +327,11 @@ Dataset loadSplit(const DataSource &source, Split split) {
   const std::vector<std::string> &files =
       split == Split::Train ? source.train : source.test;
   if (source.format == DataFormat::Idx)
-    return loadIdx(files[0], files[1]);
-  Dataset data;
-  data.shape = {32, 32, 3};
-  data.numClasses = source.format == DataFormat::Cifar100 ? 100 : 10;
+    return parseIdx(files[0], readDataFile(files[0]), files[1],
+                    readDataFile(files[1]));
+  Dataset data = emptyCifar(source.format);
   for (const std::string &path : files)
-    appendCifar(data, path, source.format);
+    appendCifar(data, path, readDataFile(path), source.format);
   return data;
 }
 

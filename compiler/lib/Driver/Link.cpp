@@ -30,8 +30,12 @@ std::string resnetc::findLinker() {
 
 std::string resnetc::findRuntimeLibrary(const char *argv0,
                                         llvm::StringRef archive) {
-  if (const char *env = std::getenv("RESNETC_RUNTIME");
-      env && *env && archive == "libresnetrt.a")
+  const char *variable = archive == "libresnetrt.a" ? "RESNETC_RUNTIME"
+                         : archive == "libresnetrt-classify.a"
+                             ? "RESNETC_RUNTIME_CLASSIFY"
+                             : nullptr;
+  if (const char *env = variable ? std::getenv(variable) : nullptr;
+      env && *env)
     return llvm::sys::fs::exists(env) ? env : "";
   std::string exe = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&findRuntimeLibrary));

@@ -97,6 +97,8 @@ void prepareCheckpointPath(const std::string &path);
 
 /// Reads and verifies (magic, version, checksum) a checkpoint file.
 Checkpoint readCheckpoint(const std::string &path);
+/// The same on the file's bytes (`path` names them in errors).
+Checkpoint parseCheckpoint(const std::string &path, std::vector<uint8_t> data);
 
 /// Reads a checkpoint, checks it is for this program (model, optimizer,
 /// every variable's name, role and shape) and copies its variables into the

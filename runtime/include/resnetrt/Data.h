@@ -74,6 +74,23 @@ DataSource findData(const std::string &dir);
 /// Reads and checks one split.
 Dataset loadSplit(const DataSource &source, Split split);
 
+// loadSplit's parts, on bytes already read (`path` names them in errors);
+// the fuzzers (test/fuzz) call them. Each throws an Error on bad data.
+
+/// `bytes`, inflated when they start with gzip's magic bytes.
+std::vector<uint8_t> decodeDataFile(const std::string &path,
+                                    std::vector<uint8_t> bytes);
+/// An IDX image file and its label file, decoded.
+Dataset parseIdx(const std::string &imagesPath,
+                 const std::vector<uint8_t> &images,
+                 const std::string &labelsPath,
+                 const std::vector<uint8_t> &labels);
+/// A CIFAR data set with no images yet, for appendCifar.
+Dataset emptyCifar(DataFormat format);
+/// Appends the records of one decoded CIFAR-10/100 binary file.
+void appendCifar(Dataset &data, const std::string &path,
+                 const std::vector<uint8_t> &bytes, DataFormat format);
+
 } // namespace resnetrt
 
 #endif // RESNETRT_DATA_H

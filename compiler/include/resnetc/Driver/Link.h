@@ -17,7 +17,8 @@ std::string findLinker();
 
 /// The runtime archive `archive` (libresnetrt.a for train,
 /// libresnetrt-classify.a for classify) in <resnetc's dir>/../lib;
-/// $RESNETC_RUNTIME, if set, is the path of libresnetrt.a. Empty if it is
+/// $RESNETC_RUNTIME and $RESNETC_RUNTIME_CLASSIFY, if set, are the paths of
+/// libresnetrt.a and libresnetrt-classify.a instead. Empty if it is
 /// not there.
 std::string findRuntimeLibrary(const char *argv0, llvm::StringRef archive);
 
