@@ -11,7 +11,7 @@ from lit.llvm import llvm_config
 config.name = "resnetc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".dsl", ".test"]
-config.excludes = ["Inputs", "Utils", "unit", "e2e", "numeric",
+config.excludes = ["Inputs", "Utils", "unit", "e2e", "numeric", "fuzz",
                    "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.resnetc_obj_root, "test")

@@ -92,4 +92,14 @@ double secondsSince(Clock::time_point start) {
 
 double mebibytes(int64_t bytes) { return double(bytes) / (1 << 20); }
 
+int64_t residentBytes() {
+  // statm: sizes in pages; the second is the resident set.
+  FILE *statm = std::fopen("/proc/self/statm", "r");
+  long long size = 0, resident = 0;
+  bool ok = statm && std::fscanf(statm, "%lld %lld", &size, &resident) == 2;
+  if (statm)
+    std::fclose(statm);
+  return ok ? resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
 } // namespace resnetrt

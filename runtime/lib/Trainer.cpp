@@ -542,7 +542,8 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
       .add("lr", learningRate(options.schedule, state.step, data.stepsPerEpoch,
                               data.totalSteps))
       .add("images_per_s", imagesPerSecond)
-      .add("seconds", seconds);
+      .add("seconds", seconds)
+      .add("rss_mib", mebibytes(residentBytes()));
   work.metrics.write(record);
   progress.line("epoch {}/{}: train loss {:.4f} acc {:.2f}%{} | test loss "
                 "{:.4f} acc {:.2f}% | {:.0f} img/s, {:.1f} s",

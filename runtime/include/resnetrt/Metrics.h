@@ -7,8 +7,9 @@
 //       every --log-every steps; loss is the mean over those steps
 //   {"type":"epoch","epoch":E,"steps":S,"train_loss":..,"train_accuracy":..,
 //    "val_loss":..,"val_accuracy":..,"test_loss":..,"test_accuracy":..,
-//    "lr":..,"images_per_s":..,"seconds":..}
-//       after every epoch (val_* only with --validation-split)
+//    "lr":..,"images_per_s":..,"seconds":..,"rss_mib":..}
+//       after every epoch (val_* only with --validation-split); rss_mib is
+//       the process's resident memory then, which stays flat over a run
 // Epochs are 1-based in every record; accuracies are fractions in [0, 1].
 //
 //===----------------------------------------------------------------------===//

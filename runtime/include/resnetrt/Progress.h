@@ -77,6 +77,9 @@ double secondsSince(Clock::time_point start);
 /// `bytes` in MiB, as messages show sizes.
 double mebibytes(int64_t bytes);
 
+/// This process's resident memory now, in bytes (0 if unknown).
+int64_t residentBytes();
+
 } // namespace resnetrt
 
 #endif // RESNETRT_PROGRESS_H

@@ -8,6 +8,8 @@
 
 #include "Family.h"
 
+#include <mutex>
+#include <set>
 
 using namespace Halide;
 
@@ -307,11 +309,14 @@ static void autoschedule(Pipeline &pipeline, Scheduler scheduler,
                         : scheduler == Scheduler::Li2018
                             ? "libautoschedule_li2018.so"
                             : "libautoschedule_mullapudi2016.so";
-  // Each plugin registers itself once per process when loaded.
-  static std::map<std::string, bool> loaded;
-  if (!loaded[library]) {
-    load_plugin(std::string(RESNETC_HALIDE_PLUGIN_DIR "/") + library);
-    loaded[library] = true;
+  // Each plugin registers itself once per process when loaded; kernels
+  // compile on several threads, so the first to need it loads it.
+  static std::mutex mutex;
+  static std::set<std::string> loaded;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (loaded.insert(library).second)
+      load_plugin(std::string(RESNETC_HALIDE_PLUGIN_DIR "/") + library);
   }
   // Two cores, a 2 MiB L2 per core; balance as Halide's apps use.
   pipeline.auto_schedule(name, target, MachineParams(2, 2 * 1024 * 1024, 40));
