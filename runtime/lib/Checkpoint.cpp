@@ -272,9 +272,10 @@ Checkpoint parseCheckpoint(const std::string &path,
   data.resize(data.size() - 4);
   if (uint32_t(crc32_z(crc32_z(0, nullptr, 0), data.data(), data.size())) !=
       stored)
-    fail("checkpoint {} is damaged (its checksum does not match); use "
-         "another checkpoint or start afresh",
-         path);
+    fail("checkpoint {} is damaged or truncated (its checksum does not "
+         "match its {} bytes); use another checkpoint (with --keep, the "
+         "older ones are PATH.1, PATH.2, ...) or start afresh",
+         path, data.size() + 4);
 
   Reader in(path, data);
   char magic[sizeof kMagic];
