@@ -25,9 +25,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step() { echo; echo "== sanitizers: $* ($(date +%T))"; }
 
 step "configuring $asan (clang-19, ASan + UBSan)"
-cmake -G Ninja -S "$src" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-  -DRESNETC_SANITIZE=ON > "$asan.configure.log" 2>&1 ||
+cmake --preset asan -S "$src" -B "$asan" > "$asan.configure.log" 2>&1 ||
   { cat "$asan.configure.log"; exit 1; }
 step "building the runtime, its tests and the fuzzers"
 cmake --build "$asan" --target runtime-tests logistic-train \
