@@ -345,6 +345,19 @@ TEST_F(TrainRun, CheckpointEveryNStepsKeepsTheLastK) {
         << entry.path();
 }
 
+TEST_F(TrainRun, CheckpointMinutesSavesWhenTheTimeHasPassed) {
+  std::string path = work / "m.ckpt";
+  // A time that has always passed: a save after every step.
+  RunResult result = run({"--epochs=1", "--checkpoint=" + path,
+                          "--checkpoint-minutes=1e-9", "--keep=12"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(readCheckpoint(i == 0 ? path : path + "." + std::to_string(i))
+                  .info.state.step,
+              10 - i);
+  EXPECT_FALSE(std::filesystem::exists(path + ".10"));
+}
+
 TEST_F(TrainRun, SaveBestKeepsTheBestValidationAccuracy) {
   std::string best = work / "best.ckpt";
   RunResult result = run({"--epochs=4", "--validation-split=0.2",
