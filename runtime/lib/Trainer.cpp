@@ -296,12 +296,6 @@ void Trainer::checkResume(const CheckpointInfo &info,
          "the one it continues. Resume with a build for the checkpoint's "
          "target (resnetc --target), or leave out --resume to start afresh",
          options.resume, info.target, program.target);
-  if (info.fingerprint != fingerprint)
-    fail("checkpoint {} was made by another build of model {}: its planned "
-         "training step (layers, fusion, memory plan, kernel scheduler) "
-         "differs (fingerprint {} there, {} here). Resume with the program "
-         "that wrote it, or leave out --resume to start afresh",
-         options.resume, program.model_name, info.fingerprint, fingerprint);
   std::vector<std::string> differences, advice;
   for (const FlagValue &now : trajectoryFlags(options))
     for (const FlagValue &then : info.flags)
@@ -316,6 +310,14 @@ void Trainer::checkResume(const CheckpointInfo &info,
          "--resume to start afresh)",
          options.resume, fmt::join(differences, "; "),
          fmt::join(advice, " "));
+  // After the flags, which name what a recipe change changed.
+  if (info.fingerprint != fingerprint)
+    fail("checkpoint {} was made by another build of model {}: its planned "
+         "training step (layers, fusion, memory plan, compiled batch, "
+         "kernel scheduler) differs (fingerprint {} there, {} here). Resume "
+         "with the program that wrote it, or leave out --resume to start "
+         "afresh",
+         options.resume, program.model_name, info.fingerprint, fingerprint);
   const TrainingState &saved = info.state;
   if (saved.batchInEpoch >= stepsPerEpoch ||
       saved.step != saved.epoch * stepsPerEpoch + saved.batchInEpoch)
