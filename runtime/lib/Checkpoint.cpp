@@ -10,7 +10,9 @@
 #include <fmt/ranges.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -374,6 +376,14 @@ CheckpointInfo loadCheckpoint(const std::string &path,
     fail("checkpoint {} does not match model {}: {}", path, program.model_name,
          fmt::join(problems, "; "));
 
+  // train never saves a non-finite value (it stops instead): such a file
+  // was damaged before its checksum was computed, or made elsewhere.
+  for (const StoredVariable *source : sources)
+    if (!std::all_of(source->values.begin(), source->values.end(),
+                     [](float v) { return std::isfinite(v); }))
+      fail("checkpoint {} holds a NaN or infinity in {}; train never saves "
+           "one, so the file is damaged: use another checkpoint",
+           path, source->name);
   for (size_t i = 0; i < targets.size(); ++i)
     std::copy(sources[i]->values.begin(), sources[i]->values.end(),
               arena.variable(*targets[i]));

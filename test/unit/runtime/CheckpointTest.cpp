@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -129,6 +130,17 @@ TEST_F(CheckpointFile, DamageIsDetected) {
   writeFile(path, {'h', 'e', 'l', 'l', 'o'});
   EXPECT_CONTAINS(loadError(path, program), "is not a resnetc checkpoint");
   EXPECT_CONTAINS(loadError(dir / "absent", program), "cannot open checkpoint");
+}
+
+TEST_F(CheckpointFile, ADirectoryOrNonFiniteValuesAreRefused) {
+  EXPECT_CONTAINS(loadError(dir.path(), program),
+                  "checkpoint " + dir.path() + " is a directory; name a file");
+  *arena.variable(program.variables[0]) = std::nanf("");
+  // saveCheckpoint itself does not judge values (train checks before).
+  saveCheckpoint(path, program, arena, sampleInfo(program));
+  EXPECT_CONTAINS(loadError(path, program),
+                  "holds a NaN or infinity in dense.weight; train never saves "
+                  "one, so the file is damaged");
 }
 
 TEST_F(CheckpointFile, AnotherModelIsRejected) {
