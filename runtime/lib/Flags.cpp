@@ -500,6 +500,9 @@ Options parseFlags(const rn_program &program,
   if (!options.saveBest.empty() && options.validationSplit == 0)
     flags.invalid("save-best", "the best checkpoint is chosen by validation "
                                "accuracy; add --validation-split, e.g. 0.1");
+  if (!options.saveBest.empty() && options.saveBest == options.checkpoint)
+    flags.invalid("save-best", "it must be another file than --checkpoint, "
+                               "which the latest state overwrites");
   options.resume = flags.text("resume");
   options.checkNumerics = flags.boolean("check-numerics");
   if (options.checkNumerics && program.device_api)

@@ -371,6 +371,10 @@ TEST_F(TrainRun, SaveBestKeepsTheBestValidationAccuracy) {
   result = run({"--epochs=1", "--save-best=" + best});
   EXPECT_EQ(result.status, ExitUsage);
   EXPECT_CONTAINS(result.err, "add --validation-split");
+  result = run({"--epochs=1", "--validation-split=0.1",
+                "--checkpoint=" + best, "--save-best=" + best});
+  EXPECT_EQ(result.status, ExitUsage);
+  EXPECT_CONTAINS(result.err, "must be another file than --checkpoint");
   result = run({"--epochs=1", "--keep=3"});
   EXPECT_EQ(result.status, ExitUsage);
   EXPECT_CONTAINS(result.err, "--keep=3: needs --checkpoint=PATH");
