@@ -5,6 +5,7 @@
 #include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/Interrupt.h"
+#include "resnetrt/Numerics.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
 
@@ -44,8 +45,7 @@ benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
     std::copy(labels.begin(), labels.end(), arena.labels(options.batch));
     arena.uploadBatch(options.batch);
     if (int32_t status = step(number))
-      fail("{} failed at step {} with Halide error {}", stepName, number,
-           status);
+      failedStep(stepName, status, fmt::format(" at step {}", number));
     if (number > options.warmup)
       milliseconds.push_back(1e3 * secondsSince(start));
     if (interruptRequested())

@@ -13,13 +13,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
-
-#include <csignal>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -166,24 +165,20 @@ void saveCheckpoint(const std::string &path, const rn_program &program,
   Writer out(file);
   arena.downloadVariables();
   writeContents(out, program, arena, info);
+  auto abandon = [&](int error) {
+    std::remove(temporary.c_str());
+    fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
+         "is unchanged)",
+         path, std::strerror(error));
+  };
   bool ok = out.finish() && std::fflush(file) == 0 && fsync(fileno(file)) == 0;
   int error = errno;
-  ok = std::fclose(file) == 0 && ok;
-  if (!ok) {
-    std::remove(temporary.c_str());
-    fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
-         "is unchanged)",
-         path, std::strerror(error));
-  }
+  if (!(std::fclose(file) == 0 && ok))
+    abandon(ok ? errno : error);
   if (keep > 1)
     rotate(path, keep);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = errno;
-    std::remove(temporary.c_str());
-    fail("cannot write checkpoint {}: {} (the previous checkpoint, if any, "
-         "is unchanged)",
-         path, std::strerror(error));
-  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    abandon(errno);
   syncDirectory(dir);
 }
 

@@ -53,16 +53,6 @@ Augmenter makeAugmenter(const rn_program &program, const Options &options,
   return augmenter;
 }
 
-/// Reports a step function's failure: a non-finite value --check-numerics
-/// found, or a Halide error (whose message Halide printed already).
-[[noreturn]] static void failedStep(const char *step, int32_t status) {
-  if (status == kNonFiniteStatus)
-    throw Error(ExitDiverged, fmt::format("{} stopped: {}", step,
-                                          nonFiniteReport()));
-  fail("{} failed with Halide error {} (see the message above)", step,
-       status);
-}
-
 void prepareEval(const rn_program &program, Arena &arena) {
   if (!program.prepare_eval)
     return;

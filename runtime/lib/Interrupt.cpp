@@ -3,6 +3,7 @@
 #include "resnetrt/Interrupt.h"
 
 #include <atomic>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -38,14 +39,7 @@ bool interruptRequested() { return received != 0; }
 int interruptedStatus() { return 128 + (received ? int(received) : SIGINT); }
 
 std::string interruptName() {
-  switch (received) {
-  case SIGTERM:
-    return "SIGTERM";
-  case SIGHUP:
-    return "SIGHUP";
-  default:
-    return "SIGINT";
-  }
+  return std::string("SIG") + sigabbrev_np(received ? int(received) : SIGINT);
 }
 
 } // namespace resnetrt

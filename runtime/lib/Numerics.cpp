@@ -2,14 +2,17 @@
 
 #include "resnetrt/Numerics.h"
 
+#include "resnetrt/Error.h"
+
 #include "HalideRuntime.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-extern "C" int32_t (*rn_kernel_hook)(int32_t, halide_buffer_t *,
-                                     int32_t) = nullptr;
+extern "C" {
+int32_t (*rn_kernel_hook)(int32_t, halide_buffer_t *, int32_t) = nullptr;
+}
 
 namespace resnetrt {
 namespace {
@@ -66,6 +69,14 @@ NumericsCheck::~NumericsCheck() {
 }
 
 std::string nonFiniteReport() { return report; }
+
+void failedStep(std::string_view step, int32_t status, std::string_view where) {
+  if (status == kNonFiniteStatus)
+    throw Error(ExitDiverged,
+                fmt::format("{}{} stopped: {}", step, where, report));
+  fail("{} failed{} with Halide error {} (see the message above)", step,
+       where, status);
+}
 
 double gradientNorm(const rn_program &program, const uint8_t *arena) {
   const float *gradients =

@@ -115,6 +115,7 @@ private:
   void checkFinite(Arena &arena, int64_t step);
   [[noreturn]] void diverged(const std::string &what, int64_t step);
   CheckpointInfo checkpointInfo() const;
+  void saveTo(Arena &arena, const std::string &path, int keep);
   void save(Arena &arena);
   void saveIfDue(Arena &arena, const TrainingData &data);
   void checkResume(const CheckpointInfo &info, int64_t stepsPerEpoch) const;
@@ -260,13 +261,17 @@ CheckpointInfo Trainer::checkpointInfo() const {
   return info;
 }
 
+/// Saves the run where it is to `path`, once its variables are finite.
+void Trainer::saveTo(Arena &arena, const std::string &path, int keep) {
+  checkFinite(arena, state.step);
+  saveCheckpoint(path, program, arena, checkpointInfo(), keep);
+}
+
 /// Saves the run where it is, when --checkpoint asks for it.
 void Trainer::save(Arena &arena) {
   if (options.checkpoint.empty())
     return;
-  checkFinite(arena, state.step);
-  saveCheckpoint(options.checkpoint, program, arena, checkpointInfo(),
-                 options.keep);
+  saveTo(arena, options.checkpoint, options.keep);
   lastSave = Clock::now();
 }
 
@@ -428,10 +433,8 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
                                       data.stepsPerEpoch, data.totalSteps));
     if (int32_t status = work.arena.trainStep(count, params)) {
       if (status == kNonFiniteStatus)
-        diverged(nonFiniteReport(), step);
-      fail("train_step failed at step {} with Halide error {} (see the "
-           "message above)",
-           step, status);
+        diverged(nonFiniteReport(), step); // with the checkpoint advice
+      failedStep("train_step", status, fmt::format(" at step {}", step));
     }
     float loss = work.arena.loss();
     if (!std::isfinite(loss))
@@ -554,8 +557,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
                 100 * last.test->accuracy, imagesPerSecond, seconds);
   save(work.arena);
   if (best && !options.saveBest.empty()) {
-    checkFinite(work.arena, state.step);
-    saveCheckpoint(options.saveBest, program, work.arena, checkpointInfo());
+    saveTo(work.arena, options.saveBest, 1);
     progress.line("best validation accuracy so far ({:.2f}%): saved {}",
                   100 * last.validation->accuracy, options.saveBest);
   }

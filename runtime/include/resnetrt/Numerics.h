@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace resnetrt {
 
@@ -36,6 +37,13 @@ public:
 /// train_step (layer basic.conv + basic.bn at model.dsl:28:9) wrote nan to
 /// element 17 of its output 1 of 3".
 std::string nonFiniteReport();
+
+/// Stops the run after a step function (`step`, e.g. "eval_step") returned
+/// `status`: a non-finite value the check found (exit status 3), or a
+/// Halide error, whose message Halide printed already. `where` follows the
+/// step's name, e.g. " at step 12".
+[[noreturn]] void failedStep(std::string_view step, int32_t status,
+                             std::string_view where = "");
 
 /// The L2 norm of the gradients a CPU program's train_step left in `arena`
 /// (rn_program.gradients_offset), in double precision.
