@@ -156,29 +156,6 @@ INSTANTIATE_TEST_SUITE_P(Signals, SignalTest,
                            return std::string(sigabbrev_np(info.param));
                          });
 
-TEST(ExecutableTest, ASecondSignalEndsTheProcessAtOnce) {
-  TempDir data;
-  writeMnist(data.path(), 640, 100, false);
-  int sent = 0;
-  Process run = runTrainProcess(
-      {"--data=" + data.path(), "--epochs=100000", "--progress=plain",
-       "--log-every=1"},
-      [&](pid_t pid, const std::string &line) {
-        if (sent == 0 && line.find("step 3/10") != std::string::npos) {
-          // Both before the step in progress ends: the first asks for a
-          // stop, the second insists.
-          kill(pid, SIGTERM);
-          kill(pid, SIGINT);
-          sent = 2;
-        }
-      });
-  ASSERT_EQ(sent, 2);
-  // Pending together, the two may arrive in either order.
-  EXPECT_TRUE(run.status == 128 + SIGINT || run.status == 128 + SIGTERM)
-      << run.status;
-  EXPECT_EQ(run.out.find("interrupted"), std::string::npos) << run.out;
-}
-
 TEST(ExecutableTest, ResidentMemoryStaysFlatOverManyEpochs) {
   if (kAddressSanitizer)
     GTEST_SKIP() << "AddressSanitizer's quarantine keeps freed memory "
