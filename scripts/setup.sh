@@ -15,6 +15,9 @@ packages=(
   # benchmark peer (never used by train); OpenCL on the CPU (pocl), which
   # runs the GPU schedules in CI
   llvm-19-tools libgtest-dev python3-torch pocl-opencl-icd ocl-icd-libopencl1
+  # independent readers of --log-dir: TensorBoard's records (protobuf, CRC-32C)
+  # and curves.svg (rsvg-convert)
+  python3-protobuf python3-crcmod librsvg2-bin
   # the sanitizer build and the fuzzers (test/fuzz): Clang 19, its ASan and
   # UBSan runtimes, libFuzzer
   clang-19 libclang-rt-19-dev libfuzzer-19-dev

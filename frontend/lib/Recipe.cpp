@@ -110,6 +110,8 @@ private:
                          double &out);
   LogicalResult readData(const ast::RecipeEntry &entry);
   LogicalResult readTransform(const ast::Expr &expr);
+  LogicalResult readDirectory(const ast::RecipeEntry &entry, StringRef key,
+                              StringRef flag);
   LogicalResult readOptimizer(const ast::RecipeEntry &entry);
   LogicalResult readSchedule(const ast::RecipeEntry &entry);
   LogicalResult readLoss(const ast::RecipeEntry &entry);
@@ -274,19 +276,36 @@ LogicalResult RecipeBuilder::readData(const ast::RecipeEntry &entry) {
       }
       setF64("validation_split", v->getNumber());
     } else if (child.key == "path") {
-      FailureOr<DslValue> v = single(child);
-      if (failed(v))
+      if (failed(readDirectory(child, "data_path", "--data")))
         return failure();
-      if (!v->is(DslValue::Kind::String) || v->getString().empty()) {
-        el.error(child.values[0]->getLoc())
-            << "path is a directory in quotes, got " << v->describe();
-        return failure();
-      }
-      setStr("data_path", v->getString());
     } else {
       return unknownKey(child, {"augment", "validation_split", "path"});
     }
   }
+  return success();
+}
+
+/// A directory in quotes, kept as the recipe setting `key`: train's default
+/// for `flag`. It reaches train among blank-separated flags, so it may hold
+/// no blank.
+LogicalResult RecipeBuilder::readDirectory(const ast::RecipeEntry &entry,
+                                           StringRef key, StringRef flag) {
+  FailureOr<DslValue> v = single(entry);
+  if (failed(v))
+    return failure();
+  if (!v->is(DslValue::Kind::String) || v->getString().empty()) {
+    el.error(entry.values[0]->getLoc())
+        << "`" << entry.key << "` is a directory in quotes, got "
+        << v->describe();
+    return failure();
+  }
+  if (StringRef(v->getString()).find_first_of(" \t\n") != StringRef::npos) {
+    el.error(entry.values[0]->getLoc())
+        << "`" << entry.key << "` cannot hold blanks (" << v->str()
+        << "); give it to train as " << flag << "=DIR instead";
+    return failure();
+  }
+  setStr(key, v->getString());
   return success();
 }
 
@@ -532,9 +551,11 @@ FailureOr<Recipe> RecipeBuilder::build(const ast::TrainDecl *train) {
       ok = readSchedule(entry);
     } else if (key == "loss") {
       ok = readLoss(entry);
+    } else if (key == "log") {
+      ok = readDirectory(entry, "log_dir", "--log-dir");
     } else {
       ok = unknownKey(entry, {"data", "batch", "epochs", "steps", "optimizer",
-                              "schedule", "loss", "seed"});
+                              "schedule", "loss", "seed", "log"});
     }
     if (failed(ok))
       return failure();

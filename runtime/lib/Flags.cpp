@@ -99,7 +99,8 @@ const std::vector<FlagInfo> &flagTable() {
       {"Output", "progress", "MODE", "auto",
        "auto (a bar on a terminal, lines otherwise), bar, plain or none"},
       {"Output", "log-dir", "DIR", "",
-       "write metrics.jsonl here (steps and epochs; empty: no file)"},
+       "write metrics.jsonl, TensorBoard event files and curves.svg here "
+       "(empty: none)"},
       {"Output", "log-every", "N", "100",
        "steps between progress lines and step metrics"},
       {"Benchmark", "benchmark", "", "false",

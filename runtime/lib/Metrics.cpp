@@ -2,12 +2,9 @@
 
 #include "resnetrt/Metrics.h"
 
-#include "resnetrt/Error.h"
+#include <fmt/format.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
 
 namespace resnetrt {
 
@@ -55,32 +52,6 @@ JsonObject &JsonObject::add(std::string_view name, bool value) {
   key(name);
   body += value ? "true" : "false";
   return *this;
-}
-
-MetricsLog::MetricsLog(const std::string &dir, bool append) {
-  if (dir.empty())
-    return;
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  std::string path = (std::filesystem::path(dir) / "metrics.jsonl").string();
-  file = std::fopen(path.c_str(), append ? "a" : "w");
-  if (!file)
-    fail("cannot write {}: {}; check --log-dir", path,
-         error ? error.message() : std::strerror(errno));
-}
-
-MetricsLog::~MetricsLog() {
-  if (file)
-    std::fclose(file);
-}
-
-void MetricsLog::write(const JsonObject &record) {
-  if (!file)
-    return;
-  // One flushed line per record: a reader tailing the file never sees half
-  // of one, and a crash loses at most the record being written.
-  fmt::print(file, "{}\n", record.str());
-  std::fflush(file);
 }
 
 } // namespace resnetrt

@@ -24,6 +24,7 @@
 #include "resnetrt/Numerics.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
+#include "resnetrt/RunLog.h"
 
 #include "HalideRuntime.h"
 
@@ -54,10 +55,10 @@ struct Workspace {
             const Augmenter &augmenter)
       : arena(program, options.batch, options.gpu),
         batcher(augmenter, options.batch),
-        metrics(options.logDir, !options.resume.empty()) {}
+        log(options.logDir, program.model_name, !options.resume.empty()) {}
   Arena arena;
   Batcher batcher;
-  MetricsLog metrics;
+  RunLog log;
 };
 
 /// Totals of this process, which checkpoints do not carry: they measure
@@ -70,10 +71,10 @@ struct Throughput {
   }
 };
 
-/// The steps since the last step record of metrics.jsonl.
+/// The steps since the last step record of the log.
 struct StepWindow {
   double lossSum = 0;
-  int64_t steps = 0, images = 0;
+  int64_t steps = 0, images = 0, correct = 0;
   Clock::time_point start = Clock::now();
 };
 
@@ -483,17 +484,18 @@ void Trainer::afterStep(Workspace &work, const TrainingData &data,
 
   window.lossSum += loss;
   window.images += count;
+  window.correct += work.arena.correct();
   ++window.steps;
   if (state.step % options.logEvery != 0)
     return;
-  work.metrics.write(JsonObject()
-                         .add("type", "step")
-                         .add("step", state.step)
-                         .add("epoch", state.epoch + 1)
-                         .add("loss", window.lossSum / double(window.steps))
-                         .add("lr", double(params.lr))
-                         .add("images_per_s", double(window.images) /
-                                                  secondsSince(window.start)));
+  StepRecord record;
+  record.step = state.step;
+  record.epoch = state.epoch + 1;
+  record.loss = window.lossSum / double(window.steps);
+  record.accuracy = double(window.correct) / double(window.images);
+  record.lr = params.lr;
+  record.imagesPerSecond = double(window.images) / secondsSince(window.start);
+  work.log.step(record);
   window = StepWindow();
 }
 
@@ -513,12 +515,11 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
     state = next;
   }
 
-  JsonObject record;
-  record.add("type", "epoch")
-      .add("epoch", epoch + 1)
-      .add("steps", state.step)
-      .add("train_loss", last.trainLoss)
-      .add("train_accuracy", last.trainAccuracy);
+  EpochRecord record;
+  record.epoch = epoch + 1;
+  record.steps = state.step;
+  record.trainLoss = last.trainLoss;
+  record.trainAccuracy = last.trainAccuracy;
   std::string validationText;
   bool best = false;
   if (!data.split.validation.empty()) {
@@ -529,8 +530,8 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
     best = last.validation->accuracy > state.bestValAccuracy;
     state.bestValAccuracy =
         std::max(state.bestValAccuracy, last.validation->accuracy);
-    record.add("val_loss", last.validation->loss)
-        .add("val_accuracy", last.validation->accuracy);
+    record.valLoss = last.validation->loss;
+    record.valAccuracy = last.validation->accuracy;
     validationText =
         fmt::format(" | val loss {:.4f} acc {:.2f}%", last.validation->loss,
                     100 * last.validation->accuracy);
@@ -542,14 +543,14 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
 
   double imagesPerSecond = trainSeconds > 0 ? double(images) / trainSeconds : 0;
   double seconds = secondsSince(epochStart);
-  record.add("test_loss", last.test->loss)
-      .add("test_accuracy", last.test->accuracy)
-      .add("lr", learningRate(options.schedule, state.step, data.stepsPerEpoch,
-                              data.totalSteps))
-      .add("images_per_s", imagesPerSecond)
-      .add("seconds", seconds)
-      .add("rss_mib", mebibytes(residentBytes()));
-  work.metrics.write(record);
+  record.testLoss = last.test->loss;
+  record.testAccuracy = last.test->accuracy;
+  record.lr = learningRate(options.schedule, state.step, data.stepsPerEpoch,
+                           data.totalSteps);
+  record.imagesPerSecond = imagesPerSecond;
+  record.seconds = seconds;
+  record.rssMib = mebibytes(residentBytes());
+  work.log.epoch(record);
   progress.line("epoch {}/{}: train loss {:.4f} acc {:.2f}%{} | test loss "
                 "{:.4f} acc {:.2f}% | {:.0f} img/s, {:.1f} s",
                 epoch + 1, data.totalEpochs, last.trainLoss,

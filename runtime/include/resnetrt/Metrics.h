@@ -2,15 +2,7 @@
 //
 // A run reports in JSON objects of one line each: the last line of a
 // training run and of a benchmark, and the records of --log-dir's
-// metrics.jsonl (JSON Lines):
-//   {"type":"step","step":S,"epoch":E,"loss":L,"lr":R,"images_per_s":I}
-//       every --log-every steps; loss is the mean over those steps
-//   {"type":"epoch","epoch":E,"steps":S,"train_loss":..,"train_accuracy":..,
-//    "val_loss":..,"val_accuracy":..,"test_loss":..,"test_accuracy":..,
-//    "lr":..,"images_per_s":..,"seconds":..,"rss_mib":..}
-//       after every epoch (val_* only with --validation-split); rss_mib is
-//       the process's resident memory then, which stays flat over a run
-// Epochs are 1-based in every record; accuracies are fractions in [0, 1].
+// metrics.jsonl (RunLog.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +10,6 @@
 #define RESNETRT_METRICS_H
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -43,22 +34,6 @@ public:
 private:
   void key(std::string_view name);
   std::string body;
-};
-
-/// metrics.jsonl in --log-dir; does nothing when that is empty.
-class MetricsLog {
-public:
-  /// Creates the directory. A resumed run appends to the file, a new one
-  /// replaces it.
-  MetricsLog(const std::string &dir, bool append);
-  ~MetricsLog();
-  MetricsLog(const MetricsLog &) = delete;
-  MetricsLog &operator=(const MetricsLog &) = delete;
-
-  void write(const JsonObject &record);
-
-private:
-  FILE *file = nullptr;
 };
 
 } // namespace resnetrt

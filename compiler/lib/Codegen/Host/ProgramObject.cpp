@@ -230,6 +230,8 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   simple("label_smoothing", "label-smoothing");
   simple("validation_split", "validation-split");
   simple("seed", "seed");
+  if (auto dir = recipe.getAs<StringAttr>("log_dir"))
+    flag("log-dir") << dir.getValue();
   // Transforms, in the runtime's syntax (runtime/lib/Flags.h):
   // --augment=random_crop(32,pad=4),flip_horizontal
   // --normalize=m1,m2,m3/s1,s2,s3
