@@ -11,6 +11,7 @@
 #include "resnetrt/Init.h"
 #include "resnetrt/Interrupt.h"
 #include "resnetrt/Progress.h"
+#include "resnetrt/Safetensors.h"
 
 #include "HalideRuntime.h"
 
@@ -18,8 +19,10 @@ namespace resnetrt {
 
 static int classify(const rn_program &program, const Options &options,
                     Progress &progress, FILE *out) {
-  std::optional<CheckpointEvaluation> evaluation =
-      evaluateCheckpoint(program, options, options.checkpoint, options.split);
+  std::optional<WeightsEvaluation> evaluation =
+      evaluateWeights(program, options, options.split, [&](Arena &arena) {
+        loadCheckpoint(options.checkpoint, program, arena);
+      });
   if (!evaluation)
     return interruptedStatus();
   const EvalResult &result = evaluation->result;
@@ -41,6 +44,23 @@ static int classify(const rn_program &program, const Options &options,
                   .add("accuracy", result.accuracy)
                   .add("loss", result.loss)
                   .add("images_per_s", imagesPerSecond));
+  return ExitOk;
+}
+
+/// Writes the checkpoint's weights in the safetensors format.
+static int exportCheckpoint(const rn_program &program, const Options &options,
+                            Progress &progress, FILE *out) {
+  Arena arena(program, 1, options.gpu);
+  loadCheckpoint(options.checkpoint, program, arena);
+  int tensors = exportWeights(options.exportPath, program, arena);
+  progress.line("classify: exported {} tensors of {} to {}", tensors,
+                options.checkpoint, options.exportPath);
+  printResult(out, progress,
+              JsonObject()
+                  .add("model", program.model_name)
+                  .add("checkpoint", options.checkpoint)
+                  .add("export", options.exportPath)
+                  .add("tensors", tensors));
   return ExitOk;
 }
 
@@ -81,7 +101,9 @@ int runClassify(const rn_program &program, const std::vector<std::string> &args,
     InterruptScope interruptScope;
     Progress progress(out, options.progress, options.logEvery);
     int status = options.benchmark ? benchmark(program, options, progress, out)
-                                   : classify(program, options, progress, out);
+                 : !options.exportPath.empty()
+                     ? exportCheckpoint(program, options, progress, out)
+                     : classify(program, options, progress, out);
     progress.clear();
     return status;
   });

@@ -87,16 +87,16 @@ std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
   return result;
 }
 
-std::optional<CheckpointEvaluation>
-evaluateCheckpoint(const rn_program &program, const Options &options,
-                   const std::string &path, Split split) {
-  CheckpointEvaluation evaluation;
+std::optional<WeightsEvaluation>
+evaluateWeights(const rn_program &program, const Options &options, Split split,
+                const std::function<void(Arena &)> &load) {
+  WeightsEvaluation evaluation;
   evaluation.source = findDataSource(options);
   Dataset data = loadSplit(evaluation.source, split);
   Augmenter augmenter =
       makeAugmenter(program, options, evaluation.source, data);
   Arena arena(program, options.batch, options.gpu);
-  evaluation.info = loadCheckpoint(path, program, arena);
+  load(arena);
   Batcher batcher(augmenter, options.batch);
   Clock::time_point start = Clock::now();
   std::optional<EvalResult> result =

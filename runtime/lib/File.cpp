@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace resnetrt {
 
 std::vector<uint8_t> readWholeFile(const std::string &path,
@@ -29,6 +31,29 @@ std::vector<uint8_t> readWholeFile(const std::string &path,
                  std::streamsize(bytes.size())))
     fail("cannot read {} {}: {}", what, path, std::strerror(errno));
   return bytes;
+}
+
+void writeFileAtomically(const std::string &path, std::string_view bytes,
+                         std::string_view what) {
+  std::string temporary = fmt::format("{}.tmp.{}", path, getpid());
+  FILE *file = std::fopen(temporary.c_str(), "wb");
+  if (!file)
+    fail("cannot write {} {}: {}", what, path, std::strerror(errno));
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() &&
+            std::fflush(file) == 0 && fsync(fileno(file)) == 0;
+  int error = errno;
+  if (std::fclose(file) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  if (ok && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    ok = false;
+    error = errno;
+  }
+  if (!ok) {
+    std::remove(temporary.c_str());
+    fail("cannot write {} {}: {}", what, path, std::strerror(error));
+  }
 }
 
 } // namespace resnetrt

@@ -91,11 +91,16 @@ const std::vector<FlagInfo> &flagTable() {
        "run's. Its build and every flag that shapes the run (data, batch, "
        "seed, optimizer, schedule; the length for cosine and one_cycle) must "
        "match; threads, paths, output and checkpoint flags may change"},
+      {"Run", "init-from", "FILE", "",
+       "start from these weights (a safetensors file, e.g. of --export): "
+       "every parameter and BatchNorm statistic, by name and shape; the "
+       "optimizer starts afresh"},
       {"Run", "check-numerics", "", "false",
        "after every kernel, stop at the first NaN or infinity, naming the "
        "kernel and the DSL layer (CPU builds; slower steps)"},
       {"Run", "eval-only", "", "false",
-       "evaluate the --resume checkpoint on the test split and exit"},
+       "evaluate the --resume checkpoint (or the --init-from weights) on the "
+       "test split and exit"},
       {"Output", "progress", "MODE", "auto",
        "auto (a bar on a terminal, lines otherwise), bar, plain or none"},
       {"Output", "log-dir", "DIR", "",
@@ -103,6 +108,9 @@ const std::vector<FlagInfo> &flagTable() {
        "(empty: none)"},
       {"Output", "log-every", "N", "100",
        "steps between progress lines and step metrics"},
+      {"Output", "export", "FILE", "",
+       "at the end, write the weights and BatchNorm statistics here in the "
+       "safetensors format, PyTorch's layouts, named as in the DSL"},
       {"Benchmark", "benchmark", "", "false",
        "time --steps training steps on synthetic data instead of training"},
       {"Benchmark", "warmup", "N", "5", "untimed steps before the timed ones"},
@@ -144,6 +152,9 @@ const std::vector<FlagInfo> &classifyFlagTable() {
       trainFlag("gpu"),
       trainFlag("device"),
       trainFlag("progress"),
+      {"Output", "export", "FILE", "",
+       "write the checkpoint's weights and BatchNorm statistics here in the "
+       "safetensors format (as train --export) and exit"},
       {"Benchmark", "benchmark", "", "false",
        "time --steps eval_step calls on synthetic data instead of "
        "classifying (with --checkpoint's weights if given, else initial ones)"},
@@ -514,10 +525,16 @@ Options parseFlags(const rn_program &program,
                               "(resnetc --target=cpu) and rerun with it "
                               "there, from the same checkpoint",
                               program.device_api));
+  options.initFrom = flags.text("init-from");
+  if (!options.initFrom.empty() && !options.resume.empty())
+    flags.invalid("init-from", "--resume continues a run, weights and "
+                               "optimizer; --init-from starts a new one from "
+                               "weights: give one of them");
   options.evalOnly = flags.boolean("eval-only");
-  if (options.evalOnly && options.resume.empty())
+  if (options.evalOnly && options.resume.empty() && options.initFrom.empty())
     flags.invalid("eval-only", "needs --resume=PATH, the checkpoint to "
-                               "evaluate");
+                               "evaluate, or --init-from=FILE, weights");
+  options.exportPath = flags.text("export");
 
   options.logDir = flags.text("log-dir");
   options.logEvery = flags.integer("log-every", 1, INT32_MAX);
@@ -607,6 +624,10 @@ Options parseClassifyFlags(const rn_program &program,
   readSharedFlags(flags, options);
   options.split = flags.parsed("split", parseSplit);
   options.checkpoint = flags.text("checkpoint");
+  options.exportPath = flags.text("export");
+  if (!options.exportPath.empty() && options.checkpoint.empty())
+    flags.invalid("export", "needs --checkpoint=PATH, whose weights it "
+                            "writes");
   if (options.checkpoint.empty() && !options.benchmark)
     usageError("no checkpoint: pass --checkpoint=PATH, a checkpoint this "
                "model's train wrote (or --benchmark to time eval_step on "

@@ -4,6 +4,7 @@
 
 #include "resnetrt/Curves.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/File.h"
 #include "resnetrt/Metrics.h"
 
 #include <cerrno>
@@ -11,8 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 namespace resnetrt {
 
@@ -159,20 +158,8 @@ void RunLog::drawCurves() {
   std::vector<EpochRecord> ordered;
   for (const auto &[epoch, record] : epochs)
     ordered.push_back(record);
-  std::string svg = curvesSvg(model, ordered);
-  // Written beside and renamed over: a viewer never reads half a drawing.
-  fs::path path = fs::path(dir) / "curves.svg";
-  std::string temporary = path.string() + fmt::format(".tmp.{}", getpid());
-  FILE *file = std::fopen(temporary.c_str(), "wb");
-  bool written = file && std::fwrite(svg.data(), 1, svg.size(), file) ==
-                             svg.size();
-  if (file && std::fclose(file) != 0)
-    written = false;
-  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    fail("cannot write {}: {}", path.string(), reason);
-  }
+  writeFileAtomically((fs::path(dir) / "curves.svg").string(),
+                      curvesSvg(model, ordered), "curves");
 }
 
 } // namespace resnetrt

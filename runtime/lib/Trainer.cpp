@@ -25,6 +25,7 @@
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
 #include "resnetrt/RunLog.h"
+#include "resnetrt/Safetensors.h"
 
 #include "HalideRuntime.h"
 
@@ -97,7 +98,7 @@ public:
   ~Trainer() { progress.clear(); }
 
   int train();
-  int evaluateCheckpoint();
+  int evaluateWeights();
   int benchmark();
 
 private:
@@ -169,11 +170,15 @@ void Trainer::planRun(TrainingData &data) {
                 data.split.train.size(), heldOut, data.test.size());
 }
 
-/// Initialises the variables, or restores them and the run's position from
-/// --resume.
+/// Initialises the variables (then takes --init-from's weights), or
+/// restores them and the run's position from --resume.
 void Trainer::startOrResume(Arena &arena, const TrainingData &data) {
   if (options.resume.empty()) {
     initVariables(program, options.seed, arena);
+    if (!options.initFrom.empty())
+      progress.line("weights: {} tensors from {}",
+                    importWeights(options.initFrom, program, arena),
+                    options.initFrom);
     return;
   }
   CheckpointInfo info = loadCheckpoint(options.resume, program, arena);
@@ -385,6 +390,10 @@ int Trainer::train() {
     if (!last.test)
       return stopInterrupted(work.arena);
   }
+  if (!options.exportPath.empty())
+    progress.line("exported {} tensors to {}",
+                  exportWeights(options.exportPath, program, work.arena),
+                  options.exportPath);
 
   JsonObject result;
   result.add("model", program.model_name)
@@ -569,23 +578,34 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
 // Evaluation only
 //===----------------------------------------------------------------------===//
 
-int Trainer::evaluateCheckpoint() {
-  std::optional<CheckpointEvaluation> evaluation = resnetrt::evaluateCheckpoint(
-      program, options, options.resume, Split::Test);
+int Trainer::evaluateWeights() {
+  // --resume's checkpoint, or --init-from's weights.
+  const std::string &path =
+      options.resume.empty() ? options.initFrom : options.resume;
+  std::optional<int64_t> step;
+  std::optional<WeightsEvaluation> evaluation = resnetrt::evaluateWeights(
+      program, options, Split::Test, [&](Arena &arena) {
+        if (options.resume.empty())
+          importWeights(path, program, arena);
+        else
+          step = loadCheckpoint(path, program, arena).state.step;
+      });
   if (!evaluation)
     return interruptedStatus();
   const EvalResult &test = evaluation->result;
-  progress.line("{} at step {} on {} test images of {}: loss {:.4f}, "
-                "accuracy {:.2f}%",
-                options.resume, evaluation->info.state.step, test.images,
-                evaluation->source.dir, test.loss, 100 * test.accuracy);
-  printResult(out, progress,
-              JsonObject()
-                  .add("model", program.model_name)
-                  .add("test_accuracy", test.accuracy)
-                  .add("test_loss", test.loss)
-                  .add("test_images", test.images)
-                  .add("step", evaluation->info.state.step));
+  progress.line("{}{} on {} test images of {}: loss {:.4f}, accuracy {:.2f}%",
+                path, step ? fmt::format(" at step {}", *step) : "",
+                test.images, evaluation->source.dir, test.loss,
+                100 * test.accuracy);
+  JsonObject result;
+  result.add("model", program.model_name)
+      .add("test_accuracy", test.accuracy)
+      .add("test_loss", test.loss)
+      .add("test_images", test.images)
+      .add("test_correct", test.correct);
+  if (step)
+    result.add("step", *step);
+  printResult(out, progress, result);
   return ExitOk;
 }
 
@@ -638,7 +658,7 @@ int runTrain(const rn_program &program, const std::vector<std::string> &args,
     if (options.benchmark)
       return trainer.benchmark();
     if (options.evalOnly)
-      return trainer.evaluateCheckpoint();
+      return trainer.evaluateWeights();
     return trainer.train();
   });
 }

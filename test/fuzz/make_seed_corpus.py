@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpora (test/fuzz/corpus/{idx,cifar,checkpoint}):
+"""Writes the fuzzers' seed corpora
+(test/fuzz/corpus/{idx,cifar,checkpoint,safetensors}):
 small valid inputs in each target's framing (see the Fuzz*.cpp headers),
 gzip variants, and near-misses. The DSL target's seeds are the examples and
 corpus/dsl. Run from anywhere; the files are checked in."""
 
 import gzip
+import json
 import pathlib
 import struct
 import zlib
@@ -40,8 +42,13 @@ def checkpoint_body():
     return body
 
 
+def safetensors(header, data):
+    text = json.dumps(header).encode()
+    return struct.pack('<Q', len(text)) + text + data
+
+
 def main():
-    for name in ('idx', 'cifar', 'checkpoint'):
+    for name in ('idx', 'cifar', 'checkpoint', 'safetensors'):
         (HERE / name).mkdir(parents=True, exist_ok=True)
     images, labels = idx(bytes(range(32)), 4, 4, [3, 9])
     (HERE / 'idx/valid').write_bytes(framed_idx(images, labels))
@@ -65,6 +72,20 @@ def main():
     (HERE / 'checkpoint/valid-crc-added').write_bytes(b'\1' + body)
     (HERE / 'checkpoint/valid').write_bytes(b'\0' + body + crc)
     (HERE / 'checkpoint/truncated').write_bytes(b'\1' + body[:60])
+
+    weights = {'__metadata__': {'model': 'm', 'format': 'pt'},
+               'conv.weight': {'dtype': 'F32', 'shape': [2, 1, 1, 2],
+                               'data_offsets': [0, 16]},
+               'bn.running_mean': {'dtype': 'F32', 'shape': [],
+                                   'data_offsets': [16, 20]},
+               'b\u00e9\ud83d\ude00': {'dtype': 'BF16', 'shape': [3],
+                                         'data_offsets': [20, 26]}}
+    data = struct.pack('<5f', 0.5, -1.0, 2.0, 0.25, 3.0) + bytes(6)
+    (HERE / 'safetensors/valid').write_bytes(safetensors(weights, data))
+    (HERE / 'safetensors/truncated').write_bytes(
+        safetensors(weights, data)[:-5])
+    weights['conv.weight']['data_offsets'] = [0, 20]
+    (HERE / 'safetensors/overlap').write_bytes(safetensors(weights, data))
 
 
 if __name__ == '__main__':

@@ -34,7 +34,7 @@ cmake --build "$asan" --target runtime-tests logistic-train \
 step "runtime tests"
 (cd "$asan/test/unit/runtime" && ./runtime-tests --gtest_brief=1)
 
-for name in dsl idx cifar checkpoint; do
+for name in dsl idx cifar checkpoint safetensors; do
   fuzzer=$asan/test/fuzz/fuzz-$name
   work=$asan/fuzz-work/$name
   rm -rf "$work" && mkdir -p "$work/corpus"
@@ -71,4 +71,7 @@ CXX=$run/link RESNETC_RUNTIME_CLASSIFY=$asan/lib/libresnetrt-classify.a \
 "$run/train" --steps=30 --batch=32 --threads=2 --progress=plain \
   --log-every=10 --checkpoint="$run/model.ckpt" --resume="$run/model.ckpt"
 "$run/classify" --checkpoint="$run/model.ckpt" --batch=100 --threads=2
+"$run/classify" --checkpoint="$run/model.ckpt" --export="$run/model.safetensors"
+"$run/train" --eval-only --init-from="$run/model.safetensors" --batch=100 \
+  --threads=2
 step "clean: no sanitizer reports"

@@ -11,12 +11,12 @@
 #define RESNETRT_EVALUATE_H
 
 #include "resnetrt/Augment.h"
-#include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
 #include "resnetrt/Flags.h"
 #include "resnetrt/Program.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,20 +52,20 @@ std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
                                    Batcher &batcher, const Dataset &data,
                                    std::vector<int64_t> order);
 
-/// A checkpoint's result on one split of the options' data set.
-struct CheckpointEvaluation {
+/// Weights' result on one split of the options' data set.
+struct WeightsEvaluation {
   DataSource source;
-  CheckpointInfo info;
   EvalResult result;
   double seconds = 0; ///< of the evaluation, data loading excluded
 };
 
-/// Loads `split` and the checkpoint at `path`, and evaluates it on every
-/// image of the split, in order, in batches of options.batch. Nothing if
+/// Loads `split`, then the weights that `load` puts into the arena (a
+/// checkpoint, a safetensors file), and evaluates them on every image of
+/// the split, in order, in batches of options.batch. Nothing if
 /// interrupted.
-std::optional<CheckpointEvaluation>
-evaluateCheckpoint(const rn_program &program, const Options &options,
-                   const std::string &path, Split split);
+std::optional<WeightsEvaluation>
+evaluateWeights(const rn_program &program, const Options &options, Split split,
+                const std::function<void(Arena &)> &load);
 
 } // namespace resnetrt
 

@@ -29,9 +29,10 @@
 //               --pct-start=X
 //   run         --seed=N --threads=N --gpu=N --device --checkpoint=PATH
 //               --checkpoint-every=N --checkpoint-minutes=X --keep=K
-//               --save-best=PATH --resume=PATH --check-numerics[=BOOL]
-//               --eval-only[=BOOL]
+//               --save-best=PATH --resume=PATH --init-from=FILE
+//               --check-numerics[=BOOL] --eval-only[=BOOL]
 //   output      --progress=auto|bar|plain|none --log-dir=DIR --log-every=N
+//               --export=FILE
 //   benchmark   --benchmark[=BOOL] --warmup=N (with --steps, --batch)
 //   --help
 // On the command line `--name value` works as `--name=value` does, and a
@@ -43,7 +44,7 @@
 //   data        --data=DIR --dataset=NAME --split=test|train --augment=LIST
 //               --normalize=MEANS/STDS|none
 //   run         --checkpoint=PATH (the weights) --batch=N --threads=N
-//   output      --progress=auto|bar|plain|none
+//   output      --progress=auto|bar|plain|none --export=FILE
 //   benchmark   --benchmark[=BOOL] --steps=N --warmup=N --seed=N
 //   --help
 //
@@ -99,6 +100,7 @@ struct Options {
   int32_t keep = 1;             ///< checkpoints kept (rotation)
   std::string saveBest;         ///< where the best one goes; empty: nowhere
   std::string resume;
+  std::string initFrom; ///< weights to start from (Safetensors.h)
   bool checkNumerics = false; ///< scan every kernel's outputs (Numerics.h)
   bool evalOnly = false;
   Split split = Split::Test; ///< classify: the split it classifies
@@ -106,6 +108,7 @@ struct Options {
   ProgressMode progress = ProgressMode::Auto;
   std::string logDir; ///< empty: no metrics file
   int64_t logEvery = 100;
+  std::string exportPath; ///< weights written at the end; empty: none
   // Benchmark
   bool benchmark = false;
   int64_t warmup = 5;
