@@ -140,6 +140,12 @@ TEST(FlagsTest, DeviceAndModeConflicts) {
                   "--eval-only=true: needs --resume=PATH");
   EXPECT_CONTAINS(flagError({"--eval-only", "--resume=x", "--benchmark"}),
                   "exclude each other");
+  EXPECT_CONTAINS(flagError({"--init-from=w.safetensors", "--resume=x"}),
+                  "--init-from=w.safetensors: --resume continues a run");
+  EXPECT_EQ(parseFlags(cifarLogistic(),
+                       {"--eval-only", "--init-from=w.safetensors"})
+                .initFrom,
+            "w.safetensors");
 }
 
 TEST(FlagsTest, TheRecipeIsCheckedToo) {
