@@ -68,6 +68,9 @@ void checkProgram(const rn_program &program) {
             program.per_sample_bytes, alignment);
   checkSlot(program, "the labels slot", program.labels_offset, sizeof(int32_t),
             program.per_sample_bytes, alignment);
+  checkSlot(program, "the logits slot", program.logits_offset,
+            int64_t(sizeof(float)) * program.num_classes,
+            program.per_sample_bytes, alignment);
   checkSlot(program, "the loss", program.loss_offset, sizeof(float),
             program.fixed_bytes, alignment);
   checkSlot(program, "the correct count", program.correct_offset,
@@ -132,6 +135,15 @@ float *Arena::images(int32_t batch) {
 int32_t *Arena::labels(int32_t batch) {
   return reinterpret_cast<int32_t *>(data() + program.fixed_bytes +
                                      int64_t(batch) * program.labels_offset);
+}
+
+const float *Arena::logits(int32_t batch) {
+  int64_t offset = program.fixed_bytes + int64_t(batch) * program.logits_offset;
+  if (deviceMemory)
+    deviceMemory->download(data() + offset, offset,
+                           int64_t(batch) * program.num_classes *
+                               int64_t(sizeof(float)));
+  return reinterpret_cast<const float *>(data() + offset);
 }
 
 float Arena::loss() const {

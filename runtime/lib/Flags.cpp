@@ -145,6 +145,9 @@ const std::vector<FlagInfo> &classifyFlagTable() {
        "train's --augment; its deterministic part (crops) applies, as in "
        "train's evaluation"},
       trainFlag("normalize"),
+      {"Data", "image", "FILE...", "",
+       "instead of a split, classify these PNG or JPEG files (each resized "
+       "to the model's input) and print each one's likeliest classes"},
       {"Run", "checkpoint", "PATH", "",
        "the checkpoint to classify with, written by this model's train"},
       {"Run", "batch", "N", "", "images per eval_step call"},
@@ -152,6 +155,7 @@ const std::vector<FlagInfo> &classifyFlagTable() {
       trainFlag("gpu"),
       trainFlag("device"),
       trainFlag("progress"),
+      {"Output", "top", "K", "5", "with --image, the classes shown per file"},
       {"Output", "export", "FILE", "",
        "write the checkpoint's weights and BatchNorm statistics here in the "
        "safetensors format (as train --export) and exit"},
@@ -252,6 +256,16 @@ public:
         text = args[++i];
       else
         usageError("--{} needs a value: --{}={}", name, name, flag->metavar);
+      if (flag->metavar.size() > 3 &&
+          flag->metavar.substr(flag->metavar.size() - 3) == "...") {
+        // A list: the arguments after it up to the next flag belong to it
+        // (`--image photos/*.jpg`), and a second use adds to the first.
+        while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
+          text += '\n' + args[++i];
+        RawValue &list = values[std::string(name)];
+        if (list.origin == Origin::CommandLine)
+          text = list.text + '\n' + text;
+      }
       values[std::string(name)] = {text, Origin::CommandLine};
     }
   }
@@ -624,6 +638,13 @@ Options parseClassifyFlags(const rn_program &program,
   readSharedFlags(flags, options);
   options.split = flags.parsed("split", parseSplit);
   options.checkpoint = flags.text("checkpoint");
+  std::string files = flags.text("image");
+  for (size_t start = 0, end; start < files.size(); start = end + 1) {
+    end = std::min(files.find('\n', start), files.size());
+    if (end > start)
+      options.images.push_back(files.substr(start, end - start));
+  }
+  options.top = int32_t(flags.integer("top", 1, program.num_classes));
   options.exportPath = flags.text("export");
   if (!options.exportPath.empty() && options.checkpoint.empty())
     flags.invalid("export", "needs --checkpoint=PATH, whose weights it "

@@ -48,6 +48,12 @@ JsonObject &JsonObject::add(std::string_view name, int64_t value) {
   return *this;
 }
 
+JsonObject &JsonObject::addJson(std::string_view name, std::string_view json) {
+  key(name);
+  body += json;
+  return *this;
+}
+
 JsonObject &JsonObject::add(std::string_view name, bool value) {
   key(name);
   body += value ? "true" : "false";

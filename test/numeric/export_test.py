@@ -16,7 +16,10 @@ steps with --export and --checkpoint, and checks:
   noise; tensors in another order, no metadata, no padding) go in with
   --init-from and give the count PyTorch gives them;
 - a missing tensor, a wrong shape and an extra tensor are each refused with
-  exit status 1 and a message that names the tensor.
+  exit status 1 and a message that names the tensor;
+- `classify --image` on PNGs of test images (made here) gives the classes
+  and probabilities PyTorch gives (eval_step's logits, read from the slot
+  the program table names).
 """
 
 import argparse
@@ -28,6 +31,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 
 import torch
 import torch.nn.functional as F
@@ -68,6 +72,22 @@ def write_safetensors(path, tensors):
     text = json.dumps(header).encode()
     with open(path, 'wb') as f:
         f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+
+
+def write_gray_png(path, pixels):
+    """An 8-bit grayscale PNG, by hand: zlib-compressed rows, each with
+    filter byte 0."""
+    height, width = pixels.shape
+    rows = b''.join(b'\0' + bytes(pixels[y].tolist()) for y in range(height))
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data)))
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' +
+                chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0,
+                                           0, 0, 0)) +
+                chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
 
 
 def read_idx(name):
@@ -187,6 +207,31 @@ def main():
     if got['test_correct'] != other_correct:
         failures.append(f'weights written here: train counts '
                         f'{got["test_correct"]}, PyTorch {other_correct}')
+
+    files = []
+    for i in range(4):
+        files.append(f'test{i}.png')
+        write_gray_png(files[-1], images[i])
+    predicted = last_json(run(['./classify', '--checkpoint=run.ckpt',
+                               '--progress=none', '--top=2', '--image',
+                               *files]))
+    # classify reads a gray PNG as RGB and weighs it back to gray
+    # (0.2989 + 0.5870 + 0.1140 = 0.9999), as tf.image.rgb_to_grayscale.
+    x = (images[:4].float() * 0.9999 / 255.0 - mean) / std
+    with torch.no_grad():
+        probabilities = torch.softmax(
+            graph.forward(x.reshape(-1, 1, 28, 28), params,
+                          training=False).double(), dim=1)
+    for i, entry in enumerate(predicted['predictions']):
+        for rank, choice in enumerate(entry['top']):
+            expected = torch.argsort(probabilities[i], descending=True)[rank]
+            if choice['class'] != int(expected) or abs(
+                    choice['probability'] -
+                    float(probabilities[i, expected])) > 1e-4:
+                failures.append(f'{entry["file"]}: classify says {choice}, '
+                                f'PyTorch class {int(expected)} at '
+                                f'{float(probabilities[i, expected]):.6f}')
+    print(f'classify --image agrees with PyTorch on {len(files)} images')
 
     some = next(iter(params))
     broken = {

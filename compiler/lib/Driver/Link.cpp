@@ -54,8 +54,8 @@ std::optional<std::string> resnetc::link(const std::string &linker,
     args.insert(args.end(), {"-r", "-nostdlib"});
   args.insert(args.end(), objects.begin(), objects.end());
   if (!relocatable)
-    args.insert(args.end(), {runtimeLibrary, "-lz", "-lpthread", "-ldl",
-                             "-lm"});
+    args.insert(args.end(), {runtimeLibrary, "-lz", "-lpng", "-ljpeg",
+                             "-lpthread", "-ldl", "-lm"});
 
   llvm::SmallString<128> log;
   llvm::sys::fs::createTemporaryFile("resnetc-link", "log", log);

@@ -59,6 +59,9 @@ public:
   /// The per-sample slots of a call with `batch` images (Program.h).
   float *images(int32_t batch);
   int32_t *labels(int32_t batch);
+  /// The logits of the last eval_step of `batch` images, [batch, classes]
+  /// (copied from the device for a GPU program).
+  const float *logits(int32_t batch);
   float loss() const;
   int32_t correct() const;
   float *variable(const rn_variable &variable);

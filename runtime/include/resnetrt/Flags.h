@@ -42,9 +42,9 @@
 // meaning and its own defaults from the same recipe (it ignores the recipe's
 // training flags):
 //   data        --data=DIR --dataset=NAME --split=test|train --augment=LIST
-//               --normalize=MEANS/STDS|none
+//               --normalize=MEANS/STDS|none --image=FILE...
 //   run         --checkpoint=PATH (the weights) --batch=N --threads=N
-//   output      --progress=auto|bar|plain|none --export=FILE
+//   output      --progress=auto|bar|plain|none --top=K --export=FILE
 //   benchmark   --benchmark[=BOOL] --steps=N --warmup=N --seed=N
 //   --help
 //
@@ -104,6 +104,8 @@ struct Options {
   bool checkNumerics = false; ///< scan every kernel's outputs (Numerics.h)
   bool evalOnly = false;
   Split split = Split::Test; ///< classify: the split it classifies
+  std::vector<std::string> images; ///< classify: files instead of a split
+  int32_t top = 5;                 ///< classify --image: classes shown
   // Output
   ProgressMode progress = ProgressMode::Auto;
   std::string logDir; ///< empty: no metrics file

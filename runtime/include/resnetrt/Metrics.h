@@ -28,6 +28,8 @@ public:
     return add(key, int64_t(value));
   }
   JsonObject &add(std::string_view key, bool value);
+  /// `json`, already JSON text (an array, an object), as the value.
+  JsonObject &addJson(std::string_view key, std::string_view json);
   /// The object as one line, without a newline.
   std::string str() const { return "{" + body + "}"; }
 

@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 5
+#define RN_PROGRAM_ABI_VERSION 6
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -159,6 +159,9 @@ typedef struct rn_program {
    * index rn_kernel_hook receives. A GPU program has none. */
   int32_t num_kernel_sites;
   const rn_kernel_site *kernel_sites;
+  /* Per-sample: eval_step's logits, [batch, num_classes] f32, still there
+   * after the call (classify --image turns them into probabilities). */
+  int64_t logits_offset;
 } rn_program;
 
 struct halide_buffer_t;

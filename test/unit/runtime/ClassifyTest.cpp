@@ -9,12 +9,18 @@
 #include "LogisticProgram.h"
 #include "TestUtil.h"
 
+#include "resnetrt/Checkpoint.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/Flags.h"
 
 #include <gtest/gtest.h>
 
+#include <png.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <numeric>
 
 using namespace resnetrt;
 using namespace resnetrt::test;
@@ -117,6 +123,87 @@ TEST_F(ClassifyRun, CheckpointProblemsAreErrors) {
   EXPECT_CONTAINS(otherModel.err, "classify: error: checkpoint " + checkpoint +
                                       " is for model logistic_mnist, but "
                                       "this program is model other");
+}
+
+TEST_F(ClassifyRun, ImagesGetTheirLikeliestClasses) {
+  // Two gray 28x28 PNGs (no resize) and a colour JPEG of another size.
+  std::vector<std::vector<uint8_t>> pixels;
+  for (unsigned name : {11u, 12u}) {
+    std::vector<uint8_t> p(28 * 28);
+    unsigned seed = name;
+    for (uint8_t &v : p)
+      v = uint8_t(rand_r(&seed));
+    writeFile(work / fmt::format("{}.png", name),
+              pngFile(28, 28, PNG_FORMAT_GRAY, p));
+    pixels.push_back(p);
+  }
+  writeFile(work / "c.jpg",
+            jpegFile(40, 30, std::vector<uint8_t>(40 * 30 * 3, 128)));
+  RunResult result = classify({"--checkpoint=" + checkpoint, "--image",
+                               work / "11.png", work / "12.png",
+                               "--image=" + (work / "c.jpg"), "--top=3"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::string last = result.lastLine();
+  EXPECT_EQ(*jsonNumber(last, "images"), 3);
+
+  // The probabilities as the logistic model defines them, from the
+  // checkpoint's weights: softmax(W x + b), x the gray value (the weights
+  // of tf.image.rgb_to_grayscale) normalised as the recipe says.
+  Checkpoint saved = readCheckpoint(checkpoint);
+  const std::vector<float> *w = nullptr, *b = nullptr;
+  for (const StoredVariable &v : saved.variables) {
+    if (v.name == "dense.weight")
+      w = &v.values;
+    if (v.name == "dense.bias")
+      b = &v.values;
+  }
+  ASSERT_TRUE(w && b);
+  for (size_t image = 0; image < 2; ++image) {
+    std::vector<double> z(10);
+    for (int k = 0; k < 10; ++k) {
+      z[k] = (*b)[k];
+      for (int i = 0; i < 784; ++i) {
+        double gray = (0.2989 + 0.5870 + 0.1140) * pixels[image][i] / 255;
+        z[k] += (*w)[k * 784 + i] * (gray - 0.286) / 0.353;
+      }
+    }
+    double top = *std::max_element(z.begin(), z.end()), sum = 0;
+    for (double v : z)
+      sum += std::exp(v - top);
+    std::vector<int> order(10);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int a, int c) { return z[a] > z[c]; });
+    // The file's entry in the JSON line, its three classes in order.
+    std::string file = work / fmt::format("{}.png", 11 + image);
+    size_t at = last.find("{\"file\":\"" + file + "\"");
+    ASSERT_NE(at, std::string::npos) << last;
+    std::string entry = last.substr(at, last.find("]}", at) - at);
+    for (int i = 0; i < 3; ++i) {
+      size_t classAt = entry.find("{\"class\":");
+      ASSERT_NE(classAt, std::string::npos) << entry;
+      entry = entry.substr(classAt + 1);
+      EXPECT_EQ(*jsonNumber("{" + entry, "class"), order[i]) << file;
+      EXPECT_NEAR(*jsonNumber("{" + entry, "probability"),
+                  std::exp(z[order[i]] - top) / sum, 1e-5)
+          << file;
+    }
+    EXPECT_CONTAINS(result.out, file + ": ");
+  }
+  EXPECT_CONTAINS(result.out, (work / "c.jpg") + ": ");
+}
+
+TEST_F(ClassifyRun, ANonImageIsNamed) {
+  writeFile(work / "notes.png", {'h', 'i', '\n'});
+  RunResult result = classify(
+      {"--checkpoint=" + checkpoint, "--image=" + (work / "notes.png")});
+  EXPECT_EQ(result.status, ExitFailure);
+  EXPECT_EQ(result.err, "classify: error: " + (work / "notes.png") +
+                            " is neither a PNG nor a JPEG file\n");
+  RunResult missing = classify(
+      {"--checkpoint=" + checkpoint, "--image=" + (work / "absent.jpg")});
+  EXPECT_EQ(missing.status, ExitFailure);
+  EXPECT_CONTAINS(missing.err, "absent.jpg");
 }
 
 TEST_F(ClassifyRun, BenchmarkWithTheCheckpointsWeights) {

@@ -35,7 +35,8 @@ struct Layout {
   int64_t images = 0;
   int64_t labels = align64(4 * pixels);
   int64_t logits = labels + 64;
-  int64_t perSampleBytes = logits + align64(4 * classes);
+  int64_t probs = logits + align64(4 * classes);
+  int64_t perSampleBytes = probs + align64(4 * classes);
 
   constexpr Layout(int64_t pixels, int64_t classes)
       : pixels(pixels), classes(classes) {}
@@ -50,8 +51,8 @@ void record(char call) {
     hooks.calls->push_back(call);
 }
 
-/// Forward pass of the batch: softmax probabilities into the logits slot,
-/// the mean loss (against smoothed targets) and the correct count into
+/// Forward pass of the batch: the logits and the softmax probabilities into
+/// their slots, the mean loss (against smoothed targets) and the correct count into
 /// their slots. `folded`: with the derived copies of the weights.
 void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing,
              bool folded = false) {
@@ -59,28 +60,29 @@ void forward(const Layout &l, uint8_t *arena, int32_t batch, float smoothing,
   const float *b = at<float>(arena, folded ? l.foldedBias : l.bias);
   const float *x = at<float>(arena, l.fixedBytes + batch * l.images);
   const int32_t *labels = at<int32_t>(arena, l.fixedBytes + batch * l.labels);
-  float *probs = at<float>(arena, l.fixedBytes + batch * l.logits);
+  float *logits = at<float>(arena, l.fixedBytes + batch * l.logits);
+  float *probs = at<float>(arena, l.fixedBytes + batch * l.probs);
   double loss = 0;
   int32_t correct = 0;
   for (int32_t n = 0; n < batch; ++n) {
     const float *xn = x + n * l.pixels;
-    float *p = probs + n * l.classes;
+    float *z = logits + n * l.classes, *p = probs + n * l.classes;
     for (int64_t k = 0; k < l.classes; ++k) {
       const float *wk = w + k * l.pixels;
-      float z = b[k];
+      float sum = b[k];
       for (int64_t i = 0; i < l.pixels; ++i)
-        z += wk[i] * xn[i];
-      p[k] = z;
+        sum += wk[i] * xn[i];
+      z[k] = sum;
     }
-    int64_t best = std::max_element(p, p + l.classes) - p;
+    int64_t best = std::max_element(z, z + l.classes) - z;
     correct += best == labels[n];
-    float top = p[best];
-    double sum = 0;
+    float top = z[best];
+    double total = 0;
     for (int64_t k = 0; k < l.classes; ++k)
-      sum += std::exp(double(p[k] - top));
-    double logSum = std::log(sum) + top;
+      total += std::exp(double(z[k] - top));
+    double logSum = std::log(total) + top;
     for (int64_t k = 0; k < l.classes; ++k) {
-      double logP = p[k] - logSum;
+      double logP = z[k] - logSum;
       double target = smoothing / double(l.classes) +
                       (k == labels[n] ? 1.0 - smoothing : 0.0);
       loss -= target * logP;
@@ -105,7 +107,7 @@ int32_t trainStep(const Layout &l, uint8_t *arena, int32_t batch,
   // Gradient of the mean loss: (p - target) x^T / batch.
   const float *x = at<float>(arena, l.fixedBytes + batch * l.images);
   const int32_t *labels = at<int32_t>(arena, l.fixedBytes + batch * l.labels);
-  const float *probs = at<float>(arena, l.fixedBytes + batch * l.logits);
+  const float *probs = at<float>(arena, l.fixedBytes + batch * l.probs);
   float *gw = at<float>(arena, l.weightGrad);
   float *gb = at<float>(arena, l.biasGrad);
   std::fill(gw, gw + l.pixels * l.classes, 0.0f);
@@ -271,6 +273,7 @@ template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
     p.labels_offset = layout.labels;
     p.loss_offset = layout.loss;
     p.correct_offset = layout.correct;
+    p.logits_offset = layout.logits;
     p.num_variables = int32_t(std::size(variables)) - (Folded ? 0 : 2);
     p.variables = variables;
     p.optimizer = "sgd";

@@ -6,7 +6,11 @@
 #include "resnetrt/Random.h"
 #include "resnetrt/Trainer.h"
 
+#include <png.h>
 #include <zlib.h>
+// jpeglib.h needs FILE and size_t declared before it.
+#include <cstdio>
+#include <jpeglib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -159,6 +163,53 @@ std::optional<double> jsonNumber(const std::string &json,
                          std::regex("\"" + key + "\":(-?[0-9.eE+-]+)")))
     return std::nullopt;
   return std::stod(match[1]);
+}
+
+std::vector<uint8_t> pngFile(int width, int height, uint32_t format,
+                         const std::vector<uint8_t> &pixels) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = uint32_t(width);
+  image.height = uint32_t(height);
+  image.format = format;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_get_memory_size(image, size, 0, pixels.data(), 0,
+                                       nullptr))
+    throw std::runtime_error(image.message);
+  std::vector<uint8_t> bytes(size);
+  if (!png_image_write_to_memory(&image, bytes.data(), &size, 0,
+                                 pixels.data(), 0, nullptr))
+    throw std::runtime_error(image.message);
+  bytes.resize(size);
+  return bytes;
+}
+
+std::vector<uint8_t> jpegFile(int width, int height,
+                          const std::vector<uint8_t> &pixels) {
+  jpeg_compress_struct info;
+  jpeg_error_mgr errors;
+  info.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&info);
+  unsigned char *buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&info, &buffer, &size);
+  info.image_width = JDIMENSION(width);
+  info.image_height = JDIMENSION(height);
+  info.input_components = 3;
+  info.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, 100, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  while (info.next_scanline < info.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(
+        &pixels[size_t(info.next_scanline) * width * 3]);
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  jpeg_destroy_compress(&info);
+  std::vector<uint8_t> bytes(buffer, buffer + size);
+  std::free(buffer);
+  return bytes;
 }
 
 } // namespace resnetrt::test

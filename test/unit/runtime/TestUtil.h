@@ -49,6 +49,14 @@ void writeCifar10(const std::string &dir, int64_t perBatch);
 void writeCifar100(const std::string &dir, int64_t trainCount,
                    int64_t testCount);
 
+/// A PNG of `pixels` in libpng's `format` (PNG_FORMAT_RGB, _RGBA, _GRAY),
+/// made by libpng.
+std::vector<uint8_t> pngFile(int width, int height, uint32_t format,
+                             const std::vector<uint8_t> &pixels);
+/// A JPEG of RGB `pixels` at quality 100, made by libjpeg.
+std::vector<uint8_t> jpegFile(int width, int height,
+                              const std::vector<uint8_t> &pixels);
+
 /// What a run of train printed and returned.
 struct RunResult {
   int status;

@@ -37,6 +37,7 @@ struct ProgramInfo {
   int64_t channels, height, width, classes, batch;
   int64_t fixedBytes, perSampleBytes;
   int64_t imagesOffset, labelsOffset, lossOffset, correctOffset;
+  int64_t logitsOffset; ///< per-sample, eval_step's
   std::vector<ProgramVariable> variables;
   int64_t trainKernels, evalKernels;
   int64_t parametersOffset = 0, gradientsOffset = 0, parametersBytes = 0;

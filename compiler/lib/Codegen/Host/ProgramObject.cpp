@@ -56,7 +56,8 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, device_interface) == 200 &&
                   offsetof(rn_program, fingerprint) == 208 &&
                   offsetof(rn_program, kernel_sites) == 224 &&
-                  sizeof(rn_program) == 232 && sizeof(rn_kernel_site) == 32,
+                  offsetof(rn_program, logits_offset) == 232 &&
+                  sizeof(rn_program) == 240 && sizeof(rn_kernel_site) == 32,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -107,6 +108,18 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   };
   info.lossOffset = resultSlot(ret.getOperand(0));
   info.correctOffset = resultSlot(ret.getOperand(1));
+  // The logits are what eval_step's loss is computed from: its op's first
+  // operand, in a per-sample slot that no later kernel of the step writes.
+  auto evalRet = cast<func::ReturnOp>(eval.getBody().front().getTerminator());
+  Value logits = evalRet.getOperand(0).getDefiningOp()->getOperand(0);
+  auto logitsResult = cast<OpResult>(logits);
+  auto logitsSlot = cast<rn::SlotAttr>(logitsResult.getOwner()
+                                           ->getAttrOfType<ArrayAttr>(
+                                               "rn.slots")[logitsResult
+                                                               .getResultNumber()]);
+  if (logitsSlot.getRegion() != rn::ArenaRegion::per_sample)
+    return planned.emitError("eval_step's logits are not per-sample");
+  info.logitsOffset = logitsSlot.getOffset();
   info.optimizer = recipe.getAs<StringAttr>("optimizer").str();
   info.recipeFlags = recipeFlags(recipe);
 
@@ -388,7 +401,8 @@ void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
             function("rn_train_step"), function("rn_eval_step"),
             function("rn_prepare_eval"), i64(info.alignment), deviceApi,
             deviceInterface, string(info.fingerprint, "rn.fingerprint"),
-            i32(sites ? sites.size() : 0), siteTable(sites)});
+            i32(sites ? sites.size() : 0), siteTable(sites),
+            i64(info.logitsOffset)});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");
