@@ -51,6 +51,6 @@ train {
   }
   batch 64
   steps 5850
-  optimizer adam(lr = 1e-3, epsilon = 1e-7)
+  optimizer adam(lr = 1e-3, epsilon = 1e-7, keras_epsilon = true)
   loss cross_entropy
 }

@@ -42,5 +42,5 @@ train {
   }
   batch 32
   epochs 5
-  optimizer adam(lr = 1e-3, epsilon = 1e-7)
+  optimizer adam(lr = 1e-3, epsilon = 1e-7, keras_epsilon = true)
 }

@@ -74,6 +74,6 @@ model keras_resnet50 {
 train {
   batch 32
   epochs 20
-  optimizer adam(lr = 1e-3, epsilon = 1e-7)
+  optimizer adam(lr = 1e-3, epsilon = 1e-7, keras_epsilon = true)
   loss cross_entropy
 }

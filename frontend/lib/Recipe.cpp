@@ -63,10 +63,12 @@ const std::vector<Builtin> &optimizerChoices() {
       choice("adam", {opt("lr", DslValue::real(1e-3)), opt("beta1", DslValue::real(0.9)),
                       opt("beta2", DslValue::real(0.999)),
                       opt("epsilon", DslValue::real(1e-8)),
+                      opt("keras_epsilon", DslValue::boolean(false)),
                       opt("weight_decay", DslValue::real(0))}),
       choice("adamw", {opt("lr", DslValue::real(1e-3)), opt("beta1", DslValue::real(0.9)),
                        opt("beta2", DslValue::real(0.999)),
                        opt("epsilon", DslValue::real(1e-8)),
+                       opt("keras_epsilon", DslValue::boolean(false)),
                        opt("weight_decay", DslValue::real(0.01))})};
   return table;
 }
@@ -410,9 +412,13 @@ LogicalResult RecipeBuilder::readOptimizer(const ast::RecipeEntry &entry) {
   double epsilon;
   if (failed(beta2) || failed(positive(*c, "epsilon", epsilon)))
     return failure();
+  FailureOr<bool> kerasEpsilon = c->boolean("keras_epsilon");
+  if (failed(kerasEpsilon))
+    return failure();
   setF64("beta1", *beta1);
   setF64("beta2", *beta2);
   setF64("epsilon", epsilon);
+  set("keras_epsilon", b.getBoolAttr(*kerasEpsilon));
   return success();
 }
 

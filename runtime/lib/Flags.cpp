@@ -47,6 +47,9 @@ const std::vector<FlagInfo> &flagTable() {
       {"Optimizer", "beta1", "X", "0.9", "Adam's first-moment decay"},
       {"Optimizer", "beta2", "X", "0.999", "Adam's second-moment decay"},
       {"Optimizer", "eps", "X", "1e-08", "Adam's epsilon"},
+      {"Optimizer", "keras-epsilon", "", "false",
+       "add Adam's epsilon to sqrt(v) before its bias correction, as Keras "
+       "does, not after it, as PyTorch does"},
       {"Optimizer", "label-smoothing", "X", "0",
        "share of the target spread evenly over all classes"},
       {"Schedule", "schedule", "NAME", "constant",
@@ -500,6 +503,7 @@ Options parseFlags(const rn_program &program,
   options.beta1 = flags.fraction("beta1");
   options.beta2 = flags.fraction("beta2");
   options.eps = flags.positive("eps");
+  options.kerasEpsilon = flags.boolean("keras-epsilon");
   options.labelSmoothing = flags.fraction("label-smoothing");
 
   Schedule &schedule = options.schedule;
@@ -587,6 +591,7 @@ std::vector<FlagValue> trajectoryFlags(const Options &options) {
     add("beta1", options.beta1);
     add("beta2", options.beta2);
     add("eps", options.eps);
+    add("keras-epsilon", options.kerasEpsilon);
   }
   add("schedule", scheduleName(schedule.kind));
   switch (schedule.kind) {

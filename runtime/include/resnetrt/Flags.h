@@ -23,7 +23,7 @@
 //   length      --epochs=N --steps=N --batch=N
 //   optimizer   --optimizer=sgd|adam|adamw --lr=X --momentum=X
 //               --nesterov[=BOOL] --weight-decay=X --beta1=X --beta2=X
-//               --eps=X --label-smoothing=X
+//               --eps=X --keras-epsilon[=BOOL] --label-smoothing=X
 //   schedule    --schedule=constant|step|cosine|one_cycle --schedule-at=E,E
 //               --schedule-factor=X --warmup-epochs=X --min-lr=X --max-lr=X
 //               --pct-start=X
@@ -87,6 +87,7 @@ struct Options {
   double momentum = 0, weightDecay = 0;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  bool kerasEpsilon = false; ///< eps added before the bias correction
   double labelSmoothing = 0;
   Schedule schedule; ///< holds --lr
   // Run

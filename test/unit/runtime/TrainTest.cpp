@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -98,6 +100,49 @@ TEST_F(TrainRun, StepParametersFollowTheFlags) {
     seeds.insert(steps[i].seed);
   }
   EXPECT_EQ(seeds.size(), steps.size());
+}
+
+TEST_F(TrainRun, KerasEpsilonIsPyTorchsScaledByTheBiasCorrection) {
+  // The runtime passes the kernels, which follow torch.optim.Adam, the
+  // epsilon that makes their update Keras's. Both updates in double, on
+  // the same gradients: the same weights after 200 steps.
+  const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-7;
+  double kerasW = 0.5, torchW = 0.5, mK = 0, vK = 0, mT = 0, vT = 0;
+  unsigned seed = 7;
+  for (int t = 1; t <= 200; ++t) {
+    // The gradient of 0.05 w^2 plus noise, at each one's own weights.
+    double noise = double(rand_r(&seed)) / RAND_MAX - 0.5;
+    double gK = noise + 0.1 * kerasW, gT = noise + 0.1 * torchW;
+    mK = beta1 * mK + (1 - beta1) * gK;
+    vK = beta2 * vK + (1 - beta2) * gK * gK;
+    kerasW -= lr * std::sqrt(1 - std::pow(beta2, t)) /
+              (1 - std::pow(beta1, t)) * mK / (std::sqrt(vK) + eps);
+    mT = beta1 * mT + (1 - beta1) * gT;
+    vT = beta2 * vT + (1 - beta2) * gT * gT;
+    double scaled = eps / std::sqrt(1 - std::pow(beta2, t));
+    torchW -= lr * (mT / (1 - std::pow(beta1, t))) /
+              (std::sqrt(vT / (1 - std::pow(beta2, t))) + scaled);
+  }
+  EXPECT_NEAR(torchW, kerasW, 1e-12);
+
+  rn_program adam = mnistLogistic();
+  adam.optimizer = "adam";
+  std::vector<rn_step_params> steps;
+  hooks.steps = &steps;
+  RunResult result =
+      runTrain(adam, {"--data=" + data.path(), "--optimizer=adam",
+                      "--steps=3", "--eps=1e-7", "--keras-epsilon"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  ASSERT_EQ(steps.size(), 3u);
+  for (int t = 1; t <= 3; ++t)
+    EXPECT_FLOAT_EQ(steps[t - 1].epsilon,
+                    float(1e-7 / std::sqrt(1 - std::pow(0.999, t))));
+  steps.clear();
+  ASSERT_EQ(runTrain(adam, {"--data=" + data.path(), "--optimizer=adam",
+                            "--steps=2", "--eps=1e-7"})
+                .status,
+            0);
+  EXPECT_FLOAT_EQ(steps[1].epsilon, 1e-7f);
 }
 
 TEST_F(TrainRun, StepsOverrideEpochs) {

@@ -230,6 +230,8 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   simple("beta1", "beta1");
   simple("beta2", "beta2");
   simple("epsilon", "eps");
+  if (auto keras = recipe.getAs<BoolAttr>("keras_epsilon"))
+    flag("keras-epsilon") << (keras.getValue() ? "true" : "false");
   flag("schedule") << recipe.getAs<StringAttr>("schedule").getValue();
   if (auto at = recipe.getAs<DenseI64ArrayAttr>("schedule_at")) {
     flag("schedule-at");
