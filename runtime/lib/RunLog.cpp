@@ -113,8 +113,11 @@ void RunLog::writeJson(const std::string &line) {
 
 EventFile &RunLog::events(const char *split) {
   std::unique_ptr<EventFile> &file = eventFiles[split];
+  // Under tensorboard/: a log directory is often where the program lies,
+  // and a file named `train` would block a folder train/.
   if (!file)
-    file = std::make_unique<EventFile>((fs::path(dir) / split).string());
+    file = std::make_unique<EventFile>(
+        (fs::path(dir) / "tensorboard" / split).string());
   return *file;
 }
 

@@ -115,7 +115,7 @@ def read_events(path, failures):
 
 def events_of(log_dir, split, failures):
     scalars = {}
-    for path in sorted(glob.glob(os.path.join(log_dir, split,
+    for path in sorted(glob.glob(os.path.join(log_dir, 'tensorboard', split,
                                               'events.out.tfevents.*'))):
         scalars.update(read_events(path, failures))
     return scalars
@@ -200,7 +200,10 @@ def main():
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
-    log_dir = os.path.join(args.workdir, 'logs')
+    # The log directory is where the program is, as in the e2e runs: a file
+    # named `train` beside the event folders.
+    log_dir = args.workdir
+    shutil.copy(args.train, os.path.join(args.workdir, 'train'))
     checkpoint = os.path.join(args.workdir, 'run.ckpt')
     common = [args.train, '--validation-split=0.1', '--log-every=300',
               '--progress=none', '--schedule=constant',
@@ -218,7 +221,7 @@ def main():
     if epochs != [1, 2, 3]:
         failures.append(f'metrics.jsonl has epochs {epochs}, not 1, 2, 3')
     for split, files in [('train', 2), ('validation', 2), ('test', 2)]:
-        found = glob.glob(os.path.join(log_dir, split,
+        found = glob.glob(os.path.join(log_dir, 'tensorboard', split,
                                        'events.out.tfevents.*'))
         if len(found) != files:
             failures.append(f'{split}/ has {len(found)} event files, not '

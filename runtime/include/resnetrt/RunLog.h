@@ -11,10 +11,12 @@
 //      "lr":..,"images_per_s":..,"seconds":..,"rss_mib":..}
 //         after every epoch (val_* only with --validation-split); rss_mib is
 //         the process's resident memory then, which stays flat over a run
-//   train/, validation/, test/
+//   tensorboard/train/, tensorboard/validation/, tensorboard/test/
 //                        TensorBoard event files (EventFile.h), laid out as
-//                        Keras's TensorBoard callback lays them out, so that
-//                        `tensorboard --logdir DIR` draws the three on one
+//                        Keras's TensorBoard callback lays them out (in a
+//                        folder of their own, as the program itself is often
+//                        called `train`), so that `tensorboard --logdir DIR`
+//                        draws the three on one
 //                        chart: epoch_loss and epoch_accuracy at each epoch
 //                        in all three; in train/ also epoch_learning_rate,
 //                        epoch_images_per_s, and batch_loss,
