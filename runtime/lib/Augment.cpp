@@ -116,6 +116,27 @@ static double channelValue(const std::vector<double> &values, int32_t c) {
   return values.size() == 1 ? values[0] : values[c];
 }
 
+static void checkNormalize(const Normalize &normalize, int32_t channels) {
+  for (const std::vector<double> *values : {&normalize.mean, &normalize.stddev})
+    if (values->size() > 1 && values->size() != size_t(channels))
+      usageError("--normalize has {} values where the images have {} "
+                 "channel(s); give one value or one per channel",
+                 values->size(), channels);
+}
+
+void normalizeImage(const Normalize &normalize, float *image, int64_t pixels,
+                    int32_t channels) {
+  checkNormalize(normalize, channels);
+  if (normalize.mean.empty())
+    return;
+  for (int64_t i = 0; i < pixels; ++i)
+    for (int32_t c = 0; c < channels; ++c) {
+      float &value = image[i * channels + c];
+      value = float((value - channelValue(normalize.mean, c)) /
+                    channelValue(normalize.stddev, c));
+    }
+}
+
 Augmenter::Augmenter(std::vector<AugmentOp> ops, const Normalize &normalize,
                      ImageShape input)
     : input(input), output(input) {
@@ -131,11 +152,7 @@ Augmenter::Augmenter(std::vector<AugmentOp> ops, const Normalize &normalize,
     output.height = output.width = op.size;
   }
 
-  for (const std::vector<double> *values : {&normalize.mean, &normalize.stddev})
-    if (values->size() > 1 && values->size() != size_t(input.channels))
-      usageError("--normalize has {} values where the images have {} "
-                 "channel(s); give one value or one per channel",
-                 values->size(), input.channels);
+  checkNormalize(normalize, input.channels);
 
   value.resize(size_t(input.channels) * 256);
   for (int32_t c = 0; c < input.channels; ++c) {

@@ -101,13 +101,7 @@ static int predict(const rn_program &program, const Options &options,
   for (const std::string &path : options.images) {
     std::vector<float> image =
         resizeImage(decodeImage(path, readWholeFile(path, "image")), h, w, c);
-    const Normalize &normalize = options.normalize;
-    if (!normalize.mean.empty())
-      for (int64_t i = 0; i < imageFloats; ++i) {
-        size_t channel = normalize.mean.size() == 1 ? 0 : size_t(i % c);
-        image[size_t(i)] = float((image[size_t(i)] - normalize.mean[channel]) /
-                                 normalize.stddev[channel]);
-      }
+    normalizeImage(options.normalize, image.data(), int64_t(h) * w, c);
     inputs.insert(inputs.end(), image.begin(), image.end());
   }
   std::vector<std::string> names = classNames(program, options);

@@ -8,8 +8,7 @@
 
 namespace resnetrt {
 
-/// `text` as a JSON string literal, quotes included.
-static std::string jsonString(std::string_view text) {
+std::string jsonString(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\')

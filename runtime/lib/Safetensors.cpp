@@ -5,6 +5,7 @@
 #include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/File.h"
+#include "resnetrt/Metrics.h"
 
 #include <fmt/ranges.h>
 
@@ -12,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 namespace resnetrt {
 
@@ -271,19 +273,6 @@ private:
   bool seenMetadata = false;
 };
 
-std::string jsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\')
-      out += {'\\', c};
-    else if (static_cast<unsigned char>(c) < 0x20)
-      out += fmt::format("\\u{:04x}", c);
-    else
-      out += c;
-  }
-  return out + "\"";
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -418,10 +407,12 @@ int importWeights(const std::string &path, const rn_program &program,
   Safetensors file = parseSafetensors(path, readWholeFile(path, "weights"));
   std::vector<std::string> problems;
   std::vector<std::pair<const rn_variable *, const StoredTensor *>> loads;
+  std::set<std::string_view> known;
   for (int32_t i = 0; i < program.num_variables; ++i) {
     const rn_variable &variable = program.variables[i];
     if (!exchanged(variable))
       continue;
+    known.insert(variable.name);
     std::vector<int64_t> shape(variable.shape, variable.shape + variable.rank);
     auto found = file.tensors.find(variable.name);
     if (found == file.tensors.end()) {
@@ -441,15 +432,11 @@ int importWeights(const std::string &path, const rn_program &program,
     else
       loads.push_back({&variable, &tensor});
   }
-  for (const auto &[name, tensor] : file.tensors) {
-    bool known = false;
-    for (int32_t i = 0; i < program.num_variables && !known; ++i)
-      known = exchanged(program.variables[i]) && name == program.variables[i].name;
-    if (!known)
+  for (const auto &[name, tensor] : file.tensors)
+    if (!known.count(name))
       problems.push_back(fmt::format("{} is not a parameter or state of this "
                                      "model",
                                      name));
-  }
   if (!problems.empty())
     fail("{} does not fit model {}: {}", path, program.model_name,
          fmt::join(problems, "; "));

@@ -54,6 +54,12 @@ struct Normalize {
 /// (for every channel) or one per channel.
 Normalize parseNormalize(std::string_view text);
 
+/// Normalises `image` ([H, W, C] floats on the [0, 1] scale, `pixels` of
+/// `channels`) in place, as --normalize says; a usage Error when it has
+/// neither one value nor one per channel.
+void normalizeImage(const Normalize &normalize, float *image, int64_t pixels,
+                    int32_t channels);
+
 struct ImageShape {
   int32_t height = 0, width = 0, channels = 0;
   bool operator==(const ImageShape &other) const {

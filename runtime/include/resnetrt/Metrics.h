@@ -15,6 +15,9 @@
 
 namespace resnetrt {
 
+/// `text` as a JSON string literal, quotes included.
+std::string jsonString(std::string_view text);
+
 /// Builds one JSON object, keys in the order added.
 class JsonObject {
 public:

@@ -206,6 +206,17 @@ TEST_F(ClassifyRun, ANonImageIsNamed) {
   EXPECT_CONTAINS(missing.err, "absent.jpg");
 }
 
+TEST_F(ClassifyRun, ImagesAreNormalisedAsTheDataSetIs) {
+  writeFile(work / "a.png",
+            pngFile(28, 28, PNG_FORMAT_GRAY, std::vector<uint8_t>(784, 9)));
+  RunResult result =
+      classify({"--checkpoint=" + checkpoint, "--image=" + (work / "a.png"),
+                "--normalize=0.1,0.2,0.3/0.5,0.5,0.5"});
+  EXPECT_EQ(result.status, ExitUsage);
+  EXPECT_CONTAINS(result.err, "--normalize has 3 values where the images "
+                              "have 1 channel(s)");
+}
+
 TEST_F(ClassifyRun, BenchmarkWithTheCheckpointsWeights) {
   RunResult result = classify(
       {"--benchmark", "--checkpoint=" + checkpoint, "--steps=2", "--warmup=0"});
