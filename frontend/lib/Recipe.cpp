@@ -91,6 +91,33 @@ const std::vector<Builtin> &lossChoices() {
   return table;
 }
 
+/// What early stopping and reduce-on-plateau may monitor, each with the
+/// callback's options (Keras's defaults).
+std::vector<Builtin> monitorChoices(std::vector<ParamSpec> params) {
+  std::vector<Builtin> table;
+  for (const char *metric : {"val_loss", "val_accuracy", "loss", "accuracy"})
+    table.push_back(choice(metric, params));
+  return table;
+}
+
+const std::vector<Builtin> &earlyStoppingChoices() {
+  static const std::vector<Builtin> table = monitorChoices(
+      {opt("patience", DslValue::integer(0)),
+       opt("min_delta", DslValue::real(0)),
+       opt("restore_best", DslValue::boolean(false))});
+  return table;
+}
+
+const std::vector<Builtin> &plateauChoices() {
+  static const std::vector<Builtin> table = monitorChoices(
+      {opt("factor", DslValue::real(0.1)),
+       opt("patience", DslValue::integer(10)),
+       opt("min_delta", DslValue::real(1e-4)),
+       opt("min_lr", DslValue::real(0)),
+       opt("cooldown", DslValue::integer(0))});
+  return table;
+}
+
 /// Reads the recipe, one setting at a time.
 class RecipeBuilder {
 public:
@@ -117,6 +144,11 @@ private:
   LogicalResult readOptimizer(const ast::RecipeEntry &entry);
   LogicalResult readSchedule(const ast::RecipeEntry &entry);
   LogicalResult readLoss(const ast::RecipeEntry &entry);
+  LogicalResult readEarlyStopping(const ast::RecipeEntry &entry);
+  LogicalResult readPlateau(const ast::RecipeEntry &entry);
+  /// The metric a callback monitors: a validation metric needs a validation
+  /// split, checked once the whole block is read.
+  void monitor(const CallContext &c, StringRef key);
   LogicalResult noChildren(const ast::RecipeEntry &entry);
   LogicalResult unknownKey(const ast::RecipeEntry &entry,
                            llvm::ArrayRef<llvm::StringRef> keys);
@@ -130,6 +162,9 @@ private:
   Builder b;
   Recipe recipe;
   std::map<std::string, Attribute> settings;
+  /// Where a setting needs a validation split (validation metrics,
+  /// validation_steps): the first one.
+  std::optional<std::pair<SourceLoc, std::string>> needsValidation;
 };
 
 std::optional<CallContext>
@@ -277,11 +312,19 @@ LogicalResult RecipeBuilder::readData(const ast::RecipeEntry &entry) {
         return failure();
       }
       setF64("validation_split", v->getNumber());
+    } else if (child.key == "validation_steps") {
+      FailureOr<int64_t> v = integer(child, 1, 1'000'000'000);
+      if (failed(v))
+        return failure();
+      setI64("validation_steps", *v);
+      if (!needsValidation)
+        needsValidation = {child.loc, "`validation_steps`"};
     } else if (child.key == "path") {
       if (failed(readDirectory(child, "data_path", "--data")))
         return failure();
     } else {
-      return unknownKey(child, {"augment", "validation_split", "path"});
+      return unknownKey(child, {"augment", "validation_split",
+                                "validation_steps", "path"});
     }
   }
   return success();
@@ -497,6 +540,78 @@ LogicalResult RecipeBuilder::readLoss(const ast::RecipeEntry &entry) {
   return success();
 }
 
+void RecipeBuilder::monitor(const CallContext &c, StringRef key) {
+  std::string metric = c.builtin.name;
+  setStr(key, metric);
+  if (StringRef(metric).starts_with("val_") && !needsValidation)
+    needsValidation = {c.callLoc, "monitoring " + metric};
+}
+
+LogicalResult RecipeBuilder::readEarlyStopping(const ast::RecipeEntry &entry) {
+  if (entry.values.size() != 1 || failed(noChildren(entry))) {
+    el.error(entry.loc) << "`early_stopping` takes the metric it watches, "
+                           "as in `early_stopping val_loss(patience = 5)`";
+    return failure();
+  }
+  std::optional<CallContext> c =
+      readChoice(*entry.values[0], earlyStoppingChoices(), "metric");
+  if (!c)
+    return failure();
+  FailureOr<int64_t> patience = c->integer("patience", 0, 1'000'000);
+  if (failed(patience))
+    return failure();
+  FailureOr<double> minDelta = c->number("min_delta", 0, 1e6);
+  if (failed(minDelta))
+    return failure();
+  FailureOr<bool> restore = c->boolean("restore_best");
+  if (failed(restore))
+    return failure();
+  monitor(*c, "early_stopping");
+  setI64("early_stopping_patience", *patience);
+  setF64("early_stopping_min_delta", *minDelta);
+  set("restore_best", b.getBoolAttr(*restore));
+  return success();
+}
+
+LogicalResult RecipeBuilder::readPlateau(const ast::RecipeEntry &entry) {
+  if (entry.values.size() != 1 || failed(noChildren(entry))) {
+    el.error(entry.loc) << "`reduce_lr_on_plateau` takes the metric it "
+                           "watches, as in `reduce_lr_on_plateau "
+                           "val_loss(factor = 0.5, patience = 3)`";
+    return failure();
+  }
+  std::optional<CallContext> c =
+      readChoice(*entry.values[0], plateauChoices(), "metric");
+  if (!c)
+    return failure();
+  FailureOr<double> factor = c->number("factor", 0, 1, true);
+  if (succeeded(factor) && *factor == 0) {
+    c->error("factor") << "reduce_lr_on_plateau's factor must be above 0";
+    return failure();
+  }
+  if (failed(factor))
+    return failure();
+  FailureOr<int64_t> patience = c->integer("patience", 0, 1'000'000);
+  if (failed(patience))
+    return failure();
+  FailureOr<double> minDelta = c->number("min_delta", 0, 1e6);
+  if (failed(minDelta))
+    return failure();
+  FailureOr<double> minLr = c->number("min_lr", 0, 1e6);
+  if (failed(minLr))
+    return failure();
+  FailureOr<int64_t> cooldown = c->integer("cooldown", 0, 1'000'000);
+  if (failed(cooldown))
+    return failure();
+  monitor(*c, "reduce_lr_on_plateau");
+  setF64("plateau_factor", *factor);
+  setI64("plateau_patience", *patience);
+  setF64("plateau_min_delta", *minDelta);
+  setF64("plateau_min_lr", *minLr);
+  setI64("plateau_cooldown", *cooldown);
+  return success();
+}
+
 FailureOr<Recipe> RecipeBuilder::build(const ast::TrainDecl *train) {
   // Defaults for what the train block leaves out.
   setI64("batch", kDefaultBatch);
@@ -557,17 +672,36 @@ FailureOr<Recipe> RecipeBuilder::build(const ast::TrainDecl *train) {
       ok = readSchedule(entry);
     } else if (key == "loss") {
       ok = readLoss(entry);
+    } else if (key == "steps_per_epoch") {
+      FailureOr<int64_t> v = integer(entry, 1, 1'000'000'000);
+      if (failed(v))
+        return failure();
+      setI64("steps_per_epoch", *v);
     } else if (key == "log") {
       ok = readDirectory(entry, "log_dir", "--log-dir");
+    } else if (key == "early_stopping") {
+      ok = readEarlyStopping(entry);
+    } else if (key == "reduce_lr_on_plateau") {
+      ok = readPlateau(entry);
     } else {
-      ok = unknownKey(entry, {"data", "batch", "epochs", "steps", "optimizer",
-                              "schedule", "loss", "seed", "log"});
+      ok = unknownKey(entry, {"data", "batch", "epochs", "steps",
+                              "steps_per_epoch", "optimizer", "schedule",
+                              "loss", "seed", "log", "early_stopping",
+                              "reduce_lr_on_plateau"});
     }
     if (failed(ok))
       return failure();
   }
   if (seen.count("epochs") && seen.count("steps")) {
     el.error(seen["steps"]) << "give `epochs` or `steps`, not both";
+    return failure();
+  }
+  if (needsValidation &&
+      cast<FloatAttr>(settings["validation_split"]).getValueAsDouble() == 0) {
+    el.error(needsValidation->first)
+        << needsValidation->second
+        << " needs a validation split: add `validation_split 0.1` (or "
+           "another fraction) to the `data` block";
     return failure();
   }
   std::vector<NamedAttribute> attrs;

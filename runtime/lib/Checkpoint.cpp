@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 namespace resnetrt {
 
 static constexpr char kMagic[8] = {'R', 'N', 'C', 'K', 'P', 'T', 0, 0};
-static constexpr uint32_t kVersion = 2;
+static constexpr uint32_t kVersion = 3;
 
 //===----------------------------------------------------------------------===//
 // Writing
@@ -101,6 +101,15 @@ static void writeContents(Writer &out, const rn_program &program, Arena &arena,
   out.pod(state.epochCorrect);
   out.pod(state.epochImages);
   out.pod(state.bestValAccuracy);
+  const CallbackState &callbacks = state.callbacks;
+  out.pod(callbacks.stopBest);
+  out.pod(callbacks.stopWait);
+  out.pod(callbacks.bestEpoch);
+  out.pod(uint8_t(callbacks.stopped));
+  out.pod(callbacks.plateauBest);
+  out.pod(callbacks.plateauWait);
+  out.pod(callbacks.cooldown);
+  out.pod(callbacks.lrScale);
   std::vector<const rn_variable *> saved = savedVariables(program);
   out.pod(uint32_t(saved.size()));
   for (const rn_variable *entry : saved) {
@@ -110,6 +119,11 @@ static void writeContents(Writer &out, const rn_program &program, Arena &arena,
     out.pod(variable.rank);
     out.bytes(variable.shape, sizeof(int64_t) * variable.rank);
     out.bytes(arena.variable(variable), sizeof(float) * elementCount(variable));
+  }
+  out.pod(uint32_t(info.bestWeights.size()));
+  for (const StoredVariable &variable : info.bestWeights) {
+    out.str(variable.name);
+    out.bytes(variable.values.data(), sizeof(float) * variable.values.size());
   }
 }
 
@@ -278,8 +292,9 @@ Checkpoint parseCheckpoint(const std::string &path,
   char magic[sizeof kMagic];
   in.bytes(magic, sizeof magic);
   uint32_t version = in.pod<uint32_t>();
-  if (version != kVersion)
-    fail("checkpoint {} has format version {}; this runtime reads version {}",
+  if (version != 2 && version != kVersion)
+    fail("checkpoint {} has format version {}; this runtime reads versions 2 "
+         "and {}",
          path, version, kVersion);
   Checkpoint checkpoint;
   CheckpointInfo &info = checkpoint.info;
@@ -301,6 +316,20 @@ Checkpoint parseCheckpoint(const std::string &path,
   state.epochCorrect = in.pod<int64_t>();
   state.epochImages = in.pod<int64_t>();
   state.bestValAccuracy = in.pod<double>();
+  if (version >= 3) {
+    CallbackState &callbacks = state.callbacks;
+    callbacks.stopBest = in.pod<double>();
+    callbacks.stopWait = in.pod<int64_t>();
+    callbacks.bestEpoch = in.pod<int64_t>();
+    callbacks.stopped = in.pod<uint8_t>() != 0;
+    callbacks.plateauBest = in.pod<double>();
+    callbacks.plateauWait = in.pod<int64_t>();
+    callbacks.cooldown = in.pod<int64_t>();
+    callbacks.lrScale = in.pod<double>();
+    if (!(callbacks.lrScale > 0 && callbacks.lrScale <= 1))
+      fail("checkpoint {} is damaged: its learning-rate scale is {}", path,
+           callbacks.lrScale);
+  }
   uint32_t count = in.pod<uint32_t>();
   for (uint32_t i = 0; i < count; ++i) {
     StoredVariable variable;
@@ -325,6 +354,24 @@ Checkpoint parseCheckpoint(const std::string &path,
     variable.values.resize(size_t(elements));
     in.bytes(variable.values.data(), sizeof(float) * variable.values.size());
     checkpoint.variables.push_back(std::move(variable));
+  }
+  // Early stopping's best weights: each the size of its variable above.
+  for (uint32_t i = 0, best = version >= 3 ? in.pod<uint32_t>() : 0; i < best;
+       ++i) {
+    StoredVariable variable;
+    variable.name = in.str();
+    auto same = std::find_if(
+        checkpoint.variables.begin(), checkpoint.variables.end(),
+        [&](const StoredVariable &v) { return v.name == variable.name; });
+    if (same == checkpoint.variables.end())
+      fail("checkpoint {} is damaged: its best weights hold {}, which is "
+           "not one of its variables",
+           path, variable.name);
+    variable.role = same->role;
+    variable.shape = same->shape;
+    variable.values.resize(same->values.size());
+    in.bytes(variable.values.data(), sizeof(float) * variable.values.size());
+    info.bestWeights.push_back(std::move(variable));
   }
   return checkpoint;
 }

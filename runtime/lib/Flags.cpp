@@ -31,10 +31,18 @@ const std::vector<FlagInfo> &flagTable() {
       {"Data", "validation-split", "FRACTION", "0",
        "share of the training set held out (fixed split) and evaluated each "
        "epoch"},
+      {"Data", "validation-steps", "N", "0",
+       "evaluate only the first N batches of the validation split each epoch "
+       "(0: all of it)"},
       {"Length", "epochs", "N", "1", "passes over the training set"},
       {"Length", "steps", "N", "0",
        "total optimizer steps, overriding --epochs (0: --epochs decides); "
        "with --benchmark, the timed steps (0: 20)"},
+      {"Length", "steps-per-epoch", "N", "0",
+       "steps that make an epoch (its evaluation, checkpoint and schedule "
+       "epoch); the data keeps its order across epochs, as Keras's "
+       "steps_per_epoch on a repeated data set (0: one pass over the "
+       "training images)"},
       {"Length", "batch", "N", "",
        "images per optimizer step; evaluation uses batches of this size too"},
       {"Optimizer", "optimizer", "NAME", "",
@@ -65,6 +73,29 @@ const std::vector<FlagInfo> &flagTable() {
       {"Schedule", "max-lr", "X", "0", "one_cycle: the peak rate (0: --lr)"},
       {"Schedule", "pct-start", "X", "0.3",
        "one_cycle: share of the steps spent rising to the peak"},
+      {"Callbacks", "early-stopping", "METRIC", "none",
+       "stop when this metric stops improving: val_loss, val_accuracy, loss, "
+       "accuracy or none (Keras's EarlyStopping)"},
+      {"Callbacks", "early-stopping-patience", "N", "0",
+       "epochs without improvement before stopping (0 and 1: the first)"},
+      {"Callbacks", "early-stopping-min-delta", "X", "0",
+       "smallest change that counts as an improvement"},
+      {"Callbacks", "restore-best", "", "false",
+       "when early stopping stops, go back to the weights of the best epoch"},
+      {"Callbacks", "reduce-lr-on-plateau", "METRIC", "none",
+       "multiply the learning rate by --plateau-factor when this metric "
+       "stops improving: val_loss, val_accuracy, loss, accuracy or none "
+       "(Keras's ReduceLROnPlateau)"},
+      {"Callbacks", "plateau-factor", "X", "0.1",
+       "the multiplier, in (0, 1)"},
+      {"Callbacks", "plateau-patience", "N", "10",
+       "epochs without improvement before the rate drops"},
+      {"Callbacks", "plateau-min-delta", "X", "0.0001",
+       "smallest change that counts as an improvement"},
+      {"Callbacks", "plateau-min-lr", "X", "0",
+       "the rate never drops below this"},
+      {"Callbacks", "plateau-cooldown", "N", "0",
+       "epochs after a drop before epochs count again"},
       {"Run", "seed", "N", "0",
        "seed of the initial weights, shuffling, augmentation and dropout "
        "(the validation split is fixed)"},
@@ -449,6 +480,34 @@ void readSharedFlags(const Converter &flags, Options &options) {
   options.warmup = flags.integer("warmup", 0, INT32_MAX);
 }
 
+/// Early stopping and reduce-on-plateau, after --validation-split.
+void readCallbackFlags(const Converter &flags, Options &options) {
+  auto metric = [&](std::string_view name) {
+    Metric metric = flags.parsed(name, parseMetric);
+    if (isValidationMetric(metric) && options.validationSplit == 0)
+      flags.invalid(name, "a validation metric needs a validation split; "
+                          "add --validation-split, e.g. 0.1, or monitor "
+                          "loss or accuracy");
+    return metric;
+  };
+  EarlyStopping &stopping = options.earlyStopping;
+  stopping.metric = metric("early-stopping");
+  stopping.patience = flags.integer("early-stopping-patience", 0, INT32_MAX);
+  stopping.minDelta = flags.nonNegative("early-stopping-min-delta");
+  stopping.restoreBest = flags.boolean("restore-best");
+  if (stopping.restoreBest && stopping.metric == Metric::None)
+    flags.invalid("restore-best", "needs --early-stopping=METRIC, which "
+                                  "picks the best epoch");
+  ReduceOnPlateau &plateau = options.plateau;
+  plateau.metric = metric("reduce-lr-on-plateau");
+  plateau.factor = flags.number(
+      "plateau-factor", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
+  plateau.patience = flags.integer("plateau-patience", 0, INT32_MAX);
+  plateau.minDelta = flags.nonNegative("plateau-min-delta");
+  plateau.minLr = flags.nonNegative("plateau-min-lr");
+  plateau.cooldown = flags.integer("plateau-cooldown", 0, INT32_MAX);
+}
+
 /// What --help prints for the flags of `table`, grouped, with the defaults
 /// of `program`.
 std::string flagHelp(const rn_program &program,
@@ -485,7 +544,14 @@ Options parseFlags(const rn_program &program,
 
   readSharedFlags(flags, options);
   options.validationSplit = flags.fraction("validation-split");
+  options.validationSteps = flags.integer("validation-steps", 0, INT32_MAX);
+  if (options.validationSteps > 0 && options.validationSplit == 0)
+    flags.invalid("validation-steps", "it limits the validation split's "
+                                      "evaluation; add --validation-split, "
+                                      "e.g. 0.1");
   options.epochs = flags.integer("epochs", 1, INT32_MAX);
+  options.stepsPerEpoch = flags.integer("steps-per-epoch", 0, INT32_MAX);
+  readCallbackFlags(flags, options);
 
   options.optimizer = flags.text("optimizer");
   if (options.optimizer != program.optimizer)
@@ -573,6 +639,27 @@ std::vector<FlagValue> trajectoryFlags(const Options &options) {
   add("normalize", options.normalizeText);
   add("validation-split", options.validationSplit);
   add("batch", options.batch);
+  add("steps-per-epoch", options.stepsPerEpoch);
+  // The callbacks change the rate and the length; what they monitor
+  // depends on how much of the validation split is evaluated.
+  const EarlyStopping &stopping = options.earlyStopping;
+  add("early-stopping", metricName(stopping.metric));
+  if (stopping.metric != Metric::None) {
+    add("early-stopping-patience", stopping.patience);
+    add("early-stopping-min-delta", stopping.minDelta);
+    add("restore-best", stopping.restoreBest);
+  }
+  const ReduceOnPlateau &plateau = options.plateau;
+  add("reduce-lr-on-plateau", metricName(plateau.metric));
+  if (plateau.metric != Metric::None) {
+    add("plateau-factor", plateau.factor);
+    add("plateau-patience", plateau.patience);
+    add("plateau-min-delta", plateau.minDelta);
+    add("plateau-min-lr", plateau.minLr);
+    add("plateau-cooldown", plateau.cooldown);
+  }
+  if (isValidationMetric(stopping.metric) || isValidationMetric(plateau.metric))
+    add("validation-steps", options.validationSteps);
   add("seed", options.seed);
   if (schedule.kind == ScheduleKind::Cosine ||
       schedule.kind == ScheduleKind::OneCycle) {

@@ -47,6 +47,10 @@ struct TrainingData {
   DataSource source;
   Dataset train, test;
   TrainValidation split;
+  /// Full batches in one shuffled pass over the training images; an epoch
+  /// is stepsPerEpoch steps, one pass unless --steps-per-epoch says more
+  /// or fewer.
+  int64_t batchesPerPass = 0;
   int64_t stepsPerEpoch = 0, totalSteps = 0, totalEpochs = 0;
 };
 
@@ -114,6 +118,14 @@ private:
   bool finishEpoch(Workspace &work, const TrainingData &data,
                    Clock::time_point epochStart, double trainSeconds,
                    int64_t images);
+  double rateAt(const TrainingData &data, int64_t step) const;
+  void startPass(Workspace &work, const TrainingData &data);
+  std::optional<EvalResult> validate(Workspace &work,
+                                     const TrainingData &data);
+  bool applyCallbacks(Workspace &work, const TrainingData &data,
+                      int64_t epoch, double lr);
+  void keepBestWeights(Arena &arena);
+  void restoreBestWeights(Workspace &work, const TrainingData &data);
   void checkFinite(Arena &arena, int64_t step);
   [[noreturn]] void diverged(const std::string &what, int64_t step);
   CheckpointInfo checkpointInfo() const;
@@ -133,6 +145,8 @@ private:
   Throughput throughput;
   StepWindow window;
   EpochResults last;
+  /// Early stopping's best epoch's weights, with --restore-best.
+  std::vector<StoredVariable> bestWeights;
   Clock::time_point lastSave = Clock::now();
 };
 
@@ -156,11 +170,13 @@ void Trainer::planRun(TrainingData &data) {
           ? ""
           : fmt::format(" after holding out {} for validation",
                         data.split.validation.size());
-  data.stepsPerEpoch = int64_t(data.split.train.size()) / options.batch;
-  if (data.stepsPerEpoch == 0)
+  data.batchesPerPass = int64_t(data.split.train.size()) / options.batch;
+  if (data.batchesPerPass == 0)
     fail("the training set has {} images{}, fewer than one batch of {}; use "
          "a smaller --batch",
          data.split.train.size(), heldOut, options.batch);
+  data.stepsPerEpoch = options.stepsPerEpoch > 0 ? options.stepsPerEpoch
+                                                 : data.batchesPerPass;
   data.totalSteps =
       options.steps > 0 ? options.steps : options.epochs * data.stepsPerEpoch;
   data.totalEpochs =
@@ -184,6 +200,7 @@ void Trainer::startOrResume(Arena &arena, const TrainingData &data) {
   CheckpointInfo info = loadCheckpoint(options.resume, program, arena);
   checkResume(info, data.stepsPerEpoch);
   state = info.state;
+  bestWeights = std::move(info.bestWeights);
   progress.line("resumed from {} at step {} (epoch {}, batch {})",
                 options.resume, state.step, state.epoch + 1,
                 state.batchInEpoch);
@@ -271,6 +288,7 @@ CheckpointInfo Trainer::checkpointInfo() const {
   info.fingerprint = program.fingerprint ? program.fingerprint : "";
   info.flags = trajectoryFlags(options);
   info.state = state;
+  info.bestWeights = bestWeights;
   return info;
 }
 
@@ -387,9 +405,12 @@ int Trainer::train() {
                 options.batch, program.optimizer, options.schedule.lr,
                 scheduleName(options.schedule.kind), options.threads);
 
-  while (state.step < data.totalSteps)
+  while (state.step < data.totalSteps && !state.callbacks.stopped)
     if (!trainEpoch(work, data))
       return stopInterrupted(work.arena);
+  if (state.callbacks.stopped && options.earlyStopping.restoreBest &&
+      !bestWeights.empty() && !last.test)
+    restoreBestWeights(work, data); // resumed after the stop, before this
   if (!last.test) {
     // Resumed at (or past) the end: nothing trained, so evaluate here.
     last.test = evaluate(program, work.arena, work.batcher, data.test,
@@ -411,6 +432,9 @@ int Trainer::train() {
   if (last.validation)
     result.add("val_accuracy", last.validation->accuracy)
         .add("best_val_accuracy", state.bestValAccuracy);
+  if (state.callbacks.stopped)
+    result.add("stopped_early", true)
+        .add("best_epoch", state.callbacks.bestEpoch);
   result.add("epochs", data.totalEpochs)
       .add("steps", state.step)
       .add("batch", options.batch)
@@ -426,15 +450,6 @@ int Trainer::train() {
 /// Trains the rest of the current epoch (up to the run's last step), then
 /// evaluates and saves. False when interrupted.
 bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
-  Pass pass;
-  pass.data = &data.train;
-  pass.order = epochOrder(data.split.train, options.seed, state.epoch);
-  pass.batch = options.batch;
-  pass.training = true;
-  pass.seed = options.seed;
-  pass.epoch = state.epoch;
-  pass.firstBatch = state.batchInEpoch;
-  work.batcher.start(std::move(pass));
   const int64_t end = std::min(
       data.stepsPerEpoch, state.batchInEpoch + data.totalSteps - state.step);
   Clock::time_point epochStart = Clock::now();
@@ -443,11 +458,11 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
 
   while (state.batchInEpoch < end) {
     Clock::time_point stepStart = Clock::now();
+    if (images == 0 || state.step % data.batchesPerPass == 0)
+      startPass(work, data);
     int32_t count = work.batcher.next(work.arena);
     int64_t step = state.step + 1;
-    rn_step_params params =
-        stepParams(step, learningRate(options.schedule, step,
-                                      data.stepsPerEpoch, data.totalSteps));
+    rn_step_params params = stepParams(step, rateAt(data, step));
     if (int32_t status = work.arena.trainStep(count, params)) {
       if (status == kNonFiniteStatus)
         diverged(nonFiniteReport(), step); // with the checkpoint advice
@@ -482,6 +497,30 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     saveIfDue(work.arena, data);
   }
   return finishEpoch(work, data, epochStart, trainSeconds, images);
+}
+
+/// The learning rate of 1-based `step`: the schedule's, as reduce-on-plateau
+/// has scaled it.
+double Trainer::rateAt(const TrainingData &data, int64_t step) const {
+  return scaledRate(options.plateau, state.callbacks,
+                    learningRate(options.schedule, step, data.stepsPerEpoch,
+                                 data.totalSteps));
+}
+
+/// Starts the batcher where the run is in its data: pass step / P, batch
+/// step % P, P full batches a pass. Passes are shuffled apart from epochs,
+/// so --steps-per-epoch changes when the run evaluates, not what it sees.
+void Trainer::startPass(Workspace &work, const TrainingData &data) {
+  const int64_t index = state.step / data.batchesPerPass;
+  Pass pass;
+  pass.data = &data.train;
+  pass.order = epochOrder(data.split.train, options.seed, index);
+  pass.batch = options.batch;
+  pass.training = true;
+  pass.seed = options.seed;
+  pass.epoch = index;
+  pass.firstBatch = state.step % data.batchesPerPass;
+  work.batcher.start(std::move(pass));
 }
 
 /// Shows and logs where the run is after a step.
@@ -528,6 +567,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
     next.step = state.step;
     next.epoch = epoch + 1;
     next.bestValAccuracy = state.bestValAccuracy;
+    next.callbacks = state.callbacks;
     state = next;
   }
 
@@ -539,8 +579,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
   std::string validationText;
   bool best = false;
   if (!data.split.validation.empty()) {
-    last.validation = evaluate(program, work.arena, work.batcher, data.train,
-                               data.split.validation);
+    last.validation = validate(work, data);
     if (!last.validation)
       return false;
     best = last.validation->accuracy > state.bestValAccuracy;
@@ -549,8 +588,12 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
     record.valLoss = last.validation->loss;
     record.valAccuracy = last.validation->accuracy;
     validationText =
-        fmt::format(" | val loss {:.4f} acc {:.2f}%", last.validation->loss,
-                    100 * last.validation->accuracy);
+        fmt::format(" | val loss {:.4f} acc {:.2f}%{}", last.validation->loss,
+                    100 * last.validation->accuracy,
+                    last.validation->images < int64_t(data.split.validation.size())
+                        ? fmt::format(" (first {} images)",
+                                      last.validation->images)
+                        : "");
   }
   last.test = evaluate(program, work.arena, work.batcher, data.test,
                        allIndices(data.test.size()));
@@ -561,8 +604,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
   double seconds = secondsSince(epochStart);
   record.testLoss = last.test->loss;
   record.testAccuracy = last.test->accuracy;
-  record.lr = learningRate(options.schedule, state.step, data.stepsPerEpoch,
-                           data.totalSteps);
+  record.lr = rateAt(data, state.step);
   record.imagesPerSecond = imagesPerSecond;
   record.seconds = seconds;
   record.rssMib = mebibytes(residentBytes());
@@ -572,6 +614,10 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
                 epoch + 1, data.totalEpochs, last.trainLoss,
                 100 * last.trainAccuracy, validationText, last.test->loss,
                 100 * last.test->accuracy, imagesPerSecond, seconds);
+  // Callbacks act on whole epochs only, as Keras's.
+  if (state.batchInEpoch == 0 &&
+      !applyCallbacks(work, data, epoch + 1, record.lr))
+    return false;
   save(work.arena);
   if (best && !options.saveBest.empty()) {
     saveTo(work.arena, options.saveBest, 1);
@@ -579,6 +625,86 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
                   100 * last.validation->accuracy, options.saveBest);
   }
   return true;
+}
+
+/// Early stopping and reduce-on-plateau at the end of 1-based `epoch`, which
+/// ended with rate `lr`. False when interrupted.
+bool Trainer::applyCallbacks(Workspace &work, const TrainingData &data,
+                             int64_t epoch, double lr) {
+  EpochMetrics metrics;
+  metrics.loss = last.trainLoss;
+  metrics.accuracy = last.trainAccuracy;
+  if (last.validation) {
+    metrics.valLoss = last.validation->loss;
+    metrics.valAccuracy = last.validation->accuracy;
+  }
+  CallbackState &callbacks = state.callbacks;
+  EpochDecision decision = endEpoch(options.earlyStopping, options.plateau,
+                                    callbacks, epoch, metrics, lr);
+  if (decision.improved && options.earlyStopping.restoreBest)
+    keepBestWeights(work.arena);
+  if (decision.reduced)
+    progress.line("reduce-lr-on-plateau: {} has not improved for {} "
+                  "epoch(s); learning rate {:g} -> {:g}",
+                  metricName(options.plateau.metric), options.plateau.patience,
+                  lr, rateAt(data, state.step + 1));
+  if (!decision.stop)
+    return true;
+  progress.line("early stopping: {} has not improved for {} epoch(s) (best "
+                "{:.4f} at epoch {}); stopping after epoch {}",
+                metricName(options.earlyStopping.metric), callbacks.stopWait,
+                callbacks.stopBest, callbacks.bestEpoch, epoch);
+  if (options.earlyStopping.restoreBest && !bestWeights.empty()) {
+    restoreBestWeights(work, data);
+    if (!last.test)
+      return false;
+  }
+  return true;
+}
+
+/// Keeps the weights and BatchNorm statistics of the arena (not the
+/// optimizer's slots, as Keras's get_weights) for --restore-best.
+void Trainer::keepBestWeights(Arena &arena) {
+  arena.downloadVariables();
+  bestWeights.clear();
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    if (variable.role != RN_PARAMETER && variable.role != RN_STATE)
+      continue;
+    StoredVariable kept;
+    kept.name = variable.name;
+    kept.role = variable.role;
+    kept.shape.assign(variable.shape, variable.shape + variable.rank);
+    const float *values = arena.variable(variable);
+    kept.values.assign(values, values + elementCount(variable));
+    bestWeights.push_back(std::move(kept));
+  }
+}
+
+/// Puts the best epoch's weights back and evaluates them on the test split
+/// (last.test is empty when interrupted).
+void Trainer::restoreBestWeights(Workspace &work, const TrainingData &data) {
+  for (const StoredVariable &kept : bestWeights)
+    for (int32_t i = 0; i < program.num_variables; ++i)
+      if (kept.name == program.variables[i].name)
+        std::copy(kept.values.begin(), kept.values.end(),
+                  work.arena.variable(program.variables[i]));
+  work.arena.uploadVariables();
+  progress.line("restored the weights of epoch {}",
+                state.callbacks.bestEpoch);
+  last.test = evaluate(program, work.arena, work.batcher, data.test,
+                       allIndices(data.test.size()));
+}
+
+/// The validation split, or its first --validation-steps batches.
+std::optional<EvalResult> Trainer::validate(Workspace &work,
+                                            const TrainingData &data) {
+  std::vector<int64_t> order = data.split.validation;
+  if (options.validationSteps > 0)
+    order.resize(std::min(order.size(),
+                          size_t(options.validationSteps * options.batch)));
+  return evaluate(program, work.arena, work.batcher, data.train,
+                  std::move(order));
 }
 
 //===----------------------------------------------------------------------===//

@@ -11,7 +11,8 @@
 // state. Derived variables (RN_DERIVED, recomputed by prepare_eval) are
 // neither saved nor loaded.
 //
-// File format (little-endian), version 2:
+// File format (little-endian), version 3 (version 2, without the callback
+// state and the best weights, is read too):
 //   "RNCKPT\0\0"                    8-byte magic
 //   u32 version
 //   str model, str optimizer        (str: u32 length, then the bytes)
@@ -20,8 +21,13 @@
 //   i64 step, i64 epoch, i64 batch in epoch
 //   f64 epoch loss sum, i64 epoch correct, i64 epoch images
 //   f64 best validation accuracy    (-1: none yet)
+//   callbacks (Callbacks.h): f64 stop best, i64 stop wait, i64 best epoch,
+//     u8 stopped, f64 plateau best, i64 plateau wait, i64 cooldown,
+//     f64 learning-rate scale
 //   u32 variable count, then per variable:
 //     str name, i32 role, i32 rank, i64 shape[rank], f32 values[product]
+//   u32 best-weights count (early stopping's restore_best; 0 without it),
+//     then per variable: str name, f32 values[its variable's product]
 //   u32 CRC-32 (zlib) of every byte before it
 // Files are written to a temporary file in the same directory (PATH.tmp.PID),
 // synced and renamed over the old one, and the directory is synced, so a
@@ -35,6 +41,7 @@
 #ifndef RESNETRT_CHECKPOINT_H
 #define RESNETRT_CHECKPOINT_H
 
+#include "resnetrt/Callbacks.h"
 #include "resnetrt/Program.h"
 
 #include <cstdint>
@@ -55,6 +62,7 @@ struct TrainingState {
   int64_t epochCorrect = 0;
   int64_t epochImages = 0;
   double bestValAccuracy = -1;
+  CallbackState callbacks;
 };
 
 /// One flag's value as text, as trajectoryFlags() gives it.
@@ -65,18 +73,22 @@ struct FlagValue {
   }
 };
 
-struct CheckpointInfo {
-  std::string model, optimizer;
-  std::string target, fingerprint; ///< of the program that wrote it
-  std::vector<FlagValue> flags;     ///< what shaped the run
-  TrainingState state;
-};
-
 struct StoredVariable {
   std::string name;
   int32_t role = 0;
   std::vector<int64_t> shape;
   std::vector<float> values;
+};
+
+struct CheckpointInfo {
+  std::string model, optimizer;
+  std::string target, fingerprint; ///< of the program that wrote it
+  std::vector<FlagValue> flags;     ///< what shaped the run
+  TrainingState state;
+  /// The weights (parameters and BatchNorm state) of early stopping's best
+  /// epoch, kept for restore_best; empty otherwise. Their roles and shapes
+  /// are the program's.
+  std::vector<StoredVariable> bestWeights;
 };
 
 struct Checkpoint {

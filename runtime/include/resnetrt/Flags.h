@@ -19,14 +19,19 @@
 // The flags (see --help or flagTable() for each one's fallback):
 //   data        --data=DIR --dataset=fashion_mnist|mnist|cifar10|cifar100
 //               --augment=LIST --normalize=MEANS/STDS|none
-//               --validation-split=FRACTION
-//   length      --epochs=N --steps=N --batch=N
+//               --validation-split=FRACTION --validation-steps=N
+//   length      --epochs=N --steps=N --steps-per-epoch=N --batch=N
 //   optimizer   --optimizer=sgd|adam|adamw --lr=X --momentum=X
 //               --nesterov[=BOOL] --weight-decay=X --beta1=X --beta2=X
 //               --eps=X --keras-epsilon[=BOOL] --label-smoothing=X
 //   schedule    --schedule=constant|step|cosine|one_cycle --schedule-at=E,E
 //               --schedule-factor=X --warmup-epochs=X --min-lr=X --max-lr=X
 //               --pct-start=X
+//   callbacks   --early-stopping=METRIC --early-stopping-patience=N
+//               --early-stopping-min-delta=X --restore-best[=BOOL]
+//               --reduce-lr-on-plateau=METRIC --plateau-factor=X
+//               --plateau-patience=N --plateau-min-delta=X --plateau-min-lr=X
+//               --plateau-cooldown=N
 //   run         --seed=N --threads=N --gpu=N --device --checkpoint=PATH
 //               --checkpoint-every=N --checkpoint-minutes=X --keep=K
 //               --save-best=PATH --resume=PATH --init-from=FILE
@@ -54,6 +59,7 @@
 #define RESNETRT_FLAGS_H
 
 #include "resnetrt/Augment.h"
+#include "resnetrt/Callbacks.h"
 #include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
 #include "resnetrt/Program.h"
@@ -78,9 +84,11 @@ struct Options {
   Normalize normalize;
   std::string normalizeText; ///< as given
   double validationSplit = 0;
+  int64_t validationSteps = 0; ///< batches evaluated per epoch; 0: all
   // Length
   int64_t epochs = 1;
-  int64_t steps = 0; ///< 0: epochs decide
+  int64_t steps = 0;         ///< 0: epochs decide
+  int64_t stepsPerEpoch = 0; ///< 0: one pass over the training images
   int32_t batch = 1;
   // Optimizer
   std::string optimizer;
@@ -90,6 +98,9 @@ struct Options {
   bool kerasEpsilon = false; ///< eps added before the bias correction
   double labelSmoothing = 0;
   Schedule schedule; ///< holds --lr
+  // Callbacks
+  EarlyStopping earlyStopping;
+  ReduceOnPlateau plateau;
   // Run
   uint64_t seed = 0;
   int32_t threads = 1;    ///< resolved: never 0

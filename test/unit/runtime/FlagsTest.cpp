@@ -123,6 +123,39 @@ TEST(FlagsTest, BadValuesSayWhatIsAccepted) {
                   "--pct-start=1: expected a number in (0, 1)");
 }
 
+TEST(FlagsTest, CallbacksNeedWhatTheyMonitor) {
+  EXPECT_CONTAINS(flagError({"--early-stopping=val_loss"}),
+                  "--early-stopping=val_loss: a validation metric needs a "
+                  "validation split; add --validation-split");
+  EXPECT_CONTAINS(flagError({"--reduce-lr-on-plateau=val_accuracy"}),
+                  "a validation metric needs a validation split");
+  EXPECT_CONTAINS(flagError({"--early-stopping=val_acc"}),
+                  "--early-stopping=val_acc: expected val_loss, "
+                  "val_accuracy, loss, accuracy or none");
+  EXPECT_CONTAINS(flagError({"--restore-best"}),
+                  "--restore-best=true: needs --early-stopping=METRIC");
+  EXPECT_CONTAINS(flagError({"--reduce-lr-on-plateau=loss",
+                             "--plateau-factor=1"}),
+                  "--plateau-factor=1: expected a number in (0, 1)");
+  EXPECT_CONTAINS(flagError({"--validation-steps=2"}),
+                  "--validation-steps=2: it limits the validation split's "
+                  "evaluation; add --validation-split");
+  Options options =
+      parseFlags(cifarLogistic(),
+                 {"--validation-split=0.1", "--early-stopping=val_loss",
+                  "--early-stopping-patience=3", "--restore-best",
+                  "--reduce-lr-on-plateau=loss", "--plateau-factor=0.5",
+                  "--steps-per-epoch=7", "--validation-steps=2"});
+  EXPECT_EQ(options.earlyStopping.metric, Metric::ValLoss);
+  EXPECT_EQ(options.earlyStopping.patience, 3);
+  EXPECT_TRUE(options.earlyStopping.restoreBest);
+  EXPECT_EQ(options.plateau.metric, Metric::Loss);
+  EXPECT_EQ(options.plateau.factor, 0.5);
+  EXPECT_EQ(options.plateau.patience, 10); // Keras's default
+  EXPECT_EQ(options.stepsPerEpoch, 7);
+  EXPECT_EQ(options.validationSteps, 2);
+}
+
 TEST(FlagsTest, OptimizerIsFixedAtCompileTime) {
   std::string message = flagError({"--optimizer=adam"});
   EXPECT_CONTAINS(message, "--optimizer=adam: this program was compiled for "

@@ -456,6 +456,115 @@ TEST_F(TrainRun, RealDivergenceIsCaught) {
   EXPECT_CONTAINS(result.err, "--lr=1e+37");
 }
 
+/// The epoch records of a run's metrics.jsonl.
+std::vector<std::string> epochRecords(const std::string &dir) {
+  std::ifstream file(dir + "/metrics.jsonl");
+  std::vector<std::string> epochs;
+  for (std::string line; std::getline(file, line);)
+    if (line.find("\"type\":\"epoch\"") != std::string::npos)
+      epochs.push_back(line);
+  return epochs;
+}
+
+TEST_F(TrainRun, StepsPerEpochSplitsTheSameStreamOfBatches) {
+  // 10 batches a pass; epochs of 4 steps cut across passes without
+  // changing what each step sees.
+  std::string short_ = work / "short.ckpt", plain = work / "plain.ckpt";
+  RunResult result =
+      run({"--epochs=5", "--steps-per-epoch=4", "--checkpoint=" + short_,
+           "--augment=random_crop(28,pad=2)", "--log-dir=" + (work / "a")});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "training: 5 epoch(s) of 4 steps (20 steps)");
+  EXPECT_CONTAINS(result.out, "epoch 5/5: train loss");
+  EXPECT_EQ(epochRecords(work / "a").size(), 5u);
+  ASSERT_EQ(run({"--steps=20", "--checkpoint=" + plain,
+                 "--augment=random_crop(28,pad=2)"})
+                .status,
+            0);
+  expectSameVariables(short_, plain);
+}
+
+TEST_F(TrainRun, ValidationStepsEvaluateTheFirstBatches) {
+  RunResult result = run({"--epochs=1", "--validation-split=0.25",
+                          "--validation-steps=1"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "(first 64 images)");
+}
+
+TEST_F(TrainRun, EarlyStoppingStopsAndRestoresTheBestEpoch) {
+  // Accuracy never rises by more than 1: epoch 1 is the best, and patience
+  // 2 stops after epoch 3.
+  std::vector<std::string> stop = {"--schedule=constant",
+                                   "--early-stopping=accuracy",
+                                   "--early-stopping-min-delta=1",
+                                   "--early-stopping-patience=2",
+                                   "--restore-best"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), stop.begin(), stop.end());
+    return args;
+  };
+  std::string stopped = work / "stopped.ckpt", first = work / "first.ckpt";
+  RunResult result =
+      run(with({"--epochs=10", "--checkpoint=" + stopped}));
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "early stopping: accuracy has not improved "
+                              "for 2 epoch(s)");
+  EXPECT_CONTAINS(result.out, "stopping after epoch 3");
+  EXPECT_CONTAINS(result.out, "restored the weights of epoch 1");
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 30);
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "best_epoch"), 1);
+  EXPECT_CONTAINS(result.lastLine(), "\"stopped_early\":true");
+
+  // The weights are epoch 1's, and so is the final test accuracy.
+  RunResult one =
+      run({"--epochs=1", "--schedule=constant", "--checkpoint=" + first});
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "test_accuracy"),
+            *jsonNumber(one.lastLine(), "test_accuracy"));
+  Checkpoint a = readCheckpoint(stopped), b = readCheckpoint(first);
+  for (size_t i = 0; i < a.variables.size(); ++i)
+    if (a.variables[i].role != RN_OPTIMIZER_SLOT)
+      EXPECT_EQ(a.variables[i].values, b.variables[i].values)
+          << a.variables[i].name;
+  EXPECT_TRUE(a.info.state.callbacks.stopped);
+
+  // A run stopped after epoch 2 and resumed stops where the straight one
+  // did, with the same weights; a resumed finished run trains no more.
+  std::string resumed = work / "resumed.ckpt";
+  ASSERT_EQ(run(with({"--epochs=2", "--checkpoint=" + resumed})).status, 0);
+  EXPECT_EQ(readCheckpoint(resumed).info.bestWeights.size(), 3u);
+  RunResult second = run(
+      with({"--epochs=10", "--resume=" + resumed, "--checkpoint=" + resumed}));
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_CONTAINS(second.out, "stopping after epoch 3");
+  expectSameVariables(stopped, resumed);
+  RunResult again = run(
+      with({"--epochs=10", "--resume=" + resumed, "--checkpoint=" + resumed}));
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(*jsonNumber(again.lastLine(), "steps"), 30);
+  EXPECT_EQ(*jsonNumber(again.lastLine(), "test_accuracy"),
+            *jsonNumber(result.lastLine(), "test_accuracy"));
+}
+
+TEST_F(TrainRun, ReduceOnPlateauLowersTheRate) {
+  RunResult result =
+      run({"--epochs=4", "--lr=0.1", "--schedule=constant",
+           "--reduce-lr-on-plateau=accuracy",
+           "--plateau-min-delta=1", "--plateau-patience=1",
+           "--plateau-factor=0.5", "--log-dir=" + (work / "logs")});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "reduce-lr-on-plateau: accuracy has not "
+                              "improved for 1 epoch(s); learning rate 0.1 "
+                              "-> 0.05");
+  std::vector<std::string> epochs = epochRecords(work / "logs");
+  ASSERT_EQ(epochs.size(), 4u);
+  // Each record has the rate its epoch ended with.
+  std::vector<double> rates;
+  for (const std::string &epoch : epochs)
+    rates.push_back(*jsonNumber(epoch, "lr"));
+  EXPECT_EQ(rates, (std::vector<double>{0.1, 0.1, 0.05, 0.025}));
+}
+
 TEST_F(TrainRun, EvalOnlyReproducesTheTestResult) {
   std::string path = work / "e.ckpt";
   RunResult trained = run({"--epochs=1", "--checkpoint=" + path});

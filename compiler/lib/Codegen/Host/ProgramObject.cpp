@@ -214,6 +214,10 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
       number(key);
     }
   };
+  auto boolean = [&](StringRef key, StringRef name) {
+    if (auto value = recipe.getAs<BoolAttr>(key))
+      flag(name) << (value.getValue() ? "true" : "false");
+  };
   if (auto dataset = recipe.getAs<StringAttr>("dataset"))
     flag("dataset") << dataset.getValue();
   if (auto path = recipe.getAs<StringAttr>("data_path"))
@@ -224,14 +228,12 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   flag("optimizer") << recipe.getAs<StringAttr>("optimizer").getValue();
   simple("lr", "lr");
   simple("momentum", "momentum");
-  if (auto nesterov = recipe.getAs<BoolAttr>("nesterov"))
-    flag("nesterov") << (nesterov.getValue() ? "true" : "false");
+  boolean("nesterov", "nesterov");
   simple("weight_decay", "weight-decay");
   simple("beta1", "beta1");
   simple("beta2", "beta2");
   simple("epsilon", "eps");
-  if (auto keras = recipe.getAs<BoolAttr>("keras_epsilon"))
-    flag("keras-epsilon") << (keras.getValue() ? "true" : "false");
+  boolean("keras_epsilon", "keras-epsilon");
   flag("schedule") << recipe.getAs<StringAttr>("schedule").getValue();
   if (auto at = recipe.getAs<DenseI64ArrayAttr>("schedule_at")) {
     flag("schedule-at");
@@ -244,6 +246,22 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   simple("pct_start", "pct-start");
   simple("label_smoothing", "label-smoothing");
   simple("validation_split", "validation-split");
+  simple("validation_steps", "validation-steps");
+  simple("steps_per_epoch", "steps-per-epoch");
+  if (auto metric = recipe.getAs<StringAttr>("early_stopping")) {
+    flag("early-stopping") << metric.getValue();
+    simple("early_stopping_patience", "early-stopping-patience");
+    simple("early_stopping_min_delta", "early-stopping-min-delta");
+    boolean("restore_best", "restore-best");
+  }
+  if (auto metric = recipe.getAs<StringAttr>("reduce_lr_on_plateau")) {
+    flag("reduce-lr-on-plateau") << metric.getValue();
+    simple("plateau_factor", "plateau-factor");
+    simple("plateau_patience", "plateau-patience");
+    simple("plateau_min_delta", "plateau-min-delta");
+    simple("plateau_min_lr", "plateau-min-lr");
+    simple("plateau_cooldown", "plateau-cooldown");
+  }
   simple("seed", "seed");
   if (auto dir = recipe.getAs<StringAttr>("log_dir"))
     flag("log-dir") << dir.getValue();
