@@ -1,24 +1,26 @@
 # ResNet-50 as the Keras tutorial in seed 004 builds it: 64x64x3 images,
-# 6 classes, zero padding then a 7x7/2 stem with a bias, 3x3/2 max pooling,
+# 10 classes (as its compile cell builds it), zero padding then a 7x7/2 stem with a bias, 3x3/2 max pooling,
 # bottleneck blocks ("convolutional" blocks with a 1x1 projection shortcut and
 # "identity" blocks), 2x2 average pooling, flatten and a softmax dense layer.
 # Every conv has a bias and glorot_uniform(seed = 0) weights, as in Keras.
 # Layer names follow the tutorial's (res2a_branch2a, bn2a_branch2a, ...).
 #
-# Parameters: 23,600,006 in all, 23,546,886 trainable and 53,120
-# non-trainable (the BN moving averages), Keras's model.summary() figures
-# for the 6-class model. (The seed's compile cell builds it with
-# classes = 10, which would add 8,196; its summary is of the 6-class one.)
+# Parameters: 23,608,202 in all, 23,555,082 trainable and 53,120
+# non-trainable (the BN moving averages): Keras's model.summary() figures
+# for the seed's 6-class summary (23,600,006) plus the 8,196 of the wider
+# last layer of its 10-class compile cell.
 #
 # Recipe: the seed compiles with Keras's 'adam' (rate 1e-3, epsilon 1e-7)
 # and categorical cross-entropy on the softmax output. Choices: its fit()
 # is not shown, so batch 32 (Keras's default) and 20 epochs. The seed's
-# data set, SIGNS (64x64 photos of hands showing 0-5), has no loader here,
-# so the train block has no `data` line: this file is for `resnetc
-# --summary` and benchmarks.
+# data set (64x64 photos) is not at hand, so the recipe trains on CIFAR-10
+# resized to 64x64 once, when loaded, with CIFAR-10's class names; a
+# folder of one's own photos goes in with `--data=DIR --dataset=folder`
+# (DIR/train/CLASS/*.jpg, DIR/test/CLASS/*.jpg, 10 classes).
 model keras_resnet50 {
   input image[3, 64, 64]
-  classes 6
+  classes ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+           "horse", "ship", "truck"]
   init glorot_uniform(seed = 0)
 
   # Keras BatchNormalization defaults.
@@ -72,6 +74,9 @@ model keras_resnet50 {
 }
 
 train {
+  data cifar10 {
+    augment resize(64, 64)
+  }
   batch 32
   epochs 20
   optimizer adam(lr = 1e-3, epsilon = 1e-7, keras_epsilon = true)

@@ -211,6 +211,11 @@ OwningOpRef<ModuleOp> Elaborator::run() {
                                  {output.getTensor().getType()}));
   module->getOperation()->setAttr("rn.classes",
                                   builder.getI64IntegerAttr(classes));
+  if (!classNames.empty()) {
+    SmallVector<StringRef> names(classNames.begin(), classNames.end());
+    module->getOperation()->setAttr("rn.class_names",
+                                    builder.getStrArrayAttr(names));
+  }
   module->getOperation()->setAttr("rn.recipe", recipe->attr);
   if (failed(verify(*module)))
     return nullptr;
@@ -228,10 +233,28 @@ LogicalResult Elaborator::declareClassesAndInit() {
   FailureOr<DslValue> value = eval(*model.classes);
   if (failed(value))
     return failure();
+  // A list of names says how many classes there are, and what they are
+  // called (classify --image prints them).
+  if (value->is(DslValue::Kind::List)) {
+    for (const DslValue &name : value->getList()) {
+      bool ok = name.is(DslValue::Kind::String) && !name.getString().empty() &&
+                name.getString().find('\n') == std::string::npos;
+      if (!ok || llvm::is_contained(classNames, name.getString())) {
+        error(model.classes->getLoc())
+            << "class names are distinct, non-empty strings on one line; "
+               "got "
+            << name.describe();
+        return failure();
+      }
+      classNames.push_back(name.getString());
+    }
+    value = DslValue::integer(int64_t(classNames.size()));
+  }
   if (!value->is(DslValue::Kind::Int) || value->getInt() < 1 ||
       value->getInt() > 1'000'000) {
     error(model.classes->getLoc())
-        << "classes must be an integer from 1 to 1000000, got "
+        << "classes must be an integer from 1 to 1000000 or a list of class "
+           "names, got "
         << value->describe();
     return failure();
   }

@@ -209,6 +209,8 @@ private:
   Initializer modelInit;
   int64_t batch = 0;
   int64_t classes = 0;
+  /// `classes ["cat", "dog"]`: the names; empty for `classes 2`.
+  std::vector<std::string> classNames;
   int64_t loopIterations = 0;
   int64_t layerCount = 0;
   int64_t valueWork = 0; ///< List values and string bytes made so far.

@@ -41,6 +41,9 @@ const std::vector<Builtin> &datasetChoices() {
     std::vector<Builtin> t;
     for (const DatasetInfo &d : kDatasets)
       t.push_back(choice(d.name));
+    // Image folders: any size (resized to the model's input, or by
+    // `resize`), any number of classes (the folders').
+    t.push_back(choice("folder"));
     return t;
   }();
   return table;
@@ -48,6 +51,7 @@ const std::vector<Builtin> &datasetChoices() {
 
 const std::vector<Builtin> &transformChoices() {
   static const std::vector<Builtin> table = {
+      choice("resize", {req("height"), opt("width", DslValue::none())}),
       choice("random_crop", {req("size"), opt("pad", DslValue::integer(0))}),
       choice("central_crop", {req("size")}),
       choice("flip_horizontal"),
@@ -363,7 +367,22 @@ LogicalResult RecipeBuilder::readTransform(const ast::Expr &expr) {
   t.kind = c->builtin.name;
   t.loc = expr.getLoc();
   // Crops are square: `size` is their side in pixels.
-  if (t.kind == "random_crop") {
+  if (t.kind == "resize") {
+    if (!recipe.transforms.empty()) {
+      el.error(expr.getLoc()) << "resize comes first: the images are resized "
+                                 "once, when loaded, before the other "
+                                 "transforms";
+      return failure();
+    }
+    FailureOr<int64_t> height = c->integer("height", 1, 65536);
+    if (failed(height))
+      return failure();
+    FailureOr<int64_t> width =
+        c->given("width") ? c->integer("width", 1, 65536) : height;
+    if (failed(width))
+      return failure();
+    t.size = {*height, *width};
+  } else if (t.kind == "random_crop") {
     FailureOr<int64_t> size = c->integer("size", 1, 4096);
     if (failed(size))
       return failure();
@@ -739,6 +758,10 @@ LogicalResult resnetc::checkRecipeAgainstModel(Recipe &recipe, Elaborator &el,
       };
       t.size = {crop(height), crop(width)};
     }
+    if (t.kind == "resize") {
+      height = t.size[0];
+      width = t.size[1];
+    }
     if (t.kind == "random_crop" || t.kind == "central_crop") {
       int64_t maxH = height + 2 * t.pad, maxW = width + 2 * t.pad;
       if (t.size[0] > maxH || t.size[1] > maxW) {
@@ -764,7 +787,8 @@ LogicalResult resnetc::checkRecipeAgainstModel(Recipe &recipe, Elaborator &el,
     }
     SmallVector<NamedAttribute> fields{
         b.getNamedAttr("kind", b.getStringAttr(t.kind))};
-    if (t.kind == "random_crop" || t.kind == "central_crop")
+    if (t.kind == "resize" || t.kind == "random_crop" ||
+        t.kind == "central_crop")
       fields.push_back(
           b.getNamedAttr("size", b.getDenseI64ArrayAttr(t.size)));
     if (t.kind == "random_crop")

@@ -59,16 +59,31 @@ static int classify(const rn_program &program, const Options &options,
   return ExitOk;
 }
 
-/// The names of the model's classes: the data set's own list where its
-/// files have one (CIFAR's batches.meta.txt, fine_label_names.txt), the
-/// published names of Fashion-MNIST and MNIST, else "class K".
+/// The names of the model's classes: the DSL's `classes [...]`, else the
+/// data set's own where it has them (image folders' names, CIFAR's
+/// batches.meta.txt, fine_label_names.txt), the published names of
+/// Fashion-MNIST and MNIST, else "class K".
 static std::vector<std::string> classNames(const rn_program &program,
                                            const Options &options) {
   const int32_t classes = program.num_classes;
+  if (program.class_names) {
+    std::vector<std::string> names;
+    std::string_view all = program.class_names;
+    for (size_t start = 0, end; start <= all.size(); start = end + 1) {
+      end = std::min(all.find('\n', start), all.size());
+      names.emplace_back(all.substr(start, end - start));
+    }
+    return names;
+  }
   std::string dir = !options.data.empty() ? options.data
-                    : !options.dataset.empty()
+                    : !options.dataset.empty() && options.dataset != "folder"
                         ? defaultDataDir(options.dataset)
                         : "";
+  if (!dir.empty() && fs::is_directory(fs::path(dir) / "train")) {
+    DataSource source = findData(dir);
+    if (int32_t(source.classNames.size()) == classes)
+      return source.classNames;
+  }
   for (const char *file : {"batches.meta.txt", "fine_label_names.txt"}) {
     std::ifstream list(fs::path(dir) / file);
     std::vector<std::string> names;

@@ -4,9 +4,12 @@
 
 #include "resnetrt/Error.h"
 #include "resnetrt/File.h"
+#include "resnetrt/Image.h"
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -21,6 +24,8 @@ std::string_view formatName(DataFormat format) {
     return "CIFAR-10 binary";
   case DataFormat::Cifar100:
     return "CIFAR-100 binary";
+  case DataFormat::ImageFolder:
+    return "image folders";
   }
   return "?";
 }
@@ -32,7 +37,10 @@ DataFormat datasetFormat(std::string_view dataset) {
     return DataFormat::Cifar10;
   if (dataset == "cifar100")
     return DataFormat::Cifar100;
-  usageError("expected one of fashion_mnist, mnist, cifar10, cifar100");
+  if (dataset == "folder")
+    return DataFormat::ImageFolder;
+  usageError("expected one of fashion_mnist, mnist, cifar10, cifar100, "
+             "folder");
 }
 
 std::string defaultDataDir(std::string_view dataset) {
@@ -42,6 +50,9 @@ std::string defaultDataDir(std::string_view dataset) {
     return "/usr/share/datasets/mnist";
   if (dataset == "cifar10")
     return "cifar-10-batches-bin";
+  if (dataset == "folder")
+    usageError("--dataset=folder reads image folders from --data=DIR "
+               "(DIR/train/CLASS/*.png and DIR/test/CLASS/*.png); pass it");
   return "cifar-100-binary";
 }
 
@@ -131,8 +142,8 @@ static constexpr const char *kExpected =
     "expected MNIST/Fashion-MNIST IDX files (train-images-idx3-ubyte, "
     "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, "
     "each optionally .gz), CIFAR-10 binary (data_batch_1.bin .. "
-    "data_batch_5.bin, test_batch.bin) or CIFAR-100 binary (train.bin, "
-    "test.bin)";
+    "data_batch_5.bin, test_batch.bin), CIFAR-100 binary (train.bin, "
+    "test.bin) or image folders (train/CLASS/*.png|jpg and test/CLASS/...)";
 
 /// The path of `name` in `dir`, or of `name.gz` when `gzipToo`; empty when
 /// neither exists.
@@ -171,12 +182,125 @@ static std::vector<std::string> findAll(const std::string &dir,
   return paths;
 }
 
+//===----------------------------------------------------------------------===//
+// Image folders
+//===----------------------------------------------------------------------===//
+
+/// Sorted names of the subfolders of `dir`.
+static std::vector<std::string> subfolders(const fs::path &dir) {
+  std::vector<std::string> names;
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir))
+    if (entry.is_directory())
+      names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The images of one split: every .png, .jpg and .jpeg (any case) in each
+/// class folder, by class, then by name; other files are skipped, as Keras
+/// skips them.
+static void listImages(const fs::path &split,
+                       const std::vector<std::string> &classes,
+                       std::vector<std::string> &files,
+                       std::vector<int32_t> &labels) {
+  for (const std::string &name : subfolders(split)) {
+    auto found = std::find(classes.begin(), classes.end(), name);
+    if (found == classes.end())
+      fail("{} has a class folder {} that {} lacks; every class of the test "
+           "split must be one of the training split",
+           split.string(), name, (split.parent_path() / "train").string());
+    std::vector<std::string> images;
+    for (const fs::directory_entry &entry :
+         fs::directory_iterator(split / name)) {
+      std::string extension = entry.path().extension().string();
+      std::transform(extension.begin(), extension.end(), extension.begin(),
+                     [](unsigned char c) { return char(std::tolower(c)); });
+      if (entry.is_regular_file() &&
+          (extension == ".png" || extension == ".jpg" || extension == ".jpeg"))
+        images.push_back(entry.path().string());
+    }
+    std::sort(images.begin(), images.end());
+    files.insert(files.end(), images.begin(), images.end());
+    labels.insert(labels.end(), images.size(),
+                  int32_t(found - classes.begin()));
+  }
+}
+
+static DataSource findImageFolders(const std::string &dir) {
+  DataSource source{DataFormat::ImageFolder, dir, {}, {}, {}, {}, {}};
+  fs::path root(dir);
+  source.classNames = subfolders(root / "train");
+  if (source.classNames.empty())
+    fail("{} has no class folders; image folders are DIR/train/CLASS/*.png "
+         "(or .jpg), one folder per class",
+         (root / "train").string());
+  fs::path test;
+  for (const char *name : {"test", "val", "validation"})
+    if (test.empty() && fs::is_directory(root / name))
+      test = root / name;
+  if (test.empty())
+    fail("{} has train/ but no test/ (or val/, validation/) folder; put the "
+         "images to evaluate on in {}/test/CLASS/",
+         dir, dir);
+  listImages(root / "train", source.classNames, source.train,
+             source.trainLabels);
+  listImages(test, source.classNames, source.test, source.testLabels);
+  for (const auto &[split, files] :
+       {std::pair{root / "train", &source.train}, std::pair{test, &source.test}})
+    if (files->empty())
+      fail("{} holds no .png, .jpg or .jpeg image in its class folders",
+           split.string());
+  return source;
+}
+
+/// Decodes and resizes the images of one split of image folders.
+static Dataset loadImageFolder(const std::vector<std::string> &files,
+                               const std::vector<int32_t> &labels,
+                               int32_t classes, const ImageShape &shape) {
+  Dataset data;
+  data.shape = shape;
+  data.numClasses = classes;
+  data.labels = labels;
+  data.pixels.resize(files.size() * data.imageBytes());
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::vector<float> image =
+        resizeImage(decodeImage(files[i], readWholeFile(files[i], "image")),
+                    shape.height, shape.width, shape.channels);
+    uint8_t *out = data.pixels.data() + i * data.imageBytes();
+    for (size_t k = 0; k < image.size(); ++k)
+      out[k] = uint8_t(std::lround(std::clamp(image[k], 0.0f, 1.0f) * 255));
+  }
+  return data;
+}
+
+void resizeDataset(Dataset &data, int32_t height, int32_t width) {
+  const ImageShape from = data.shape;
+  if (from.height == height && from.width == width)
+    return;
+  Dataset resized;
+  resized.shape = {height, width, from.channels};
+  std::vector<uint8_t> pixels(size_t(data.size()) * resized.imageBytes());
+  std::vector<float> source(data.imageBytes());
+  for (int64_t i = 0; i < data.size(); ++i) {
+    const uint8_t *in = data.image(i);
+    for (size_t k = 0; k < source.size(); ++k)
+      source[k] = float(in[k]);
+    std::vector<float> image = resizeBilinear(
+        source.data(), from.height, from.width, from.channels, height, width);
+    uint8_t *out = pixels.data() + size_t(i) * resized.imageBytes();
+    for (size_t k = 0; k < image.size(); ++k)
+      out[k] = uint8_t(std::lround(std::clamp(image[k], 0.0f, 255.0f)));
+  }
+  data.pixels = std::move(pixels);
+  data.shape = resized.shape;
+}
+
 DataSource findData(const std::string &dir) {
   if (!fs::is_directory(dir))
     fail("data directory {} does not exist; pass --data DIR naming a "
          "directory with the data set's files ({})",
          dir, kExpected);
-  DataSource source{DataFormat::Idx, dir, {}, {}};
+  DataSource source{DataFormat::Idx, dir, {}, {}, {}, {}, {}};
   std::vector<std::string> files;
   if (!(files = findAll(dir, kIdxNames, true, DataFormat::Idx)).empty()) {
     source.train = {files[0], files[1]};
@@ -198,6 +322,8 @@ DataSource findData(const std::string &dir) {
     source.test = {files[1]};
     return source;
   }
+  if (fs::is_directory(fs::path(dir) / "train"))
+    return findImageFolders(dir);
   fail("found no data set in {}: {}", dir, kExpected);
 }
 
@@ -323,9 +449,14 @@ void appendCifar(Dataset &data, const std::string &path,
   }
 }
 
-Dataset loadSplit(const DataSource &source, Split split) {
+Dataset loadSplit(const DataSource &source, Split split,
+                  const ImageShape &folderShape) {
   const std::vector<std::string> &files =
       split == Split::Train ? source.train : source.test;
+  if (source.format == DataFormat::ImageFolder)
+    return loadImageFolder(
+        files, split == Split::Train ? source.trainLabels : source.testLabels,
+        int32_t(source.classNames.size()), folderShape);
   if (source.format == DataFormat::Idx)
     return parseIdx(files[0], readDataFile(files[0]), files[1],
                     readDataFile(files[1]));

@@ -27,15 +27,31 @@ DataSource findDataSource(const Options &options) {
   return source;
 }
 
+Dataset loadImages(const rn_program &program, const Options &options,
+                   const DataSource &source, Split split) {
+  const bool resize = options.resizeHeight > 0;
+  ImageShape folderShape{resize ? options.resizeHeight : program.input_height,
+                         resize ? options.resizeWidth : program.input_width,
+                         program.input_channels};
+  Dataset data = loadSplit(source, split, folderShape);
+  if (resize)
+    resizeDataset(data, options.resizeHeight, options.resizeWidth);
+  return data;
+}
+
 Augmenter makeAugmenter(const rn_program &program, const Options &options,
                         const DataSource &source, const Dataset &data) {
   ImageShape expected{program.input_height, program.input_width,
                       program.input_channels};
   auto mismatch = [&](const std::string &after) {
-    fail("{} holds {} images of {} (HxWxC){}, but model {} takes {}; use a "
-         "data set of the model's input shape or change the model's input",
-         source.dir, formatName(source.format), data.shape.str(), after,
-         program.model_name, expected.str());
+    fail("{} holds {} images of {} (HxWxC){}{}, but model {} takes {}; use "
+         "a data set of the model's input shape or change the model's input",
+         source.dir, formatName(source.format), data.shape.str(),
+         options.resizeHeight > 0
+             ? fmt::format(" after --resize={}x{}", options.resizeHeight,
+                           options.resizeWidth)
+             : "",
+         after, program.model_name, expected.str());
   };
   // No augmentation changes the channels; checked first, as the
   // normalisation constants depend on them.
@@ -92,7 +108,7 @@ evaluateWeights(const rn_program &program, const Options &options, Split split,
                 const std::function<void(Arena &)> &load) {
   WeightsEvaluation evaluation;
   evaluation.source = findDataSource(options);
-  Dataset data = loadSplit(evaluation.source, split);
+  Dataset data = loadImages(program, options, evaluation.source, split);
   Augmenter augmenter =
       makeAugmenter(program, options, evaluation.source, data);
   Arena arena(program, options.batch, options.gpu);

@@ -20,8 +20,13 @@ const std::vector<FlagInfo> &flagTable() {
        "directory with the data set's files (empty: the --dataset's usual "
        "place)"},
       {"Data", "dataset", "NAME", "",
-       "fashion_mnist, mnist, cifar10 or cifar100; picks the default --data "
-       "and must match its files"},
+       "fashion_mnist, mnist, cifar10, cifar100 or folder (image folders: "
+       "DIR/train/CLASS/*.png|jpg, DIR/test/CLASS/...); picks the default "
+       "--data and must match its files"},
+      {"Data", "resize", "HxW", "none",
+       "resize every image to HxW once, when loaded (bilinear, as "
+       "tf.image.resize), before --augment; none: as stored (image folders: "
+       "to the model's input)"},
       {"Data", "augment", "LIST", "none",
        "training augmentation: random_crop(SIZE,pad=P), central_crop(SIZE), "
        "flip_horizontal, or none"},
@@ -175,6 +180,7 @@ const std::vector<FlagInfo> &classifyFlagTable() {
       trainFlag("data"),
       trainFlag("dataset"),
       {"Data", "split", "NAME", "test", "the split to classify: test or train"},
+      trainFlag("resize"),
       {"Data", "augment", "LIST", "none",
        "train's --augment; its deterministic part (crops) applies, as in "
        "train's evaluation"},
@@ -435,6 +441,22 @@ Split parseSplit(std::string_view text) {
   usageError("expected test or train");
 }
 
+/// HxW, e.g. 64x64, or none (0x0).
+std::pair<int32_t, int32_t> parseResize(std::string_view text) {
+  if (text == "none")
+    return {0, 0};
+  size_t x = text.find('x');
+  std::optional<int64_t> height, width;
+  if (x != std::string_view::npos) {
+    height = parseInteger(text.substr(0, x));
+    width = parseInteger(text.substr(x + 1));
+  }
+  if (!height || !width || *height < 1 || *width < 1 || *height > 65536 ||
+      *width > 65536)
+    usageError("expected HEIGHTxWIDTH in pixels, e.g. 64x64, or none");
+  return {int32_t(*height), int32_t(*width)};
+}
+
 std::vector<int64_t> parseMilestones(std::string_view text) {
   std::vector<int64_t> epochs;
   for (std::string_view piece : splitList(text)) {
@@ -454,6 +476,8 @@ void readSharedFlags(const Converter &flags, Options &options) {
   options.dataset = flags.text("dataset");
   if (!options.dataset.empty())
     flags.parsed("dataset", datasetFormat);
+  std::tie(options.resizeHeight, options.resizeWidth) =
+      flags.parsed("resize", parseResize);
   options.augmentText = flags.text("augment");
   options.augment = flags.parsed("augment", parseAugment);
   options.normalizeText = flags.text("normalize");

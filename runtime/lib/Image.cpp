@@ -126,6 +126,13 @@ std::vector<float> resizeImage(const RgbImage &image, int32_t height,
       for (int c = 0; c < 3; ++c)
         source[size_t(3 * i + c)] = rgb[c] / 255.0f;
   }
+  return resizeBilinear(source.data(), image.height, image.width, channels,
+                        height, width);
+}
+
+std::vector<float> resizeBilinear(const float *source, int32_t sourceHeight,
+                                  int32_t sourceWidth, int32_t channels,
+                                  int32_t height, int32_t width) {
   // Output pixel centre y + 0.5 maps to source y' = (y + 0.5) * scale - 0.5,
   // clamped to the image; the two nearest rows and columns are blended.
   auto taps = [](int32_t out, int32_t in) {
@@ -139,17 +146,17 @@ std::vector<float> resizeImage(const RgbImage &image, int32_t height,
     }
     return lower;
   };
-  auto rows = taps(height, image.height), columns = taps(width, image.width);
+  auto rows = taps(height, sourceHeight), columns = taps(width, sourceWidth);
   std::vector<float> out(size_t(height) * width * channels);
   for (int32_t y = 0; y < height; ++y) {
     auto [y0, fy] = rows[size_t(y)];
-    int32_t y1 = std::min(y0 + 1, image.height - 1);
+    int32_t y1 = std::min(y0 + 1, sourceHeight - 1);
     for (int32_t x = 0; x < width; ++x) {
       auto [x0, fx] = columns[size_t(x)];
-      int32_t x1 = std::min(x0 + 1, image.width - 1);
+      int32_t x1 = std::min(x0 + 1, sourceWidth - 1);
       for (int32_t c = 0; c < channels; ++c) {
         auto at = [&](int32_t sy, int32_t sx) {
-          return source[(size_t(sy) * image.width + sx) * channels + c];
+          return source[(size_t(sy) * sourceWidth + sx) * channels + c];
         };
         float top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
         float bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;

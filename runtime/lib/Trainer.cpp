@@ -154,8 +154,8 @@ private:
 TrainingData Trainer::loadTrainingData() {
   TrainingData data;
   data.source = findDataSource(options);
-  data.train = loadSplit(data.source, Split::Train);
-  data.test = loadSplit(data.source, Split::Test);
+  data.train = loadImages(program, options, data.source, Split::Train);
+  data.test = loadImages(program, options, data.source, Split::Test);
   if (!(data.test.shape == data.train.shape))
     fail("{}: the test images are {} but the training images {}",
          data.source.dir, data.test.shape.str(), data.train.shape.str());

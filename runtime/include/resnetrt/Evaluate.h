@@ -30,6 +30,11 @@ class Batcher;
 /// --dataset's usual place; both given, they must agree.
 DataSource findDataSource(const Options &options);
 
+/// Loads one split of `source` and resizes it as --resize says (image
+/// folders: to --resize, else to the model's input).
+Dataset loadImages(const rn_program &program, const Options &options,
+                   const DataSource &source, Split split);
+
 /// The transform of `data`'s images into the model's inputs (--augment,
 /// --normalize), checked against the model's input shape and classes.
 Augmenter makeAugmenter(const rn_program &program, const Options &options,

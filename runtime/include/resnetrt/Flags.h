@@ -17,8 +17,9 @@
 //   --validation-split=0 --label-smoothing=0 --seed=0
 //
 // The flags (see --help or flagTable() for each one's fallback):
-//   data        --data=DIR --dataset=fashion_mnist|mnist|cifar10|cifar100
-//               --augment=LIST --normalize=MEANS/STDS|none
+//   data        --data=DIR --dataset=fashion_mnist|mnist|cifar10|cifar100|
+//               folder --resize=HxW|none --augment=LIST
+//               --normalize=MEANS/STDS|none
 //               --validation-split=FRACTION --validation-steps=N
 //   length      --epochs=N --steps=N --steps-per-epoch=N --batch=N
 //   optimizer   --optimizer=sgd|adam|adamw --lr=X --momentum=X
@@ -46,7 +47,8 @@
 // classify (Classify.h) has flags of its own, a few of train's with the same
 // meaning and its own defaults from the same recipe (it ignores the recipe's
 // training flags):
-//   data        --data=DIR --dataset=NAME --split=test|train --augment=LIST
+//   data        --data=DIR --dataset=NAME --split=test|train --resize=HxW
+//               --augment=LIST
 //               --normalize=MEANS/STDS|none --image=FILE...
 //   run         --checkpoint=PATH (the weights) --batch=N --threads=N
 //   output      --progress=auto|bar|plain|none --top=K --export=FILE
@@ -79,6 +81,9 @@ struct Options {
   // Data
   std::string data;    ///< empty: defaultDataDir(dataset)
   std::string dataset; ///< empty: whatever --data holds
+  /// Every image resized to this once, when loaded; 0: not resized (image
+  /// folders: to the model's input).
+  int32_t resizeHeight = 0, resizeWidth = 0;
   std::vector<AugmentOp> augment;
   std::string augmentText; ///< as given, for messages
   Normalize normalize;

@@ -1,6 +1,6 @@
 //===- Image.h - PNG and JPEG files as model inputs -------------*- C++ -*-===//
 //
-// classify --image reads the user's own pictures: PNG through libpng, JPEG
+// classify --image and image folders (Data.h) read the user's own pictures: PNG through libpng, JPEG
 // through libjpeg, told apart by their first bytes, not their names. They
 // reach the model as Keras's image_dataset_from_directory gives them:
 // RGB (alpha dropped) or grayscale (tf.image.rgb_to_grayscale's weights),
@@ -33,6 +33,13 @@ RgbImage decodeImage(const std::string &path, const std::vector<uint8_t> &bytes)
 /// floats in [0, 1], HWC.
 std::vector<float> resizeImage(const RgbImage &image, int32_t height,
                                int32_t width, int32_t channels);
+
+/// `source`, HWC floats of `sourceHeight` x `sourceWidth` x `channels`,
+/// resized bilinearly (half-pixel centres, no antialiasing) to `height` x
+/// `width`.
+std::vector<float> resizeBilinear(const float *source, int32_t sourceHeight,
+                                  int32_t sourceWidth, int32_t channels,
+                                  int32_t height, int32_t width);
 
 } // namespace resnetrt
 

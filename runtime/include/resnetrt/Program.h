@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 6
+#define RN_PROGRAM_ABI_VERSION 7
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -162,6 +162,9 @@ typedef struct rn_program {
   /* Per-sample: eval_step's logits, [batch, num_classes] f32, still there
    * after the call (classify --image turns them into probabilities). */
   int64_t logits_offset;
+  /* The DSL's `classes [...]` names, joined by newlines; null when the
+   * model gives only a count. */
+  const char *class_names;
 } rn_program;
 
 struct halide_buffer_t;

@@ -18,6 +18,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
@@ -191,6 +192,34 @@ TEST_F(ClassifyRun, ImagesGetTheirLikeliestClasses) {
     EXPECT_CONTAINS(result.out, file + ": ");
   }
   EXPECT_CONTAINS(result.out, (work / "c.jpg") + ": ");
+}
+
+TEST_F(ClassifyRun, ClassNamesComeFromTheModelOrTheFolders) {
+  writeFile(work / "a.png",
+            pngFile(28, 28, PNG_FORMAT_GRAY, std::vector<uint8_t>(784, 60)));
+  // The DSL's `classes [...]`, in the program table.
+  rn_program named = mnistLogistic();
+  named.class_names = "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\n"
+                      "eight\nnine";
+  RunResult result = classify(
+      {"--checkpoint=" + checkpoint, "--image=" + (work / "a.png"), "--top=10"},
+      named);
+  ASSERT_EQ(result.status, 0) << result.err;
+  for (const char *name : {"zero", "five", "nine"})
+    EXPECT_CONTAINS(result.lastLine(), fmt::format("\"name\":\"{}\"", name));
+  // Image folders' class folders.
+  TempDir folders;
+  for (int k = 0; k < 10; ++k)
+    for (const char *split : {"train", "test"}) {
+      std::string dir = folders / fmt::format("{}/kind{}", split, k);
+      std::filesystem::create_directories(dir);
+      writeFile(dir + "/1.png", pngFile(28, 28, PNG_FORMAT_GRAY,
+                                        std::vector<uint8_t>(784, 9)));
+    }
+  result = classify({"--checkpoint=" + checkpoint, "--data=" + folders.path(),
+                     "--image=" + (work / "a.png"), "--top=10"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.lastLine(), "\"name\":\"kind7\"");
 }
 
 TEST_F(ClassifyRun, ANonImageIsNamed) {

@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <png.h>
+
+#include <cmath>
 #include <filesystem>
 
 using namespace resnetrt;
@@ -307,4 +310,102 @@ TEST(DataTest, TrainingSetSmallerThanABatch) {
   EXPECT_EQ(run.status, 1);
   EXPECT_CONTAINS(run.err, "the training set has 15 images after holding out "
                            "15 for validation, fewer than one batch of 64");
+}
+
+//===----------------------------------------------------------------------===//
+// Image folders
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// What `f` throws.
+template <typename F> std::string errorOf(F f) {
+  try {
+    f();
+  } catch (const Error &error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+/// A solid RGB PNG of `width` x `height` at `path`.
+void solidPng(const std::string &path, int width, int height, uint8_t r,
+              uint8_t g, uint8_t b) {
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < width * height; ++i)
+    pixels.insert(pixels.end(), {r, g, b});
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  writeFile(path, pngFile(width, height, PNG_FORMAT_RGB, pixels));
+}
+
+} // namespace
+
+TEST(ImageFolderTest, ClassesAreTheSortedFoldersOfTrain) {
+  TempDir dir;
+  // Images of any size; a file that is no image by its name is skipped.
+  solidPng(dir / "train/dog/2.png", 10, 6, 200, 100, 0);
+  solidPng(dir / "train/dog/1.PNG", 4, 4, 0, 0, 255);
+  solidPng(dir / "train/cat/x.png", 7, 9, 10, 20, 30);
+  writeFile(dir / "train/cat/notes.txt", {'h', 'i'});
+  writeFile(dir / "train/cat/y.jpeg",
+            jpegFile(8, 8, std::vector<uint8_t>(8 * 8 * 3, 128)));
+  solidPng(dir / "val/dog/3.png", 5, 5, 1, 2, 3);
+  DataSource source = findData(dir.path());
+  EXPECT_EQ(source.format, DataFormat::ImageFolder);
+  EXPECT_EQ(source.classNames, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(source.trainLabels, (std::vector<int32_t>{0, 0, 1, 1}));
+  EXPECT_EQ(source.testLabels, (std::vector<int32_t>{1}));
+
+  Dataset train = loadSplit(source, Split::Train, {3, 5, 3});
+  EXPECT_EQ(train.shape, (ImageShape{3, 5, 3}));
+  EXPECT_EQ(train.numClasses, 2);
+  ASSERT_EQ(train.size(), 4);
+  // Solid images stay solid at any size: cat/x.png, then dog/1.PNG (sorted
+  // by name, capitals first) and dog/2.png.
+  const uint8_t *x = train.image(0), *one = train.image(2),
+                *two = train.image(3);
+  for (size_t i = 0; i < train.imageBytes(); i += 3) {
+    EXPECT_EQ((std::vector<uint8_t>{x[i], x[i + 1], x[i + 2]}),
+              (std::vector<uint8_t>{10, 20, 30}));
+    EXPECT_EQ((std::vector<uint8_t>{one[i], one[i + 1], one[i + 2]}),
+              (std::vector<uint8_t>{0, 0, 255}));
+    EXPECT_EQ((std::vector<uint8_t>{two[i], two[i + 1], two[i + 2]}),
+              (std::vector<uint8_t>{200, 100, 0}));
+  }
+  // Grayscale by tf.image.rgb_to_grayscale's weights.
+  Dataset gray = loadSplit(source, Split::Test, {2, 2, 1});
+  EXPECT_EQ(gray.image(0)[0], uint8_t(std::lround(0.2989 * 1 + 0.5870 * 2 +
+                                                  0.1140 * 3)));
+}
+
+TEST(ImageFolderTest, LayoutProblemsAreNamed) {
+  TempDir dir;
+  solidPng(dir / "train/a/1.png", 4, 4, 0, 0, 0);
+  EXPECT_CONTAINS(errorOf([&] { findData(dir.path()); }),
+                  "has train/ but no test/ (or val/, validation/) folder");
+  solidPng(dir / "test/b/1.png", 4, 4, 0, 0, 0);
+  EXPECT_CONTAINS(errorOf([&] { findData(dir.path()); }),
+                  "has a class folder b that " + (dir / "train") + " lacks");
+  std::filesystem::remove_all(dir / "test/b");
+  std::filesystem::create_directories(dir / "test/a");
+  EXPECT_CONTAINS(errorOf([&] { findData(dir.path()); }),
+                  "holds no .png, .jpg or .jpeg image");
+  writeFile(dir / "test/a/broken.png", {'n', 'o'});
+  DataSource source = findData(dir.path());
+  EXPECT_CONTAINS(errorOf([&] { loadSplit(source, Split::Test, {4, 4, 3}); }),
+                  dir / "test/a/broken.png");
+}
+
+TEST(ResizeDatasetTest, BilinearWithHalfPixelCentres) {
+  Dataset data;
+  data.shape = {1, 2, 1};
+  data.numClasses = 1;
+  data.pixels = {0, 255};
+  data.labels = {0};
+  resizeDataset(data, 1, 4);
+  // Columns sample x' = (x + 0.5) / 2 - 0.5: -0.25 (clamped), 0.25, 0.75,
+  // 1.25 (clamped).
+  EXPECT_EQ(data.shape, (ImageShape{1, 4, 1}));
+  EXPECT_EQ(data.pixels, (std::vector<uint8_t>{0, 64, 191, 255}));
 }

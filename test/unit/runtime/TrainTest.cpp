@@ -13,6 +13,7 @@
 #include "resnetrt/Error.h"
 
 #include <gtest/gtest.h>
+#include <png.h>
 
 #include <cmath>
 #include <csignal>
@@ -563,6 +564,49 @@ TEST_F(TrainRun, ReduceOnPlateauLowersTheRate) {
   for (const std::string &epoch : epochs)
     rates.push_back(*jsonNumber(epoch, "lr"));
   EXPECT_EQ(rates, (std::vector<double>{0.1, 0.1, 0.05, 0.025}));
+}
+
+TEST_F(TrainRun, TrainsOnImageFolders) {
+  // Ten classes of colour PNGs and JPEGs of several sizes, for a 28x28 gray
+  // model: each is resized and made gray once, when loaded.
+  TempDir folders;
+  unsigned seed = 7;
+  for (int k = 0; k < 10; ++k)
+    for (int i = 0; i < 4; ++i) {
+      int width = 20 + i * 7, height = 30 - i * 3;
+      std::vector<uint8_t> pixels(size_t(width * height * 3));
+      for (uint8_t &v : pixels)
+        v = uint8_t(k * 25 + rand_r(&seed) % 20);
+      std::string split = i == 3 ? "test" : "train";
+      std::string dir = folders / fmt::format("{}/class{}", split, k);
+      std::filesystem::create_directories(dir);
+      writeFile(dir + fmt::format("/{}.{}", i, i == 1 ? "jpg" : "png"),
+                i == 1 ? jpegFile(width, height, pixels)
+                       : pngFile(width, height, PNG_FORMAT_RGB, pixels));
+    }
+  RunResult result =
+      runTrain(mnistLogistic(), {"--data=" + folders.path(), "--batch=5",
+                                 "--epochs=3", "--dataset=folder",
+                                 "--normalize=none", "--lr=0.5"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "data: image folders in " + folders.path() +
+                                  ": 30 training images, 10 test images");
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 18);
+
+  // Another size is --resize's business.
+  result = runTrain(mnistLogistic(), {"--data=" + folders.path(), "--batch=5",
+                                      "--dataset=folder", "--resize=32x32"});
+  EXPECT_EQ(result.status, ExitFailure);
+  EXPECT_CONTAINS(result.err, "holds image folders images of 32x32x1 (HxWxC) "
+                              "after --resize=32x32");
+}
+
+TEST_F(TrainRun, ResizeIsOnceWhenLoading) {
+  // The 28x28 images grown to 32x32, then cropped back to 28x28.
+  RunResult result = run({"--epochs=1", "--resize=32x32",
+                          "--augment=random_crop(28)"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(run({"--resize=28"}).status, ExitUsage);
 }
 
 TEST_F(TrainRun, EvalOnlyReproducesTheTestResult) {

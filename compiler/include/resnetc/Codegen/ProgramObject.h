@@ -38,6 +38,7 @@ struct ProgramInfo {
   int64_t fixedBytes, perSampleBytes;
   int64_t imagesOffset, labelsOffset, lossOffset, correctOffset;
   int64_t logitsOffset; ///< per-sample, eval_step's
+  std::string classNames; ///< the DSL's, joined by newlines; empty: none
   std::vector<ProgramVariable> variables;
   int64_t trainKernels, evalKernels;
   int64_t parametersOffset = 0, gradientsOffset = 0, parametersBytes = 0;

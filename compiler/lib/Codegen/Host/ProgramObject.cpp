@@ -57,7 +57,8 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, fingerprint) == 208 &&
                   offsetof(rn_program, kernel_sites) == 224 &&
                   offsetof(rn_program, logits_offset) == 232 &&
-                  sizeof(rn_program) == 240 && sizeof(rn_kernel_site) == 32,
+                  offsetof(rn_program, class_names) == 240 &&
+                  sizeof(rn_program) == 248 && sizeof(rn_kernel_site) == 32,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -95,6 +96,10 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   info.height = images.getDimSize(2);
   info.width = images.getDimSize(3);
   info.classes = planned->getAttrOfType<IntegerAttr>("rn.classes").getInt();
+  if (auto names = planned->getAttrOfType<ArrayAttr>("rn.class_names"))
+    for (Attribute name : names)
+      info.classNames += (info.classNames.empty() ? "" : "\n") +
+                         cast<StringAttr>(name).getValue().str();
   info.fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
   info.alignment = arena.getAs<IntegerAttr>("alignment").getInt();
   info.perSampleBytes = arena.getAs<IntegerAttr>("per_sample_bytes").getInt();
@@ -182,6 +187,7 @@ std::string resnetc::programFingerprint(ModuleOp planned,
                                        llvm::StringRef scheduler) {
   OwningOpRef<ModuleOp> copy = planned.clone();
   (*copy)->removeAttr("rn.recipe");
+  (*copy)->removeAttr("rn.class_names"); // names change no step
   std::string text;
   llvm::raw_string_ostream os(text);
   copy->print(os);
@@ -272,6 +278,11 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
   for (Attribute a : recipe.getAs<ArrayAttr>("augment")) {
     auto t = cast<DictionaryAttr>(a);
     StringRef kind = t.getAs<StringAttr>("kind").getValue();
+    if (kind == "resize") { // once, when loading: a flag of its own
+      ArrayRef<int64_t> size = t.getAs<DenseI64ArrayAttr>("size");
+      flag("resize") << size[0] << "x" << size[1];
+      continue;
+    }
     if (kind == "normalize") {
       llvm::raw_string_ostream n(normalize);
       auto print = [&](double v) { n << real(v); };
@@ -422,7 +433,10 @@ void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
             function("rn_prepare_eval"), i64(info.alignment), deviceApi,
             deviceInterface, string(info.fingerprint, "rn.fingerprint"),
             i32(sites ? sites.size() : 0), siteTable(sites),
-            i64(info.logitsOffset)});
+            i64(info.logitsOffset),
+            info.classNames.empty()
+                ? null
+                : string(info.classNames, "rn.class_names")});
   new llvm::GlobalVariable(module, program->getType(), true,
                            llvm::GlobalValue::ExternalLinkage, program,
                            "rn_program_info");
