@@ -3,6 +3,7 @@
 #include "resnetc/Dialect/RN/IR/OnnxGraphBuilder.h"
 
 #include "mlir/IR/Location.h"
+#include "llvm/ADT/STLExtras.h"
 
 #include <cassert>
 
@@ -88,7 +89,14 @@ OnnxNode &OnnxGraphBuilder::addNode(llvm::StringRef nodeName,
 OnnxNode &OnnxGraphBuilder::addNode(mlir::Operation *op, llvm::StringRef opType,
                                     std::vector<std::string> inputs,
                                     std::vector<std::string> outputs) {
-  return addNode(layerName(op), opType, std::move(inputs), std::move(outputs));
+  // The node that defines the op's result is named after the layer; the
+  // steps before it (gelu's, flatten's) after the values they define.
+  bool definesResult = llvm::any_of(op->getResults(), [&](mlir::Value v) {
+    auto found = names.find(v);
+    return found != names.end() && llvm::is_contained(outputs, found->second);
+  });
+  std::string nodeName = definesResult ? layerName(op) : outputs.front();
+  return addNode(nodeName, opType, std::move(inputs), std::move(outputs));
 }
 
 OnnxNode &OnnxGraphBuilder::addNode(mlir::Operation *op,

@@ -173,7 +173,7 @@ LogicalResult SubsampleOp::exportToOnnx(OnnxGraphBuilder &builder) {
   ArrayRef<int64_t> strides = getStrides();
   builder.addNode(
       *this, "Slice",
-      {builder.name(getInput()), builder.constant("zeros", {0, 0}),
+      {builder.name(getInput()), builder.constant("starts", {0, 0}),
        builder.constant("ends", {input.getDimSize(2), input.getDimSize(3)}),
        builder.constant("axes", {2, 3}),
        builder.constant("steps", {strides[0], strides[1]})},

@@ -10,7 +10,8 @@
 // Names: a variable's value is named as the variable (the weights file's
 // tensor names, which become the initializers); every other value and
 // node after its DSL layer (the op's NameLoc, `stage1.conv`), made unique
-// with a `_N` suffix.
+// with a `_N` suffix; the steps of a layer of several nodes after the
+// values they define (`gelu.erf`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,7 +55,8 @@ public:
   OnnxNode &addNode(llvm::StringRef nodeName, llvm::StringRef opType,
                     std::vector<std::string> inputs,
                     std::vector<std::string> outputs);
-  /// Adds a node of `opType` for `op`, named after its layer.
+  /// Adds a node of `opType` for `op`: named after its layer if it defines
+  /// one of the op's results, else after its first output (a temporary).
   OnnxNode &addNode(mlir::Operation *op, llvm::StringRef opType,
                     std::vector<std::string> inputs,
                     std::vector<std::string> outputs);
