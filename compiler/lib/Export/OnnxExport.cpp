@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -37,9 +38,10 @@ static std::string inputDoc(ModuleOp module) {
     llvm::raw_string_ostream os(doc);
     os << ", then (x - mean) / std per channel as the recipe normalises "
           "them: mean ";
-    llvm::interleave(mean.asArrayRef(), os, ", ");
+    auto print = [&](double v) { os << llvm::format("%g", v); };
+    llvm::interleave(mean.asArrayRef(), os, print, ", ");
     os << ", std ";
-    llvm::interleave(stddev.asArrayRef(), os, ", ");
+    llvm::interleave(stddev.asArrayRef(), os, print, ", ");
   }
   return doc;
 }
