@@ -11,6 +11,9 @@
 # The graph does not depend on --mode or --batch: the batch is symbolic.
 # RUN: resnetc %s --batch=7 --emit=onnx --weights=%t.safetensors -o %t.train.onnx
 # RUN: cmp %t.onnx %t.train.onnx
+# -o - writes it to standard output.
+# RUN: resnetc --mode=infer %s --emit=onnx --weights=%t.safetensors -o - > %t.stdout.onnx
+# RUN: cmp %t.onnx %t.stdout.onnx
 
 # CHECK:      ir 8 opset ai.onnx 17 producer resnetc
 # CHECK-NEXT: input image [batch, 3, 12, 12]

@@ -135,9 +135,9 @@ def check_trained_model(args, failures):
             classify[i, choice['class']] = choice['probability']
     diffs = (max_diff(out['probabilities'], classify),
              max_diff(out['logits'], logits))
-    print(f'{args.steps} steps of {export_test.graph_name(mlir)}, {len(files)} images: '
-          f'max |ONNX - classify| probabilities {diffs[0]:.3g}; max '
-          f'|ONNX - rn_torch| logits {diffs[1]:.3g}')
+    print(f'{args.steps} steps of {export_test.graph_name(mlir)}, '
+          f'{len(files)} images: max |ONNX - classify| probabilities '
+          f'{diffs[0]:.3g}; max |ONNX - rn_torch| logits {diffs[1]:.3g}')
     if diffs[0] > 1e-4:
         failures.append(f'ONNX probabilities differ from classify\'s by '
                         f'{diffs[0]:.3g}')

@@ -54,7 +54,8 @@ def batch_normalization(x, scale, bias, mean, var, *, epsilon=1e-5,
 def max_pool(x, *, kernel_shape, strides=(1, 1), pads=(0, 0, 0, 0),
              dilations=(1, 1), ceil_mode=0, storage_order=0,
              auto_pad=b'NOTSET'):
-    assert auto_pad == b'NOTSET' and not ceil_mode and list(dilations) == [1, 1]
+    assert auto_pad == b'NOTSET' and not ceil_mode
+    assert list(dilations) == [1, 1]
     return F.max_pool2d(F.pad(x, _pads_hw(pads), value=-math.inf),
                         tuple(kernel_shape), tuple(strides))
 

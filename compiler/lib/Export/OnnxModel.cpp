@@ -15,6 +15,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstdio>
+
 namespace {
 
 /// ONNX 1.12's IR version, the one that goes with opset 17.
@@ -129,7 +131,12 @@ resnetc::writeOnnxModel(const OnnxGraph &graph, const std::string &weightsPath,
     if (model.ByteSizeLong() > size_t(INT32_MAX) ||
         !model.SerializeToString(&bytes))
       return "the model is too large for one ONNX file (2 GiB)";
-    resnetrt::writeFileAtomically(outputPath, bytes, "ONNX model");
+    if (outputPath != "-")
+      resnetrt::writeFileAtomically(outputPath, bytes, "ONNX model");
+    else if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) !=
+                 bytes.size() ||
+             std::fflush(stdout) != 0)
+      return "cannot write the ONNX model to standard output";
   } catch (const resnetrt::Error &error) {
     return std::string(error.what());
   }

@@ -33,10 +33,10 @@ namespace resnetc {
 /// diagnosed at its location.
 llvm::FailureOr<OnnxGraph> buildOnnxGraph(mlir::ModuleOp module);
 
-/// Writes `graph` as an ONNX model to `outputPath`, its initializers read
-/// from the safetensors file `weightsPath`, which must hold every variable
-/// of the model (F32, of its shape) and nothing else. Returns what went
-/// wrong, for the user, or nothing.
+/// Writes `graph` as an ONNX model to `outputPath` (`-`: standard output),
+/// its initializers read from the safetensors file `weightsPath`, which
+/// must hold every variable of the model (F32, of its shape) and nothing
+/// else. Returns what went wrong, for the user, or nothing.
 std::optional<std::string> writeOnnxModel(const OnnxGraph &graph,
                                           const std::string &weightsPath,
                                           const std::string &outputPath);
