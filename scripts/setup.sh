@@ -21,6 +21,10 @@ packages=(
   # the sanitizer build and the fuzzers (test/fuzz): Clang 19, its ASan and
   # UBSan runtimes, libFuzzer
   clang-19 libclang-rt-19-dev libfuzzer-19-dev
+  # resnetc --emit=onnx: ONNX's protobuf classes (libonnx-dev; its CMake
+  # package needs protobuf's, libprotobuf-dev); python3-onnx checks the
+  # models it writes in the tests
+  libonnx-dev libprotobuf-dev python3-onnx
   # the default example's data set
   dataset-fashion-mnist
 )

@@ -3,6 +3,7 @@
 # test/ (except unit/, e2e/ and numeric/, which ctest runs) is a test with
 # RUN lines.
 import os
+import subprocess
 import sys
 
 import lit.formats
@@ -27,6 +28,18 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["resnetc", "resnetc-opt"],
                                    [config.resnetc_tools_dir])
+
+# `%system_python`: Debian's Python, with python3-onnx and python3-torch;
+# `REQUIRES: onnx`: tests that read ONNX models with it (unsupported where
+# python3-onnx is not installed).
+config.substitutions.append(("%system_python", config.system_python))
+try:
+    if subprocess.run([config.system_python, "-c", "import onnx"],
+                      stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        config.available_features.add("onnx")
+except OSError:
+    pass
 
 # `REQUIRES: cuda`: tests that run a --target=cuda build need an NVIDIA GPU
 # and its driver; elsewhere lit reports them unsupported.

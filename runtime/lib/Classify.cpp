@@ -14,7 +14,7 @@
 #include "resnetrt/Interrupt.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Numerics.h"
-#include "resnetrt/Safetensors.h"
+#include "resnetrt/Weights.h"
 #include "resnetrt/Text.h"
 
 #include "HalideRuntime.h"

@@ -2,7 +2,6 @@
 
 #include "resnetrt/Safetensors.h"
 
-#include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/File.h"
 #include "resnetrt/Metrics.h"
@@ -11,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -31,12 +29,6 @@ static int64_t dtypeBytes(std::string_view dtype) {
     if (name == dtype)
       return bytes;
   return 0;
-}
-
-/// The variables weights files hold: what the model computes with, not how
-/// its optimizer got there.
-static bool exchanged(const rn_variable &variable) {
-  return variable.role == RN_PARAMETER || variable.role == RN_STATE;
 }
 
 //===----------------------------------------------------------------------===//
@@ -343,6 +335,40 @@ Safetensors parseSafetensors(const std::string &path,
   return file;
 }
 
+Safetensors readSafetensors(const std::string &path) {
+  return parseSafetensors(path, readWholeFile(path, "weights"));
+}
+
+void checkWeights(
+    const std::string &path, const std::string &model, const Safetensors &file,
+    const std::vector<std::pair<std::string, std::vector<int64_t>>>
+        &expected) {
+  std::vector<std::string> problems;
+  std::set<std::string_view> known;
+  for (const auto &[name, shape] : expected) {
+    known.insert(name);
+    auto found = file.tensors.find(name);
+    if (found == file.tensors.end())
+      problems.push_back(
+          fmt::format("{} [{}] is missing", name, fmt::join(shape, ",")));
+    else if (found->second.dtype != "F32")
+      problems.push_back(fmt::format("{} is {}, and resnetc reads F32", name,
+                                     found->second.dtype));
+    else if (found->second.shape != shape)
+      problems.push_back(fmt::format("{} has shape [{}] there but [{}] here",
+                                     name, fmt::join(found->second.shape, ","),
+                                     fmt::join(shape, ",")));
+  }
+  for (const auto &[name, tensor] : file.tensors)
+    if (!known.count(name))
+      problems.push_back(fmt::format("{} is not a parameter or state of this "
+                                     "model",
+                                     name));
+  if (!problems.empty())
+    fail("{} does not fit model {}: {}", path, model,
+         fmt::join(problems, "; "));
+}
+
 std::string serializeSafetensors(
     const std::vector<std::pair<std::string, StoredTensor>> &tensors,
     const std::map<std::string, std::string> &metadata) {
@@ -375,82 +401,6 @@ std::string serializeSafetensors(
     bytes.append(reinterpret_cast<const char *>(tensor.data.data()),
                  tensor.data.size());
   return bytes;
-}
-
-int exportWeights(const std::string &path, const rn_program &program,
-                  Arena &arena) {
-  arena.downloadVariables();
-  std::vector<std::pair<std::string, StoredTensor>> tensors;
-  for (int32_t i = 0; i < program.num_variables; ++i) {
-    const rn_variable &variable = program.variables[i];
-    if (!exchanged(variable))
-      continue;
-    StoredTensor tensor;
-    tensor.dtype = "F32";
-    tensor.shape.assign(variable.shape, variable.shape + variable.rank);
-    const auto *values =
-        reinterpret_cast<const uint8_t *>(arena.variable(variable));
-    tensor.data.assign(values, values + sizeof(float) * elementCount(variable));
-    tensors.emplace_back(variable.name, std::move(tensor));
-  }
-  writeFileAtomically(path,
-                      serializeSafetensors(tensors,
-                                           {{"format", "pt"},
-                                            {"model", program.model_name},
-                                            {"producer", "resnetc"}}),
-                      "weights");
-  return int(tensors.size());
-}
-
-int importWeights(const std::string &path, const rn_program &program,
-                  Arena &arena) {
-  Safetensors file = parseSafetensors(path, readWholeFile(path, "weights"));
-  std::vector<std::string> problems;
-  std::vector<std::pair<const rn_variable *, const StoredTensor *>> loads;
-  std::set<std::string_view> known;
-  for (int32_t i = 0; i < program.num_variables; ++i) {
-    const rn_variable &variable = program.variables[i];
-    if (!exchanged(variable))
-      continue;
-    known.insert(variable.name);
-    std::vector<int64_t> shape(variable.shape, variable.shape + variable.rank);
-    auto found = file.tensors.find(variable.name);
-    if (found == file.tensors.end()) {
-      problems.push_back(fmt::format("{} [{}] is missing", variable.name,
-                                     fmt::join(shape, ",")));
-      continue;
-    }
-    const StoredTensor &tensor = found->second;
-    if (tensor.dtype != "F32")
-      problems.push_back(fmt::format("{} is {}, and resnetc reads F32",
-                                     variable.name, tensor.dtype));
-    else if (tensor.shape != shape)
-      problems.push_back(fmt::format("{} has shape [{}] there but [{}] here",
-                                     variable.name,
-                                     fmt::join(tensor.shape, ","),
-                                     fmt::join(shape, ",")));
-    else
-      loads.push_back({&variable, &tensor});
-  }
-  for (const auto &[name, tensor] : file.tensors)
-    if (!known.count(name))
-      problems.push_back(fmt::format("{} is not a parameter or state of this "
-                                     "model",
-                                     name));
-  if (!problems.empty())
-    fail("{} does not fit model {}: {}", path, program.model_name,
-         fmt::join(problems, "; "));
-  for (auto [variable, tensor] : loads) {
-    float *values = arena.variable(*variable);
-    std::memcpy(values, tensor->data.data(), tensor->data.size());
-    for (int64_t j = 0; j < elementCount(*variable); ++j)
-      if (!std::isfinite(values[j]))
-        fail("{}: {} holds a NaN or infinity (element {}); training cannot "
-             "start from it",
-             path, variable->name, j);
-  }
-  arena.uploadVariables();
-  return int(loads.size());
 }
 
 } // namespace resnetrt

@@ -25,7 +25,7 @@
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
 #include "resnetrt/RunLog.h"
-#include "resnetrt/Safetensors.h"
+#include "resnetrt/Weights.h"
 
 #include "HalideRuntime.h"
 

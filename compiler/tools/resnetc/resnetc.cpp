@@ -8,9 +8,10 @@
 //   -> rn-lower-to-llvm -> step object with the program table -> link with
 //   libresnetrt (train) or libresnetrt-classify (--mode=infer: classify).
 //
-// --emit stops after any stage and prints it. Every error in the model file
-// is printed as file:line:col with the source line and a caret; user
-// errors exit with 1.
+// --emit stops after any stage and prints it; --emit=onnx writes the
+// inference graph with the weights of --weights as an ONNX model. Every
+// error in the model file is printed as file:line:col with the source line
+// and a caret; user errors exit with 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,7 @@
 #include "resnetc/Codegen/ProgramObject.h"
 #include "resnetc/Driver/Link.h"
 #include "resnetc/Driver/Pipeline.h"
+#include "resnetc/Export/OnnxExport.h"
 #include "resnetc/Frontend/Elaborator.h"
 #include "resnetc/Frontend/Parser.h"
 #include "resnetc/Frontend/Source.h"
@@ -59,17 +61,23 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.dsl>"),
 cl::opt<std::string> outputFilename(
     "o",
     cl::desc("Output file (default: ./train, ./classify with --mode=infer, "
-             "model.o with -c, "
-             "standard output for --emit)"),
+             "model.o with -c, model.onnx with --emit=onnx, "
+             "standard output for the other --emit stages)"),
     cl::value_desc("file"), cl::cat(resnetcOptions));
 
-enum class Emit { Program, AST, MLIR, Train, Memory, Halide, PTX, LLVM, Obj };
+enum class Emit {
+  Program, AST, MLIR, Onnx, Train, Memory, Halide, PTX, LLVM, Obj
+};
 cl::opt<Emit> emit(
     "emit", cl::desc("Stop after a stage and print it"),
     cl::init(Emit::Program),
     cl::values(
         clEnumValN(Emit::AST, "ast", "the syntax tree of the file"),
         clEnumValN(Emit::MLIR, "mlir", "the model as an rn forward graph"),
+        clEnumValN(Emit::Onnx, "onnx",
+                   "the inference graph as an ONNX model (opset 17) with "
+                   "the weights of --weights, to model.onnx; the same "
+                   "graph whatever --mode"),
         clEnumValN(Emit::Train, "train",
                    "the planned training and evaluation steps (rn dialect)"),
         clEnumValN(Emit::Memory, "memory",
@@ -94,6 +102,13 @@ cl::opt<Mode> mode(
                           "classifies a dataset's images with the inference "
                           "kernels (BatchNorm folded into the convs)")),
     cl::cat(resnetcOptions));
+
+cl::opt<std::string> weightsFile(
+    "weights",
+    cl::desc("The trained weights --emit=onnx puts in the model: a "
+             "safetensors file of ./train --export=FILE or ./classify "
+             "--checkpoint=C --export=FILE"),
+    cl::value_desc("file"), cl::cat(resnetcOptions));
 
 cl::opt<bool> noFusion(
     "no-fusion",
@@ -263,12 +278,21 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
         const char *argv0) {
   if (compileOnly)
     emit = Emit::Obj;
-  bool toFile = emit == Emit::Program || emit == Emit::Obj;
+  if (emit == Emit::Onnx && weightsFile.empty())
+    return fail("--emit=onnx needs the trained weights: add "
+                "--weights=FILE.safetensors (from ./train --export=FILE, or "
+                "./classify --checkpoint=C --export=FILE)");
+  if (emit != Emit::Onnx && !weightsFile.empty())
+    return fail("--weights is read by --emit=onnx only");
+  bool toFile = emit == Emit::Program || emit == Emit::Obj ||
+                emit == Emit::Onnx;
   std::string output = outputFilename;
   if (output.empty())
     output = emit == Emit::Program ? (mode == Mode::Infer ? "classify" : "train")
              : emit == Emit::Obj
                  ? llvm::sys::path::stem(inputFilename).str() + ".o"
+             : emit == Emit::Onnx
+                 ? llvm::sys::path::stem(inputFilename).str() + ".onnx"
                  : "-";
   if (batchOverride < 0 || batchOverride > 65536)
     return fail("--batch must be from 1 to 65536, got " +
@@ -327,6 +351,15 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
     module->print(text->os());
     text->os() << "\n";
     text->keep();
+    return 0;
+  }
+  if (emit == Emit::Onnx) {
+    mlir::FailureOr<OnnxGraph> graph = buildOnnxGraph(*module);
+    if (mlir::failed(graph))
+      return 1;
+    if (std::optional<std::string> error =
+            writeOnnxModel(*graph, weightsFile, output))
+      return fail(*error);
     return 0;
   }
 
@@ -509,7 +542,10 @@ int main(int argc, char **argv) {
       "  resnetc model.dsl --target=cuda -o train  build it for an NVIDIA "
       "GPU\n"
       "  resnetc model.dsl --emit=STAGE  print a stage (ast, mlir, train, "
-      "memory, halide, ptx, llvm)\n");
+      "memory, halide, ptx, llvm)\n"
+      "  resnetc --mode=infer model.dsl --emit=onnx --weights=w.safetensors "
+      "-o model.onnx\n"
+      "                                  the trained model as ONNX\n");
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);

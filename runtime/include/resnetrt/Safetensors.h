@@ -4,21 +4,24 @@
 // package or a plain reader, Hugging Face, ...): a little-endian u64 N, N
 // bytes of JSON naming each tensor's dtype, shape and [begin, end) byte
 // range in the data that follows, then the data, row-major little-endian.
-// `train --export` and `classify --export` write a model's parameters and
-// state (BatchNorm running statistics), not its optimizer's slots, named as
-// the DSL names them (`stage1.block0.conv.weight`, `bn.running_var`).
 // resnetc's layouts are PyTorch's: convolution weights OIHW, dense weights
 // [out, in] as torch.nn.Linear's; BatchNorm's scale and shift are `gamma`
-// and `beta` (PyTorch's `weight` and `bias`). `train --init-from` reads such
-// a file back: every parameter and state tensor of the model must be there,
-// as F32 of the model's shape, and nothing else.
+// and `beta` (PyTorch's `weight` and `bias`).
+//
+// `train --export` and `classify --export` write a model's parameters and
+// state (BatchNorm running statistics), not its optimizer's slots, named as
+// the DSL names them (`stage1.block0.conv.weight`, `bn.running_var`);
+// `train --init-from` (Weights.h) and `resnetc --emit=onnx --weights` read
+// such a file back: every parameter and state tensor of the model must be
+// there, as F32 of the model's shape, and nothing else.
+//
+// This part of the runtime knows nothing of programs or arenas (it is the
+// library resnetrt-safetensors), so that resnetc links it too.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef RESNETRT_SAFETENSORS_H
 #define RESNETRT_SAFETENSORS_H
-
-#include "resnetrt/Program.h"
 
 #include <cstdint>
 #include <map>
@@ -26,8 +29,6 @@
 #include <vector>
 
 namespace resnetrt {
-
-class Arena;
 
 /// One tensor of a file: its dtype ("F32", "F16", ...), shape, and bytes.
 struct StoredTensor {
@@ -49,22 +50,21 @@ struct Safetensors {
 Safetensors parseSafetensors(const std::string &path,
                              const std::vector<uint8_t> &bytes);
 
+/// The weights file at `path`, read and parsed; throws an Error naming it.
+Safetensors readSafetensors(const std::string &path);
+
+/// Throws an Error if `file` (read from `path`) does not hold exactly the
+/// tensors of `expected` (name, shape) as F32 of those shapes, for model
+/// `model`: the message names every missing, misshapen or extra tensor.
+void checkWeights(
+    const std::string &path, const std::string &model, const Safetensors &file,
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> &expected);
+
 /// The bytes of the file of these tensors, in the order given.
 std::string
 serializeSafetensors(const std::vector<std::pair<std::string, StoredTensor>>
                          &tensors,
                      const std::map<std::string, std::string> &metadata);
-
-/// Writes the arena's parameters and state to `path`, atomically. Returns
-/// the number of tensors.
-int exportWeights(const std::string &path, const rn_program &program,
-                  Arena &arena);
-
-/// Loads every parameter and state variable of the program from `path`;
-/// the optimizer's slots are left as they are. Returns the number of
-/// tensors.
-int importWeights(const std::string &path, const rn_program &program,
-                  Arena &arena);
 
 } // namespace resnetrt
 

@@ -119,3 +119,31 @@ TEST(SafetensorsTest, RefusesWhatTheFormatDoesNotAllow) {
     EXPECT_NE(message.find("w.safetensors"), std::string::npos) << message;
   }
 }
+
+TEST(SafetensorsTest, ChecksWeightsAgainstAModel) {
+  Safetensors file;
+  file.tensors["conv.weight"] = {"F32", {2, 1, 1, 1}, std::vector<uint8_t>(8)};
+  file.tensors["bn.gamma"] = {"F16", {2}, std::vector<uint8_t>(4)};
+  file.tensors["head.weight"] = {"F32", {1}, std::vector<uint8_t>(4)};
+  std::vector<std::pair<std::string, std::vector<int64_t>>> model = {
+      {"conv.weight", {2, 1, 1, 1}}, {"bn.gamma", {2}}};
+  auto problems = [&]() -> std::string {
+    try {
+      checkWeights("w.safetensors", "m", file, model);
+      return "";
+    } catch (const Error &error) {
+      return error.what();
+    }
+  };
+  EXPECT_EQ(problems(), "w.safetensors does not fit model m: bn.gamma is "
+                        "F16, and resnetc reads F32; head.weight is not a "
+                        "parameter or state of this model");
+  file.tensors.erase("head.weight");
+  file.tensors["bn.gamma"] = {"F32", {2}, std::vector<uint8_t>(8)};
+  EXPECT_EQ(problems(), "");
+  model.push_back({"bn.beta", {2}});
+  model[0].second = {2, 1, 3, 3};
+  EXPECT_EQ(problems(), "w.safetensors does not fit model m: conv.weight has "
+                        "shape [2,1,1,1] there but [2,1,3,3] here; bn.beta "
+                        "[2] is missing");
+}

@@ -69,4 +69,25 @@ def RN_LossOpInterface : OpInterface<"LossOpInterface"> {
   ];
 }
 
+def RN_OnnxExportOpInterface : OpInterface<"OnnxExportOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op of the forward graph as ONNX nodes (opset 17), for `resnetc
+    --emit=onnx`: the inference form of the layer (BatchNorm with its
+    running statistics, dropout the identity). The op adds its nodes to an
+    OnnxGraphBuilder, a plain record of nodes and names
+    (OnnxGraphBuilder.h), so the dialect does not depend on protobuf or
+    libonnx; the export walks the graph and never looks at which op it is.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Adds, through `builder`, the nodes that compute this op's results
+        from its operands (`builder.name` of each), and names the results.
+        Fails with a diagnostic if this instance cannot be expressed.
+      }],
+      "::llvm::LogicalResult", "exportToOnnx",
+      (ins "::resnetc::OnnxGraphBuilder &":$builder)>
+  ];
+}
+
 #endif // RESNETC_DIALECT_RN_IR_RNINTERFACES_TD

@@ -14,6 +14,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "resnetc/Dialect/RN/IR/OnnxGraphBuilder.h"
 #include "resnetc/Dialect/RN/IR/RNDialect.h"
 #include "resnetc/Dialect/RN/IR/RNInterfaces.h.inc"
 

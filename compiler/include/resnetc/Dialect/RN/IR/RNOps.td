@@ -51,7 +51,7 @@ def RN_VariableOp : RN_Op<"variable", [Symbol]> {
 
 def RN_LoadOp : RN_Op<"load", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemRead]>]> {
+    MemoryEffects<[MemRead]>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "reads the current value of a variable";
   let description = [{
     ```mlir
@@ -68,7 +68,8 @@ def RN_LoadOp : RN_Op<"load", [
 //===----------------------------------------------------------------------===//
 
 def RN_Conv2DOp : RN_Op<"conv2d", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "2-D convolution of an NCHW tensor with an OIHW filter";
   let description = [{
     `strides` and `dilations` are `[h, w]`; `padding` is
@@ -105,7 +106,8 @@ def RN_Conv2DOp : RN_Op<"conv2d", [Pure, InferTypeOpAdaptor,
 }
 
 def RN_DenseOp : RN_Op<"dense", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_CostOpInterface>, DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "fully connected layer: x (N x K) times weight^T (M x K)";
   let description = [{
     The weight is `[out_features, in_features]`, as in PyTorch.
@@ -133,7 +135,8 @@ def RN_DenseOp : RN_Op<"dense", [Pure, InferTypeOpAdaptor,
 // Normalisation
 //===----------------------------------------------------------------------===//
 
-def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
+def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "batch normalisation over the channel axis";
   let description = [{
     `y = scale * (x - mean) / sqrt(variance + epsilon) + offset`, per channel
@@ -173,7 +176,8 @@ def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
 class RN_ActivationOp<string mnemonic, string formula, dag extraArgs = (ins),
                       string attrExample = "">
     : RN_Op<mnemonic, [Pure, SameOperandsAndResultType,
-                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+                       DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies `}] # formula # [{` to every element.
@@ -196,7 +200,8 @@ def RN_SigmoidOp : RN_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
 def RN_TanhOp : RN_ActivationOp<"tanh", "tanh(x)">;
 def RN_GeluOp : RN_ActivationOp<"gelu", "x * Phi(x) (Gaussian CDF, exact erf form)">;
 
-def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "softmax over the class axis of an N x K tensor";
   let description = [{
     Turns logits into probabilities. The training step never differentiates
@@ -217,7 +222,8 @@ def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 //===----------------------------------------------------------------------===//
 
 def RN_AddOp : RN_Op<"add", [Pure, Commutative,
-    AllTypesMatch<["lhs", "rhs", "result"]>, DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    AllTypesMatch<["lhs", "rhs", "result"]>, DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "elementwise sum of two tensors of one shape (residual add)";
   let description = [{
     ```mlir
@@ -234,7 +240,7 @@ def RN_AddOp : RN_Op<"add", [Pure, Commutative,
 }
 
 def RN_ConcatOp : RN_Op<"concat", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "concatenation along the channel axis";
   let description = [{
     Joins two or more NCHW (or NC) tensors along axis 1; every other
@@ -261,7 +267,8 @@ def RN_ConcatOp : RN_Op<"concat", [Pure, InferTypeOpAdaptor,
 class RN_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
                   string extraExample = "">
     : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor,
-                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+                       DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = what # " pooling over 2-D windows";
   let description = [{
     `kernel` and `strides` are `[h, w]`; `padding` is
@@ -307,7 +314,8 @@ def RN_AvgPool2DOp : RN_Pool2DOp<"avg_pool2d", "average",
 
 class RN_GlobalPoolOp<string mnemonic, string what>
     : RN_Op<mnemonic, [Pure, InferTypeOpAdaptor,
-                       DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+                       DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+                       DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = what # " over all spatial positions: N x C x H x W -> N x C";
   let description = [{
     ```mlir
@@ -327,7 +335,7 @@ def RN_GlobalAvgPoolOp : RN_GlobalPoolOp<"global_avg_pool", "mean">;
 def RN_GlobalMaxPoolOp : RN_GlobalPoolOp<"global_max_pool", "maximum">;
 
 def RN_ZeroPadOp : RN_Op<"zero_pad", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "pads channels, rows and columns with zeros";
   let description = [{
     `low` and `high` are the zeros added before and after each of
@@ -351,7 +359,7 @@ def RN_ZeroPadOp : RN_Op<"zero_pad", [Pure, InferTypeOpAdaptor,
 }
 
 def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "keeps every s-th row and column (x[:, :, ::sh, ::sw])";
   let description = [{
     ```mlir
@@ -370,7 +378,7 @@ def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor,
 }
 
 def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "N x C x H x W -> N x (H * W * C), channels fastest (Keras order)";
   let description = [{
     Flattens each image in height, width, channel order, as Keras does; a
@@ -393,7 +401,8 @@ def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
 // Regularisation (identity outside training)
 //===----------------------------------------------------------------------===//
 
-def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType]> {
+def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "zeroes a fraction `rate` of elements while training";
   let description = [{
     Outside training it is the identity. While training each element is
@@ -409,7 +418,8 @@ def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType]> {
+def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "drops square blocks of a feature map while training";
   let description = [{
     DropBlock (Ghiasi et al. 2018): while training, zeroes `block_size` x
