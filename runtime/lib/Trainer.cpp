@@ -181,9 +181,13 @@ void Trainer::planRun(TrainingData &data) {
       options.steps > 0 ? options.steps : options.epochs * data.stepsPerEpoch;
   data.totalEpochs =
       (data.totalSteps + data.stepsPerEpoch - 1) / data.stepsPerEpoch;
-  progress.line("data: {} in {}: {} training images{}, {} test images",
+  progress.line("data: {} in {}: {} training images{}, {} test images{}",
                 formatName(data.source.format), data.source.dir,
-                data.split.train.size(), heldOut, data.test.size());
+                data.split.train.size(), heldOut, data.test.size(),
+                options.resizeHeight > 0
+                    ? fmt::format(", resized to {}x{} when loaded",
+                                  options.resizeHeight, options.resizeWidth)
+                    : "");
 }
 
 /// Initialises the variables (then takes --init-from's weights), or

@@ -606,6 +606,7 @@ TEST_F(TrainRun, ResizeIsOnceWhenLoading) {
   RunResult result = run({"--epochs=1", "--resize=32x32",
                           "--augment=random_crop(28)"});
   ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_CONTAINS(result.out, "200 test images, resized to 32x32 when loaded");
   EXPECT_EQ(run({"--resize=28"}).status, ExitUsage);
 }
 
