@@ -439,7 +439,9 @@ int Trainer::train() {
   if (state.callbacks.stopped)
     result.add("stopped_early", true)
         .add("best_epoch", state.callbacks.bestEpoch);
-  result.add("epochs", data.totalEpochs)
+  // Epochs run: fewer than planned when early stopping ended the run.
+  result.add("epochs",
+             state.callbacks.stopped ? state.epoch : data.totalEpochs)
       .add("steps", state.step)
       .add("batch", options.batch)
       .add("threads", options.threads)

@@ -513,6 +513,7 @@ TEST_F(TrainRun, EarlyStoppingStopsAndRestoresTheBestEpoch) {
   EXPECT_CONTAINS(result.out, "stopping after epoch 3");
   EXPECT_CONTAINS(result.out, "restored the weights of epoch 1");
   EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 30);
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "epochs"), 3);
   EXPECT_EQ(*jsonNumber(result.lastLine(), "best_epoch"), 1);
   EXPECT_CONTAINS(result.lastLine(), "\"stopped_early\":true");
 
