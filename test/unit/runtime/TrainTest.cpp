@@ -524,10 +524,12 @@ TEST_F(TrainRun, EarlyStoppingStopsAndRestoresTheBestEpoch) {
   EXPECT_EQ(*jsonNumber(result.lastLine(), "test_accuracy"),
             *jsonNumber(one.lastLine(), "test_accuracy"));
   Checkpoint a = readCheckpoint(stopped), b = readCheckpoint(first);
-  for (size_t i = 0; i < a.variables.size(); ++i)
-    if (a.variables[i].role != RN_OPTIMIZER_SLOT)
+  for (size_t i = 0; i < a.variables.size(); ++i) {
+    if (a.variables[i].role != RN_OPTIMIZER_SLOT) {
       EXPECT_EQ(a.variables[i].values, b.variables[i].values)
           << a.variables[i].name;
+    }
+  }
   EXPECT_TRUE(a.info.state.callbacks.stopped);
 
   // A run stopped after epoch 2 and resumed stops where the straight one
