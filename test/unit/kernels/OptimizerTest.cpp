@@ -70,8 +70,9 @@ TEST(Optimizer, SgdMatchesPyTorchOverSeveralSteps) {
         sgdReference(wRef, mRef, g, o);
       }
       EXPECT_LT(relativeError(w, wRef), 1e-6);
-      if (o.momentum != 0)
+      if (o.momentum != 0) {
         EXPECT_LT(relativeError(m, mRef), 1e-6);
+      }
     }
 }
 
