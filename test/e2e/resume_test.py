@@ -68,7 +68,7 @@ def write_cifar(directory, classes):
 
 def read_checkpoint(path):
     """Parses a checkpoint (runtime/include/resnetrt/Checkpoint.h, version
-    2) independently of the runtime; raises ValueError if it is not whole."""
+    3) independently of the runtime; raises ValueError if it is not whole."""
     data = pathlib.Path(path).read_bytes()
     if len(data) < 16 or data[:8] != b'RNCKPT\0\0':
         raise ValueError('bad magic')
@@ -91,7 +91,7 @@ def read_checkpoint(path):
         return value
 
     (version,) = take('I')
-    if version != 2:
+    if version != 3:
         raise ValueError(f'version {version}')
     header = {'model': text(), 'optimizer': text(), 'target': text(),
               'fingerprint': text()}
@@ -99,6 +99,11 @@ def read_checkpoint(path):
     header['flags'] = dict((text(), text()) for _ in range(flags))
     header['step'], header['epoch'], header['batch_in_epoch'] = take('qqq')
     take('dqqd')
+    # The callbacks' state, as bytes: equal runs have equal bytes (a NaN
+    # "no best yet" included).
+    callbacks = struct.calcsize('<dqqBdqqd')
+    header['callbacks'] = body[pos:pos + callbacks]
+    pos += callbacks
     (count,) = take('I')
     variables = {}
     for _ in range(count):
@@ -110,6 +115,11 @@ def read_checkpoint(path):
             size *= extent
         variables[name] = body[pos:pos + size]
         pos += size
+    (best,) = take('I')  # early stopping's best weights
+    for _ in range(best):
+        name = text()
+        variables['best:' + name] = body[pos:pos + len(variables[name])]
+        pos += len(variables[name])
     if pos != len(body):
         raise ValueError(f'{len(body) - pos} bytes left over')
     return header, variables
