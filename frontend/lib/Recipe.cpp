@@ -135,6 +135,12 @@ private:
   std::optional<CallContext> readChoice(const ast::Expr &expr,
                                         const std::vector<Builtin> &choices,
                                         llvm::StringRef what);
+  /// A setting whose one value is a choice (`optimizer sgd(...)`);
+  /// `usage` is the error when it has several values or `{ ... }`.
+  std::optional<CallContext>
+  readChoiceEntry(const ast::RecipeEntry &entry,
+                  const std::vector<Builtin> &choices, llvm::StringRef what,
+                  llvm::StringRef usage);
   /// The single value of `entry`, evaluated.
   FailureOr<DslValue> single(const ast::RecipeEntry &entry);
   FailureOr<int64_t> integer(const ast::RecipeEntry &entry, int64_t min,
@@ -208,6 +214,17 @@ RecipeBuilder::readChoice(const ast::Expr &expr,
   if (failed(context.bind(std::move(args))))
     return std::nullopt;
   return context;
+}
+
+std::optional<CallContext>
+RecipeBuilder::readChoiceEntry(const ast::RecipeEntry &entry,
+                               const std::vector<Builtin> &choices,
+                               llvm::StringRef what, llvm::StringRef usage) {
+  if (entry.values.size() != 1 || failed(noChildren(entry))) {
+    el.error(entry.loc) << usage;
+    return std::nullopt;
+  }
+  return readChoice(*entry.values[0], choices, what);
 }
 
 FailureOr<DslValue> RecipeBuilder::single(const ast::RecipeEntry &entry) {
@@ -434,13 +451,10 @@ LogicalResult RecipeBuilder::readTransform(const ast::Expr &expr) {
 }
 
 LogicalResult RecipeBuilder::readOptimizer(const ast::RecipeEntry &entry) {
-  if (entry.values.size() != 1 || failed(noChildren(entry))) {
-    el.error(entry.loc) << "`optimizer` takes one optimizer, as in "
-                           "`optimizer sgd(lr = 0.1, momentum = 0.9)`";
-    return failure();
-  }
-  std::optional<CallContext> c =
-      readChoice(*entry.values[0], optimizerChoices(), "optimizer");
+  std::optional<CallContext> c = readChoiceEntry(
+      entry, optimizerChoices(), "optimizer",
+      "`optimizer` takes one optimizer, as in "
+      "`optimizer sgd(lr = 0.1, momentum = 0.9)`");
   if (!c)
     return failure();
   double lr;
@@ -485,13 +499,10 @@ LogicalResult RecipeBuilder::readOptimizer(const ast::RecipeEntry &entry) {
 }
 
 LogicalResult RecipeBuilder::readSchedule(const ast::RecipeEntry &entry) {
-  if (entry.values.size() != 1 || failed(noChildren(entry))) {
-    el.error(entry.loc) << "`schedule` takes one schedule, as in `schedule "
-                           "step(at = [80, 120], factor = 0.1)`";
-    return failure();
-  }
-  std::optional<CallContext> c =
-      readChoice(*entry.values[0], scheduleChoices(), "schedule");
+  std::optional<CallContext> c = readChoiceEntry(
+      entry, scheduleChoices(), "schedule",
+      "`schedule` takes one schedule, as in `schedule "
+      "step(at = [80, 120], factor = 0.1)`");
   if (!c)
     return failure();
   std::string kind = c->builtin.name;
@@ -543,13 +554,10 @@ LogicalResult RecipeBuilder::readSchedule(const ast::RecipeEntry &entry) {
 }
 
 LogicalResult RecipeBuilder::readLoss(const ast::RecipeEntry &entry) {
-  if (entry.values.size() != 1 || failed(noChildren(entry))) {
-    el.error(entry.loc) << "`loss` takes one loss, as in `loss "
-                           "cross_entropy(label_smoothing = 0.1)`";
-    return failure();
-  }
-  std::optional<CallContext> c =
-      readChoice(*entry.values[0], lossChoices(), "loss");
+  std::optional<CallContext> c = readChoiceEntry(
+      entry, lossChoices(), "loss",
+      "`loss` takes one loss, as in `loss "
+      "cross_entropy(label_smoothing = 0.1)`");
   if (!c)
     return failure();
   FailureOr<double> smoothing = c->number("label_smoothing", 0, 1, true);
@@ -567,13 +575,10 @@ void RecipeBuilder::monitor(const CallContext &c, StringRef key) {
 }
 
 LogicalResult RecipeBuilder::readEarlyStopping(const ast::RecipeEntry &entry) {
-  if (entry.values.size() != 1 || failed(noChildren(entry))) {
-    el.error(entry.loc) << "`early_stopping` takes the metric it watches, "
-                           "as in `early_stopping val_loss(patience = 5)`";
-    return failure();
-  }
-  std::optional<CallContext> c =
-      readChoice(*entry.values[0], earlyStoppingChoices(), "metric");
+  std::optional<CallContext> c = readChoiceEntry(
+      entry, earlyStoppingChoices(), "metric",
+      "`early_stopping` takes the metric it watches, "
+      "as in `early_stopping val_loss(patience = 5)`");
   if (!c)
     return failure();
   FailureOr<int64_t> patience = c->integer("patience", 0, 1'000'000);
@@ -593,14 +598,11 @@ LogicalResult RecipeBuilder::readEarlyStopping(const ast::RecipeEntry &entry) {
 }
 
 LogicalResult RecipeBuilder::readPlateau(const ast::RecipeEntry &entry) {
-  if (entry.values.size() != 1 || failed(noChildren(entry))) {
-    el.error(entry.loc) << "`reduce_lr_on_plateau` takes the metric it "
-                           "watches, as in `reduce_lr_on_plateau "
-                           "val_loss(factor = 0.5, patience = 3)`";
-    return failure();
-  }
-  std::optional<CallContext> c =
-      readChoice(*entry.values[0], plateauChoices(), "metric");
+  std::optional<CallContext> c = readChoiceEntry(
+      entry, plateauChoices(), "metric",
+      "`reduce_lr_on_plateau` takes the metric it "
+      "watches, as in `reduce_lr_on_plateau "
+      "val_loss(factor = 0.5, patience = 3)`");
   if (!c)
     return failure();
   FailureOr<double> factor = c->number("factor", 0, 1, true);

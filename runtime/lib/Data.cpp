@@ -245,8 +245,8 @@ static DataSource findImageFolders(const std::string &dir) {
   listImages(root / "train", source.classNames, source.train,
              source.trainLabels);
   listImages(test, source.classNames, source.test, source.testLabels);
-  for (const auto &[split, files] :
-       {std::pair{root / "train", &source.train}, std::pair{test, &source.test}})
+  for (const auto &[split, files] : {std::pair{root / "train", &source.train},
+                                     std::pair{test, &source.test}})
     if (files->empty())
       fail("{} holds no .png, .jpg or .jpeg image in its class folders",
            split.string());

@@ -593,13 +593,13 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
         std::max(state.bestValAccuracy, last.validation->accuracy);
     record.valLoss = last.validation->loss;
     record.valAccuracy = last.validation->accuracy;
-    validationText =
-        fmt::format(" | val loss {:.4f} acc {:.2f}%{}", last.validation->loss,
-                    100 * last.validation->accuracy,
-                    last.validation->images < int64_t(data.split.validation.size())
-                        ? fmt::format(" (first {} images)",
-                                      last.validation->images)
-                        : "");
+    const int64_t validated = last.validation->images;
+    validationText = fmt::format(
+        " | val loss {:.4f} acc {:.2f}%{}", last.validation->loss,
+        100 * last.validation->accuracy,
+        validated < int64_t(data.split.validation.size())
+            ? fmt::format(" (first {} images)", validated)
+            : "");
   }
   last.test = evaluate(program, work.arena, work.batcher, data.test,
                        allIndices(data.test.size()));
