@@ -97,6 +97,10 @@ void Batcher::produce() {
     // The consumer leaves a slot alone until it is marked full.
     size_t first = size_t(b) * pass.batch;
     size_t count = std::min(pass.order.size() - first, size_t(pass.batch));
+    if (pass.shardEnd >= 0) {
+      first += size_t(pass.shardBegin);
+      count = size_t(pass.shardEnd - pass.shardBegin);
+    }
     for (size_t i = 0; i < count; ++i) {
       int64_t index = pass.order[first + i];
       uint64_t key =

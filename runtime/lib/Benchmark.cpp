@@ -18,14 +18,14 @@ namespace resnetrt {
 std::optional<JsonObject>
 benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
                Progress &progress, std::string_view stepName,
-               int32_t kernelsPerStep,
+               int32_t kernelsPerStep, int32_t callBatch,
                const std::function<int32_t(int64_t step)> &step) {
   const int64_t timed = options.steps > 0 ? options.steps : 20;
   Rng rng(streamKey(Stream::Synthetic, {options.seed}));
   size_t sampleFloats = size_t(program.input_height) * program.input_width *
                         program.input_channels;
-  std::vector<float> images(sampleFloats * options.batch);
-  std::vector<int32_t> labels(size_t(options.batch));
+  std::vector<float> images(sampleFloats * callBatch);
+  std::vector<int32_t> labels(static_cast<size_t>(callBatch));
   for (float &value : images)
     value = float(rng.uniform());
   for (int32_t &label : labels)
@@ -41,9 +41,9 @@ benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
     if (number == options.warmup + 1)
       before = transfers();
     Clock::time_point start = Clock::now();
-    std::copy(images.begin(), images.end(), arena.images(options.batch));
-    std::copy(labels.begin(), labels.end(), arena.labels(options.batch));
-    arena.uploadBatch(options.batch);
+    std::copy(images.begin(), images.end(), arena.images(callBatch));
+    std::copy(labels.begin(), labels.end(), arena.labels(callBatch));
+    arena.uploadBatch(callBatch);
     if (int32_t status = step(number))
       failedStep(stepName, status, fmt::format(" at step {}", number));
     if (number > options.warmup)

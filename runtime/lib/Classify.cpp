@@ -206,7 +206,7 @@ static int benchmark(const rn_program &program, const Options &options,
   prepareEval(program, arena);
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, "eval_step", program.eval_kernels,
-      [&](int64_t) { return arena.evalStep(options.batch); });
+      options.batch, [&](int64_t) { return arena.evalStep(options.batch); });
   if (!result)
     return interruptedStatus();
   printResult(out, progress, *result);

@@ -6,6 +6,12 @@
 // randomness is keyed by the run's seed and the position in the run, which
 // is what lets a checkpoint resume to the same final weights.
 //
+// Under mpirun every rank runs a Trainer (Distributed.h): each steps on its
+// shard of every batch and evaluates its shard of every split, and what
+// decides the run's course (the loss, the counts, a signal, a due
+// checkpoint) is summed over the ranks after each step, so all take the
+// same decisions at the same step. Rank 0 alone prints, logs and saves.
+//
 //===----------------------------------------------------------------------===//
 
 #include "resnetrt/Trainer.h"
@@ -15,6 +21,7 @@
 #include "resnetrt/Benchmark.h"
 #include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
+#include "resnetrt/Distributed.h"
 #include "resnetrt/Error.h"
 #include "resnetrt/Evaluate.h"
 #include "resnetrt/Flags.h"
@@ -56,11 +63,13 @@ struct TrainingData {
 
 /// What a training run writes to, set up once.
 struct Workspace {
+  /// An arena and batcher for calls of up to `maxBatch` images: this
+  /// rank's part of the batch.
   Workspace(const rn_program &program, const Options &options,
-            const Augmenter &augmenter)
-      : arena(program, options.batch, options.gpu),
-        batcher(augmenter, options.batch),
-        log(options.logDir, program.model_name, !options.resume.empty()) {}
+            const Augmenter &augmenter, int32_t maxBatch, bool primary)
+      : arena(program, maxBatch, options.gpu), batcher(augmenter, maxBatch),
+        log(primary ? options.logDir : "", program.model_name,
+            !options.resume.empty()) {}
   Arena arena;
   Batcher batcher;
   RunLog log;
@@ -95,10 +104,11 @@ struct EpochResults {
 
 class Trainer {
 public:
-  Trainer(const rn_program &program, const Options &options, FILE *out,
-          FILE *err)
-      : program(program), options(options), out(out), err(err),
-        progress(out, options.progress, options.logEvery) {}
+  Trainer(const rn_program &program, const Options &options,
+          const Ranks &ranks, FILE *out, FILE *err)
+      : program(program), options(options), ranks(ranks), out(out),
+        err(err), progress(out, options.progress, options.logEvery),
+        batchShard(ranks.shard(options.batch)) {}
   ~Trainer() { progress.clear(); }
 
   int train();
@@ -110,11 +120,17 @@ private:
   void planRun(TrainingData &data);
   void describeModel();
   void startOrResume(Arena &arena, const TrainingData &data);
+  void describeRanks(const GradientReducer &reducer);
+  std::optional<EvalResult> evaluateShards(Workspace &work,
+                                           const Dataset &data,
+                                           std::vector<int64_t> order);
+  void syncState(Arena &arena);
   rn_step_params stepParams(int64_t step, double lr) const;
   bool trainEpoch(Workspace &work, const TrainingData &data);
   void afterStep(Workspace &work, const TrainingData &data,
-                 const rn_step_params &params, float loss, int32_t count,
-                 Clock::time_point epochStart, int64_t epochImages);
+                 const rn_step_params &params, double loss, int64_t count,
+                 int64_t correct, Clock::time_point epochStart,
+                 int64_t epochImages);
   bool finishEpoch(Workspace &work, const TrainingData &data,
                    Clock::time_point epochStart, double trainSeconds,
                    int64_t images);
@@ -127,18 +143,26 @@ private:
   void keepBestWeights(Arena &arena);
   void restoreBestWeights(Workspace &work, const TrainingData &data);
   void checkFinite(Arena &arena, int64_t step);
-  [[noreturn]] void diverged(const std::string &what, int64_t step);
+  [[noreturn]] void diverged(const std::string &what, int64_t step,
+                             bool everyRank = true);
   CheckpointInfo checkpointInfo() const;
   void saveTo(Arena &arena, const std::string &path, int keep);
   void save(Arena &arena);
-  void saveIfDue(Arena &arena, const TrainingData &data);
+  bool checkpointDue() const;
   void checkResume(const CheckpointInfo &info, int64_t stepsPerEpoch) const;
   int stopInterrupted(Arena &arena);
 
   const rn_program &program;
   const Options &options;
+  const Ranks &ranks;
   FILE *out, *err;
   Progress progress;
+  /// This rank's images of every training batch.
+  const Shard batchShard;
+  std::optional<GradientReducer> reducer;
+  /// Whether the ranks' state variables agree (averaged since the last
+  /// step).
+  bool stateSynced = true;
 
   // Where a training run is.
   TrainingState state;
@@ -210,6 +234,19 @@ void Trainer::startOrResume(Arena &arena, const TrainingData &data) {
                 state.batchInEpoch);
 }
 
+void Trainer::describeRanks(const GradientReducer &reducer) {
+  const int K = ranks.size();
+  progress.line(
+      "ranks: {} MPI processes, batch {} split {} per rank; gradients "
+      "({:.2f} MiB) all-reduced in {} bucket(s) during the backward pass; "
+      "BatchNorm on each rank's images, running statistics averaged",
+      K, options.batch,
+      options.batch % K == 0
+          ? fmt::format("{}", options.batch / K)
+          : fmt::format("{}-{}", options.batch / K, options.batch / K + 1),
+      mebibytes(reducer.gradientBytes()), reducer.buckets());
+}
+
 void Trainer::describeModel() {
   int64_t parameters = 0, stateBytes = 0;
   for (int32_t i = 0; i < program.num_variables; ++i) {
@@ -250,7 +287,8 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
   return params;
 }
 
-[[noreturn]] void Trainer::diverged(const std::string &what, int64_t step) {
+[[noreturn]] void Trainer::diverged(const std::string &what, int64_t step,
+                                    bool everyRank) {
   progress.clear();
   std::string kept =
       options.checkpoint.empty()
@@ -266,7 +304,8 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
   throw Error(ExitDiverged,
               fmt::format("{} at step {}: training diverged and stopped.{} "
                           "Try a lower learning rate, e.g. --lr={:g}.{}",
-                          what, step, kept, options.schedule.lr / 10, advice));
+                          what, step, kept, options.schedule.lr / 10, advice),
+              everyRank);
 }
 
 /// Refuses to checkpoint variables that are no longer finite: the update of
@@ -296,10 +335,49 @@ CheckpointInfo Trainer::checkpointInfo() const {
   return info;
 }
 
-/// Saves the run where it is to `path`, once its variables are finite.
+/// Saves the run where it is to `path`, once its variables are finite
+/// (rank 0; every rank takes part in averaging the state).
 void Trainer::saveTo(Arena &arena, const std::string &path, int keep) {
+  syncState(arena);
   checkFinite(arena, state.step);
-  saveCheckpoint(path, program, arena, checkpointInfo(), keep);
+  if (ranks.primary())
+    saveCheckpoint(path, program, arena, checkpointInfo(), keep);
+}
+
+/// Averages the ranks' BatchNorm statistics, once after any steps, before
+/// anything reads them.
+void Trainer::syncState(Arena &arena) {
+  if (stateSynced)
+    return;
+  ranks.averageState(program, arena);
+  stateSynced = true;
+}
+
+/// Evaluates `order` of `data`, each rank its shard, summed over the ranks.
+/// Nothing if interrupted (on any rank).
+std::optional<EvalResult> Trainer::evaluateShards(Workspace &work,
+                                                  const Dataset &data,
+                                                  std::vector<int64_t> order) {
+  syncState(work.arena);
+  const Shard shard = ranks.shard(int64_t(order.size()));
+  std::optional<EvalResult> mine = EvalResult();
+  if (shard.size() > 0)
+    mine = evaluate(program, work.arena, work.batcher, data,
+                    std::vector<int64_t>(order.begin() + shard.begin,
+                                         order.begin() + shard.end));
+  std::vector<double> totals{0, 0, 0, double(!mine)};
+  if (mine)
+    totals = {mine->loss * double(mine->images), double(mine->correct),
+              double(mine->images), 0};
+  ranks.sum(totals);
+  if (totals[3] > 0)
+    return std::nullopt;
+  EvalResult result;
+  result.correct = int64_t(totals[1]);
+  result.images = int64_t(totals[2]);
+  result.loss = totals[0] / totals[2];
+  result.accuracy = double(result.correct) / totals[2];
+  return result;
 }
 
 /// Saves the run where it is, when --checkpoint asks for it.
@@ -310,17 +388,16 @@ void Trainer::save(Arena &arena) {
   lastSave = Clock::now();
 }
 
-/// Saves inside an epoch when --checkpoint-every or --checkpoint-minutes
-/// says it is time; the end of an epoch saves anyway.
-void Trainer::saveIfDue(Arena &arena, const TrainingData &data) {
-  if (state.batchInEpoch == data.stepsPerEpoch)
-    return;
-  bool due = (options.checkpointEvery > 0 &&
-              state.step % options.checkpointEvery == 0) ||
-             (options.checkpointMinutes > 0 &&
-              secondsSince(lastSave) >= 60 * options.checkpointMinutes);
-  if (due)
-    save(arena);
+/// Whether --checkpoint-every or --checkpoint-minutes says to save after
+/// the step in progress (the end of an epoch saves anyway). On rank 0's
+/// clock: the ranks sum it, and save together.
+bool Trainer::checkpointDue() const {
+  if (options.checkpoint.empty() || !ranks.primary())
+    return false;
+  return (options.checkpointEvery > 0 &&
+          (state.step + 1) % options.checkpointEvery == 0) ||
+         (options.checkpointMinutes > 0 &&
+          secondsSince(lastSave) >= 60 * options.checkpointMinutes);
 }
 
 /// A checkpoint continues only the run that made it: the same build of the
@@ -373,7 +450,8 @@ int Trainer::stopInterrupted(Arena &arena) {
   progress.clear();
   std::fflush(out);
   save(arena);
-  fmt::print(err, "train: interrupted ({}) at step {}; {}\n", interruptName(),
+  if (ranks.primary())
+    fmt::print(err, "train: interrupted ({}) at step {}; {}\n", interruptName(),
              state.step,
              options.checkpoint.empty()
                  ? "pass --checkpoint=PATH to keep progress next time"
@@ -393,16 +471,26 @@ int Trainer::train() {
       makeAugmenter(program, options, data.source, data.train);
   planRun(data);
   for (const std::string &path : {options.checkpoint, options.saveBest})
-    if (!path.empty())
+    if (!path.empty() && ranks.primary())
       prepareCheckpointPath(path);
-  Workspace work(program, options, augmenter);
+  const auto maxShard =
+      int32_t((options.batch + ranks.size() - 1) / ranks.size());
+  Workspace work(program, options, augmenter, maxShard, ranks.primary());
   progress.line("device: {}",
                 describeDevice(program, options.gpu, options.threads));
   progress.line("arena: {:.1f} MiB, allocated once ({:.1f} MiB fixed + "
                 "batch {} x {:.3f} MiB per image)",
                 mebibytes(work.arena.bytes()), mebibytes(program.fixed_bytes),
-                options.batch, mebibytes(program.per_sample_bytes));
+                maxShard, mebibytes(program.per_sample_bytes));
   startOrResume(work.arena, data);
+  if (ranks.distributed()) {
+    // Every rank derived the same weights from the seed (or read the same
+    // checkpoint); rank 0's are made everyone's all the same, so that a
+    // rank that read another file cannot train a different model.
+    ranks.broadcastVariables(program, work.arena);
+    reducer.emplace(program, ranks, work.arena);
+    describeRanks(*reducer);
+  }
   progress.line("training: {} epoch(s) of {} steps ({} steps), batch {}, {} "
                 "lr {:g}, schedule {}, {} thread(s)",
                 data.totalEpochs, data.stepsPerEpoch, data.totalSteps,
@@ -417,12 +505,13 @@ int Trainer::train() {
     restoreBestWeights(work, data); // resumed after the stop, before this
   if (!last.test) {
     // Resumed at (or past) the end: nothing trained, so evaluate here.
-    last.test = evaluate(program, work.arena, work.batcher, data.test,
-                         allIndices(data.test.size()));
+    last.test = evaluateShards(work, data.test, allIndices(data.test.size()));
     if (!last.test)
       return stopInterrupted(work.arena);
   }
-  if (!options.exportPath.empty())
+  syncState(work.arena);
+  ranks.checkIdentical(program, work.arena);
+  if (!options.exportPath.empty() && ranks.primary())
     progress.line("exported {} tensors to {}",
                   exportWeights(options.exportPath, program, work.arena),
                   options.exportPath);
@@ -445,8 +534,14 @@ int Trainer::train() {
       .add("steps", state.step)
       .add("batch", options.batch)
       .add("threads", options.threads)
-      .add("device", deviceName(work.arena))
-      .add("images_per_s", throughput.imagesPerSecond())
+      .add("device", deviceName(work.arena));
+  if (reducer) {
+    const ReduceTimes &times = reducer->times();
+    result.add("ranks", ranks.size())
+        .add("allreduce_exposed_ms_per_step",
+             1e3 * times.exposedSeconds / double(std::max<int64_t>(1, times.steps)));
+  }
+  result.add("images_per_s", throughput.imagesPerSecond())
       .add("train_seconds", throughput.stepSeconds)
       .add("total_seconds", secondsSince(runStart));
   printResult(out, progress, result);
@@ -466,15 +561,28 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     Clock::time_point stepStart = Clock::now();
     if (images == 0 || state.step % data.batchesPerPass == 0)
       startPass(work, data);
-    int32_t count = work.batcher.next(work.arena);
+    const int32_t shard = work.batcher.next(work.arena);
     int64_t step = state.step + 1;
     rn_step_params params = stepParams(step, rateAt(data, step));
-    if (int32_t status = work.arena.trainStep(count, params)) {
-      if (status == kNonFiniteStatus)
-        diverged(nonFiniteReport(), step); // with the checkpoint advice
+    if (reducer)
+      reducer->beginStep(shard, options.batch);
+    int32_t status = work.arena.trainStep(shard, params);
+    if (reducer)
+      reducer->endStep(status);
+    if (status) {
+      if (status == kNonFiniteStatus) // found on this rank only
+        diverged(nonFiniteReport(), step, /*everyRank=*/false);
       failedStep("train_step", status, fmt::format(" at step {}", step));
     }
-    float loss = work.arena.loss();
+    stateSynced = false;
+    // Over the ranks: what the step computed, and what the run does next.
+    std::vector<double> totals{double(work.arena.loss()) * shard,
+                               double(work.arena.correct()), double(shard),
+                               double(interruptRequested()),
+                               double(checkpointDue())};
+    ranks.sum(totals);
+    const double loss = totals[0] / totals[2];
+    const auto correct = int64_t(totals[1]), count = int64_t(totals[2]);
     if (!std::isfinite(loss))
       diverged(fmt::format("the loss is {}", loss), step);
     if (!program.device_api) {
@@ -486,7 +594,7 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     ++state.step;
     ++state.batchInEpoch;
     state.epochLossSum += loss;
-    state.epochCorrect += work.arena.correct();
+    state.epochCorrect += correct;
     state.epochImages += count;
     double seconds = secondsSince(stepStart);
     trainSeconds += seconds;
@@ -494,13 +602,14 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     throughput.stepSeconds += seconds;
     ++throughput.steps;
     throughput.images += count;
-    afterStep(work, data, params, loss, count, epochStart, images);
+    afterStep(work, data, params, loss, count, correct, epochStart, images);
     // A signal in an epoch's last step stops the run in finishEpoch, which
     // moves it to the next epoch first: a checkpoint is never at the end of
     // an epoch, which would not resume.
-    if (interruptRequested() && state.batchInEpoch < data.stepsPerEpoch)
+    if (totals[3] > 0 && state.batchInEpoch < data.stepsPerEpoch)
       return false;
-    saveIfDue(work.arena, data);
+    if (totals[4] > 0 && state.batchInEpoch < data.stepsPerEpoch)
+      save(work.arena);
   }
   return finishEpoch(work, data, epochStart, trainSeconds, images);
 }
@@ -526,12 +635,16 @@ void Trainer::startPass(Workspace &work, const TrainingData &data) {
   pass.seed = options.seed;
   pass.epoch = index;
   pass.firstBatch = state.step % data.batchesPerPass;
+  pass.shardBegin = int32_t(batchShard.begin);
+  pass.shardEnd = int32_t(batchShard.end);
   work.batcher.start(std::move(pass));
 }
 
-/// Shows and logs where the run is after a step.
+/// Shows and logs where the run is after a step of `count` images (over
+/// the ranks) with mean loss `loss` and `correct` correct predictions.
 void Trainer::afterStep(Workspace &work, const TrainingData &data,
-                        const rn_step_params &params, float loss, int32_t count,
+                        const rn_step_params &params, double loss,
+                        int64_t count, int64_t correct,
                         Clock::time_point epochStart, int64_t epochImages) {
   double epochSeconds = secondsSince(epochStart);
   progress.step({state.epoch + 1, data.totalEpochs, state.batchInEpoch,
@@ -545,7 +658,7 @@ void Trainer::afterStep(Workspace &work, const TrainingData &data,
 
   window.lossSum += loss;
   window.images += count;
-  window.correct += work.arena.correct();
+  window.correct += correct;
   ++window.steps;
   if (state.step % options.logEvery != 0)
     return;
@@ -601,8 +714,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
             ? fmt::format(" (first {} images)", validated)
             : "");
   }
-  last.test = evaluate(program, work.arena, work.batcher, data.test,
-                       allIndices(data.test.size()));
+  last.test = evaluateShards(work, data.test, allIndices(data.test.size()));
   if (!last.test)
     return false;
 
@@ -624,6 +736,7 @@ bool Trainer::finishEpoch(Workspace &work, const TrainingData &data,
   if (state.batchInEpoch == 0 &&
       !applyCallbacks(work, data, epoch + 1, record.lr))
     return false;
+  ranks.checkIdentical(program, work.arena);
   save(work.arena);
   if (best && !options.saveBest.empty()) {
     saveTo(work.arena, options.saveBest, 1);
@@ -671,6 +784,7 @@ bool Trainer::applyCallbacks(Workspace &work, const TrainingData &data,
 /// Keeps the weights and BatchNorm statistics of the arena (not the
 /// optimizer's slots, as Keras's get_weights) for --restore-best.
 void Trainer::keepBestWeights(Arena &arena) {
+  syncState(arena);
   arena.downloadVariables();
   bestWeights.clear();
   for (int32_t i = 0; i < program.num_variables; ++i) {
@@ -698,8 +812,7 @@ void Trainer::restoreBestWeights(Workspace &work, const TrainingData &data) {
   work.arena.uploadVariables();
   progress.line("restored the weights of epoch {}",
                 state.callbacks.bestEpoch);
-  last.test = evaluate(program, work.arena, work.batcher, data.test,
-                       allIndices(data.test.size()));
+  last.test = evaluateShards(work, data.test, allIndices(data.test.size()));
 }
 
 /// The validation split, or its first --validation-steps batches.
@@ -709,8 +822,7 @@ std::optional<EvalResult> Trainer::validate(Workspace &work,
   if (options.validationSteps > 0)
     order.resize(std::min(order.size(),
                           size_t(options.validationSteps * options.batch)));
-  return evaluate(program, work.arena, work.batcher, data.train,
-                  std::move(order));
+  return evaluateShards(work, data.train, std::move(order));
 }
 
 //===----------------------------------------------------------------------===//
@@ -754,16 +866,39 @@ int Trainer::evaluateWeights() {
 
 int Trainer::benchmark() {
   describeModel();
-  Arena arena(program, options.batch, options.gpu);
+  const auto shard = int32_t(batchShard.size());
+  Arena arena(program, shard, options.gpu);
   initVariables(program, options.seed, arena);
+  if (ranks.distributed()) {
+    reducer.emplace(program, ranks, arena);
+    describeRanks(*reducer);
+  }
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, "train_step", program.train_kernels,
-      [&](int64_t step) {
+      shard, [&](int64_t step) {
         rn_step_params params = stepParams(step, options.schedule.lr);
-        return arena.trainStep(options.batch, params);
+        if (reducer)
+          reducer->beginStep(shard, options.batch);
+        int32_t status = arena.trainStep(shard, params);
+        if (reducer)
+          reducer->endStep(status);
+        return status;
       });
   if (!result)
     return interruptedStatus();
+  if (reducer) {
+    // Over every step, warm-up included: the cost of the all-reduce that
+    // the backward pass did not hide, and how long buckets were in flight
+    // while kernels ran.
+    const ReduceTimes &times = reducer->times();
+    const double steps = double(times.steps);
+    result->add("ranks", ranks.size())
+        .add("allreduce_buckets", reducer->buckets())
+        .add("gradient_bytes", reducer->gradientBytes())
+        .add("allreduce_exposed_ms_per_step", 1e3 * times.exposedSeconds / steps)
+        .add("allreduce_overlapped_ms_per_step",
+             1e3 * times.inFlightSeconds / steps);
+  }
   printResult(out, progress, *result);
   return ExitOk;
 }
@@ -774,17 +909,77 @@ int Trainer::benchmark() {
 // Entry points
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+struct CloseFile {
+  void operator()(FILE *file) const { std::fclose(file); }
+};
+using File = std::unique_ptr<FILE, CloseFile>;
+
+/// Ends every rank of a distributed run after one rank's failure, saying
+/// which rank failed.
+[[noreturn]] void endEveryRank(const Ranks &ranks, FILE *err, int status,
+                               std::string_view what) {
+  fmt::print(err, "train: error: rank {} of {}: {}\n", ranks.rank(),
+             ranks.size(), what);
+  ranks.abort(status);
+}
+
+/// Runs what the options ask on this process's rank. A failure on one rank
+/// of a distributed run ends every rank (Ranks::abort) after saying which
+/// failed; an error that every rank raises together is rank 0's to report.
+int runRank(const rn_program &program, Options options, FILE *out,
+            FILE *err) {
+  Ranks ranks;
+  File quiet;
+  if (!ranks.primary()) {
+    quiet.reset(std::fopen("/dev/null", "w"));
+    out = quiet ? quiet.get() : err;
+    options.progress = ProgressMode::None;
+  }
+  try {
+    Trainer trainer(program, options, ranks, out, err);
+    if (options.benchmark)
+      return trainer.benchmark();
+    if (options.evalOnly)
+      return trainer.evaluateWeights();
+    return trainer.train();
+  } catch (const Error &error) {
+    if (!ranks.distributed() || (error.onEveryRank() && ranks.primary()))
+      throw;
+    if (error.onEveryRank())
+      return error.exitCode();
+    endEveryRank(ranks, err, error.exitCode(), error.what());
+  } catch (const std::bad_alloc &) {
+    if (!ranks.distributed())
+      throw;
+    endEveryRank(ranks, err, ExitFailure,
+                 "out of memory; use a smaller --batch");
+  }
+}
+
+} // namespace
+
 int runTrain(const rn_program &program, const std::vector<std::string> &args,
              FILE *out, FILE *err) {
+  // Under mpirun every rank reads the same flags: rank 0 alone reports
+  // what is wrong with them, and alone prints --help.
+  File quiet(launcherRank() != 0 ? std::fopen("/dev/null", "w") : nullptr);
+  FILE *flagsOut = quiet ? quiet.get() : out;
+  Options options;
+  if (int status = reportErrors("train", quiet ? quiet.get() : err, [&] {
+        checkProgram(program);
+        options = parseFlags(program, args);
+        return int(ExitOk);
+      }))
+    return status;
   return reportErrors("train", err, [&] {
-    checkProgram(program);
-    Options options = parseFlags(program, args);
     if (options.help) {
-      fmt::print(out, "{}", helpText(program));
+      fmt::print(flagsOut, "{}", helpText(program));
       return int(ExitOk);
     }
     if (options.device) {
-      fmt::print(out, "device: {}\n",
+      fmt::print(flagsOut, "device: {}\n",
                  describeDevice(program, options.gpu, options.threads));
       return int(ExitOk);
     }
@@ -793,12 +988,7 @@ int runTrain(const rn_program &program, const std::vector<std::string> &args,
     std::optional<NumericsCheck> numerics;
     if (options.checkNumerics)
       numerics.emplace(program);
-    Trainer trainer(program, options, out, err);
-    if (options.benchmark)
-      return trainer.benchmark();
-    if (options.evalOnly)
-      return trainer.evaluateWeights();
-    return trainer.train();
+    return runRank(program, options, out, err);
   });
 }
 

@@ -55,7 +55,7 @@ std::optional<std::string> resnetc::link(const std::string &linker,
   args.insert(args.end(), objects.begin(), objects.end());
   if (!relocatable)
     args.insert(args.end(), {runtimeLibrary, "-lz", "-lpng", "-ljpeg",
-                             "-lpthread", "-ldl", "-lm"});
+                             "-lmpi", "-lpthread", "-ldl", "-lm"});
 
   llvm::SmallString<128> log;
   llvm::sys::fs::createTemporaryFile("resnetc-link", "log", log);

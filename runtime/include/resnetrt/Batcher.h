@@ -54,6 +54,10 @@ struct Pass {
   uint64_t seed = 0;
   int64_t epoch = 0;
   int64_t firstBatch = 0; ///< batches of the pass to skip (resuming)
+  /// The images [shardBegin, shardEnd) of each batch of a training pass
+  /// (whose batches are full) are the ones yielded:
+  /// this rank's shard of a global batch (Distributed.h). -1: all.
+  int32_t shardBegin = 0, shardEnd = -1;
 
   /// Batches the pass yields, counting the skipped ones.
   int64_t batches() const;

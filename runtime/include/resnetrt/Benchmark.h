@@ -26,14 +26,15 @@ class Arena;
 class Progress;
 
 /// Times `step` (step number, 1-based, in; 0 or a Halide error code out)
-/// on batches of options.batch, shows the times, and returns the result
+/// on batches of `callBatch` images (this rank's part of options.batch, the
+/// batch the images per second count), shows the times, and returns the result
 /// line: {"model","batch","threads","warmup","steps","step_ms_median",
 /// "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step"}.
 /// `stepName` names the step in messages. Nothing if interrupted.
 std::optional<JsonObject>
 benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
                Progress &progress, std::string_view stepName,
-               int32_t kernelsPerStep,
+               int32_t kernelsPerStep, int32_t callBatch,
                const std::function<int32_t(int64_t step)> &step);
 
 } // namespace resnetrt

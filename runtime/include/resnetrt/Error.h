@@ -34,12 +34,17 @@ enum ExitCode : int {
 
 class Error : public std::runtime_error {
 public:
-  Error(int exitCode, const std::string &message)
-      : std::runtime_error(message), code(exitCode) {}
+  /// `everyRank`: raised by every rank of a distributed run at the same
+  /// point, from values they all share (a diverged loss), so that rank 0
+  /// alone reports it and no rank needs to end the others.
+  Error(int exitCode, const std::string &message, bool everyRank = false)
+      : std::runtime_error(message), code(exitCode), shared(everyRank) {}
   int exitCode() const { return code; }
+  bool onEveryRank() const { return shared; }
 
 private:
   int code;
+  bool shared;
 };
 
 /// Throws an Error that exits with ExitFailure.

@@ -1,0 +1,168 @@
+//===- Distributed.h - data-parallel training on MPI ------------*- C++ -*-===//
+//
+// `mpirun -np K ./train ...` trains one model with K ranks. Every rank holds
+// the whole model and takes a disjoint shard of every global batch (the
+// recipe's --batch stays the global batch); after the backward pass the
+// gradients are summed with MPI all-reduce, so every rank applies the same
+// update and the weights stay identical. Started without mpirun, train is
+// one rank and never initialises MPI.
+//
+// The gradients are one dense run in the arena (Program.h). GradientReducer
+// cuts it into a few large buckets at variable boundaries and, from the
+// hook a CPU program calls after each kernel (rn_kernel_hook), starts a
+// bucket's non-blocking all-reduce as soon as the backward pass has written
+// all of it: the last layers' buckets travel while the first layers'
+// gradients are still being computed, as in PyTorch DDP and Horovod. The
+// optimizer update, train_step's last kernel, waits for all of them.
+//
+// BatchNorm uses each rank's own batch statistics (as DDP); the running
+// statistics, which the ranks then update differently, are averaged over
+// the ranks (averageState) before anything reads them: evaluation,
+// checkpoints, export. Averaging is linear, so it may happen at any step.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESNETRT_DISTRIBUTED_H
+#define RESNETRT_DISTRIBUTED_H
+
+#include "resnetrt/Program.h"
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace resnetrt {
+
+class Arena;
+
+/// Images [begin, end) of `count`: the part of this rank.
+struct Shard {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+
+/// Whether this process was started by an MPI launcher (mpirun, mpiexec,
+/// srun with PMIx): only then does train initialise MPI.
+bool launchedByMpi();
+
+/// The rank of this process in its MPI job, read from the launcher's
+/// environment before MPI is initialised (0 when not launched by MPI).
+int launcherRank();
+
+/// The ranks of a run: MPI's world when launched by MPI, else one rank.
+class Ranks {
+public:
+  /// Initialises MPI when launchedByMpi(); finalises it when destroyed.
+  Ranks();
+  ~Ranks();
+  Ranks(const Ranks &) = delete;
+  Ranks &operator=(const Ranks &) = delete;
+
+  int rank() const { return index; }
+  int size() const { return count; }
+  bool distributed() const { return count > 1; }
+  /// Rank 0 prints, logs and writes checkpoints.
+  bool primary() const { return index == 0; }
+
+  /// This rank's part of `total` items: [total r / K, total (r + 1) / K),
+  /// the same rule on every rank, so uneven totals split the same way.
+  Shard shard(int64_t total) const;
+
+  /// Element-wise sums over the ranks, in place (blocking).
+  void sum(std::vector<double> &values) const;
+  /// Rank 0's bytes, to every rank.
+  void broadcast(void *data, int64_t bytes) const;
+  /// Makes every rank's parameters, state and optimizer slots rank 0's.
+  void broadcastVariables(const rn_program &program, Arena &arena) const;
+  /// Replaces every rank's state variables (BatchNorm running statistics)
+  /// by their mean over the ranks.
+  void averageState(const rn_program &program, Arena &arena) const;
+  /// Throws an Error naming the first rank whose parameters, state or
+  /// optimizer slots differ from rank 0's (compared by a hash).
+  void checkIdentical(const rn_program &program, Arena &arena) const;
+
+  /// Ends every rank of the job with `status`: a failure on one rank must
+  /// not leave the others waiting in a collective.
+  [[noreturn]] void abort(int status) const;
+
+private:
+  int index = 0, count = 1;
+  bool initialised = false;
+};
+
+/// What the hook returns when it finds the program unfit to reduce (see
+/// GradientReducer::endStep).
+constexpr int32_t kReduceFailedStatus = 0x4d5049; // "MPI"
+
+/// Communication of one training step, for --benchmark and the run's end.
+struct ReduceTimes {
+  double exposedSeconds = 0; ///< waiting for all-reduces, kernels stopped
+  double inFlightSeconds = 0; ///< buckets in flight while kernels ran
+  int64_t steps = 0;
+};
+
+/// The bucketed, overlapped all-reduce of the gradients (see above). While
+/// alive it is the program's rn_kernel_hook, calling the hook it replaced
+/// (--check-numerics) first.
+class GradientReducer {
+public:
+  /// Buckets of at most `bucketBytes` (0: a quarter of the gradients, at
+  /// most 25 MiB), at variable boundaries, the last variables first.
+  GradientReducer(const rn_program &program, const Ranks &ranks, Arena &arena,
+                  int64_t bucketBytes = 0);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer &) = delete;
+  GradientReducer &operator=(const GradientReducer &) = delete;
+
+  /// Before train_step: this rank's images and the global batch's. Each
+  /// rank's mean gradient is scaled by its share of the global batch, so
+  /// the sum is the global batch's mean gradient.
+  void beginStep(int64_t localImages, int64_t globalImages);
+  /// After train_step returned `status`: throws what went wrong in the
+  /// hook (kReduceFailedStatus), or if a step that succeeded reduced
+  /// nothing.
+  void endStep(int32_t status);
+
+  int64_t buckets() const { return int64_t(bucketRanges.size()); }
+  int64_t gradientBytes() const { return program.parameters_bytes; }
+  const ReduceTimes &times() const { return totals; }
+
+  /// The hook's work for kernel call `site`.
+  int32_t afterKernel(int32_t site, struct halide_buffer_t *outputs,
+                      int32_t count);
+
+private:
+  struct Range {
+    int64_t begin, end; ///< bytes from the start of the gradients
+    int64_t size() const { return end - begin; }
+  };
+  void start(size_t bucket);
+  void waitAll();
+
+  const rn_program &program;
+  const Ranks &ranks;
+  uint8_t *gradients;
+  std::vector<Range> bucketRanges;
+  std::vector<int64_t> expected; ///< parameter bytes in each bucket
+  /// Which kernel calls are train_step's; its last is the optimizer update,
+  /// the one before it the backward pass's last.
+  std::vector<bool> isTrain;
+  int32_t updateSite = -1, lastBackwardSite = -1;
+  int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
+
+  // This step.
+  float scale = 1;
+  std::vector<int64_t> written;  ///< bytes of each bucket written
+  std::vector<bool> started;
+  std::vector<MPI_Request> requests; ///< of each started bucket
+  std::vector<double> startTimes; ///< MPI_Wtime() of each start
+  bool reduced = false;
+  std::string failure; ///< what the hook found wrong
+  ReduceTimes totals;
+};
+
+} // namespace resnetrt
+
+#endif // RESNETRT_DISTRIBUTED_H
