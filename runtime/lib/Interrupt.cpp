@@ -38,6 +38,23 @@ bool interruptRequested() { return received != 0; }
 
 int interruptedStatus() { return 128 + (received ? int(received) : SIGINT); }
 
+std::vector<double> signalCounts() {
+  std::vector<double> counts;
+  for (int signal : kSignals)
+    counts.push_back(received == signal ? 1 : 0);
+  return counts;
+}
+
+bool adoptSignal(const std::vector<double> &counts) {
+  for (size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] > 0) {
+      int none = 0;
+      received.compare_exchange_strong(none, kSignals[i]);
+      return true;
+    }
+  return false;
+}
+
 std::string interruptName() {
   return std::string("SIG") + sigabbrev_np(received ? int(received) : SIGINT);
 }

@@ -365,12 +365,14 @@ std::optional<EvalResult> Trainer::evaluateShards(Workspace &work,
     mine = evaluate(program, work.arena, work.batcher, data,
                     std::vector<int64_t>(order.begin() + shard.begin,
                                          order.begin() + shard.end));
-  std::vector<double> totals{0, 0, 0, double(!mine)};
+  std::vector<double> totals{0, 0, 0};
   if (mine)
     totals = {mine->loss * double(mine->images), double(mine->correct),
-              double(mine->images), 0};
+              double(mine->images)};
+  std::vector<double> signals = signalCounts();
+  totals.insert(totals.end(), signals.begin(), signals.end());
   ranks.sum(totals);
-  if (totals[3] > 0)
+  if (adoptSignal({totals.begin() + 3, totals.end()}))
     return std::nullopt;
   EvalResult result;
   result.correct = int64_t(totals[1]);
@@ -578,9 +580,11 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     // Over the ranks: what the step computed, and what the run does next.
     std::vector<double> totals{double(work.arena.loss()) * shard,
                                double(work.arena.correct()), double(shard),
-                               double(interruptRequested()),
                                double(checkpointDue())};
+    std::vector<double> signals = signalCounts();
+    totals.insert(totals.end(), signals.begin(), signals.end());
     ranks.sum(totals);
+    const bool interrupted = adoptSignal({totals.begin() + 4, totals.end()});
     const double loss = totals[0] / totals[2];
     const auto correct = int64_t(totals[1]), count = int64_t(totals[2]);
     if (!std::isfinite(loss))
@@ -606,9 +610,9 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     // A signal in an epoch's last step stops the run in finishEpoch, which
     // moves it to the next epoch first: a checkpoint is never at the end of
     // an epoch, which would not resume.
-    if (totals[3] > 0 && state.batchInEpoch < data.stepsPerEpoch)
+    if (interrupted && state.batchInEpoch < data.stepsPerEpoch)
       return false;
-    if (totals[4] > 0 && state.batchInEpoch < data.stepsPerEpoch)
+    if (totals[3] > 0 && state.batchInEpoch < data.stepsPerEpoch)
       save(work.arena);
   }
   return finishEpoch(work, data, epochStart, trainSeconds, images);

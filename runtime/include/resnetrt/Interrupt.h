@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <string>
+#include <vector>
 
 namespace resnetrt {
 
@@ -38,6 +39,14 @@ int interruptedStatus();
 
 /// The signal's name, e.g. "SIGTERM".
 std::string interruptName();
+
+/// The ranks of a distributed run stop together when any of them gets a
+/// signal: each contributes signalCounts() (1 for the signal it got, per
+/// stopping signal), they sum them, and adoptSignal() of the sums takes
+/// the first signal some rank got as this rank's own, and says whether
+/// there is one.
+std::vector<double> signalCounts();
+bool adoptSignal(const std::vector<double> &counts);
 
 } // namespace resnetrt
 
