@@ -9,8 +9,9 @@ packages=(
   # compiler: MLIR/LLVM 19 (headers, CMake config, mlir-tblgen), Halide 14;
   # Halide's CMake package refuses to load without PNG and JPEG headers
   llvm-19-dev libmlir-19-dev mlir-19-tools libhalide14-0-dev libpng-dev libjpeg-dev
-  # runtime: fmt (header-only use), zlib
-  libfmt-dev zlib1g-dev
+  # runtime: fmt (header-only use), zlib; Open MPI, which every train links
+  # for data-parallel training (mpirun -np K ./train)
+  libfmt-dev zlib1g-dev libopenmpi-dev openmpi-bin
   # tests: lit and FileCheck, GoogleTest; PyTorch as numeric oracle and
   # benchmark peer (never used by train); OpenCL on the CPU (pocl), which
   # runs the GPU schedules in CI
