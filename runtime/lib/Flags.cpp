@@ -736,6 +736,9 @@ std::string helpText(const rn_program &program) {
              program.input_channels, program.num_classes, program.optimizer,
              program.target) +
          flagHelp(program, flagTable()) +
+         "\nOn several ranks: mpirun -np K ./train [flags] trains one model "
+         "with K processes;\n--batch stays the global batch, rank 0 prints "
+         "and saves (README: Training on several\nmachines).\n"
          "\nExit status: 0 done, 1 bad data/checkpoint/IO, 2 bad flag, 3 "
          "loss diverged, 128 + the signal when one stopped it (130 SIGINT, "
          "143 SIGTERM, 129 SIGHUP).\n";
