@@ -195,15 +195,15 @@ def main():
     # 3. SIGTERM to one rank: all stop together, rank 0 saves, resume.
     ckpt = work / "signal.ckpt"
     status, seconds, text = start_and_signal(
-        program, ["--seed=5", "--steps=400", f"--checkpoint={ckpt}",
+        program, ["--seed=5", "--steps=100", f"--checkpoint={ckpt}",
                   f"--export={work}/never.st"], 1, signal.SIGTERM, work)
     check(status not in (0, None) and ckpt.exists() and
           "resume with --resume" in text,
           f"SIGTERM to rank 1: the job stopped in {seconds:.1f} s with a "
           f"checkpoint (mpirun status {status})")
-    train(program, 2, ["--seed=5", "--steps=400",
+    train(program, 2, ["--seed=5", "--steps=100",
                        f"--export={work}/straight.st"], timeout=900)
-    status, out, _ = train(program, 2, ["--seed=5", "--steps=400",
+    status, out, _ = train(program, 2, ["--seed=5", "--steps=100",
                                         f"--resume={ckpt}",
                                         f"--export={work}/resumed.st"],
                            timeout=900)
