@@ -8,10 +8,13 @@ nodes.
 
 Measured, alternating, medians of --rounds rounds: `train --benchmark` of
 each model at its recipe's batch on one process with 2 threads, and under
-`mpirun -np 2` with one thread per rank (the same 2 cores): step time,
+`mpirun -np 2` with one thread per rank (the same 2 cores), built as usual
+(BatchNorm per rank) and with --sync-batch-norm (its cost): step time,
 images/s, and per step the all-reduce time the backward pass did not hide
-(`allreduce_exposed_ms_per_step`: waiting before the update) and the time
-buckets were in flight while kernels ran (`allreduce_overlapped_ms_per_step`).
+(`allreduce_exposed_ms_per_step`: waiting before the update), the time
+buckets were in flight while kernels ran (`allreduce_overlapped_ms_per_step`)
+and, built with --sync-batch-norm, the time in its all-reduces of the
+BatchNorm sums, which nothing overlaps (`sync_batch_norm_ms_per_step`).
 On one machine the "network" is shared memory (Open MPI's vader), so this
 measures the software's cost, not a network's.
 
@@ -103,25 +106,34 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
 
     measured = {}
-    print(f"{'model':22} {'ranks':>5} {'step ms':>8} {'img/s':>7} "
-          f"{'exposed ms':>10} {'overlapped ms':>13} {'buckets':>7}")
+    print(f"{'model':22} {'BatchNorm':9} {'ranks':>5} {'step ms':>8} "
+          f"{'img/s':>7} {'exposed ms':>10} {'overlapped ms':>13} "
+          f"{'buckets':>7} {'sync BN ms':>10}")
     for model in args.models:
-        program = work / model
-        subprocess.run([args.resnetc, str(ROOT / "examples" / f"{model}.dsl"),
-                        "-o", str(program)], check=True, capture_output=True)
-        runs = {1: [], 2: []}
+        source = str(ROOT / "examples" / f"{model}.dsl")
+        programs = {"per rank": work / model, "sync": work / f"{model}-sync"}
+        subprocess.run([args.resnetc, source, "-o", str(programs["per rank"])],
+                       check=True, capture_output=True)
+        subprocess.run([args.resnetc, source, "--sync-batch-norm", "-o",
+                        str(programs["sync"])], check=True,
+                       capture_output=True)
+        configurations = [("per rank", 1), ("per rank", 2), ("sync", 1),
+                          ("sync", 2)]
+        runs = {c: [] for c in configurations}
         for _ in range(args.rounds):
-            for ranks in (1, 2):
-                runs[ranks].append(benchmark(program, ranks, args.steps))
-        for ranks, results in runs.items():
+            for batch_norm, ranks in configurations:
+                runs[(batch_norm, ranks)].append(
+                    benchmark(programs[batch_norm], ranks, args.steps))
+        for (batch_norm, ranks), results in runs.items():
             med = lambda key: statistics.median(r.get(key, 0) for r in results)
-            print(f"{model:22} {ranks:5} {med('step_ms_median'):8.1f} "
-                  f"{med('images_per_s'):7.0f} "
+            print(f"{model:22} {batch_norm:9} {ranks:5} "
+                  f"{med('step_ms_median'):8.1f} {med('images_per_s'):7.0f} "
                   f"{med('allreduce_exposed_ms_per_step'):10.2f} "
                   f"{med('allreduce_overlapped_ms_per_step'):13.2f} "
-                  f"{int(med('allreduce_buckets')):7}")
+                  f"{int(med('allreduce_buckets')):7} "
+                  f"{med('sync_batch_norm_ms_per_step'):10.2f}")
         measured[model.split("_")[0]] = statistics.median(
-            r["images_per_s"] for r in runs[1])
+            r["images_per_s"] for r in runs[("per rank", 1)])
     node_speeds = {k: float(v) for k, v in
                    (item.split("=") for item in args.node_images_per_s)}
     model_table(measured, node_speeds)

@@ -167,28 +167,31 @@ std::pair<const uint8_t *, const uint8_t *> span(const halide_buffer_t &b) {
 }
 } // namespace
 
-GradientReducer::GradientReducer(const rn_program &program, const Ranks &ranks,
-                                 Arena &arena, int64_t bucketBytes)
-    : program(program), ranks(ranks),
-      gradients(arena.data() + program.gradients_offset),
-      previousHook(rn_kernel_hook) {
+TrainSites::TrainSites(const rn_program &program) {
   if (program.device_api)
     fail("this train is built for a GPU ({}), and training on several ranks "
-         "runs CPU builds only so far: build with resnetc --target=host, or "
-         "run one rank",
+         "or micro-batches runs CPU builds only so far: build with resnetc "
+         "--target=cpu, or leave out mpirun and --accumulate",
          program.device_api);
   for (int32_t site = 0; site < program.num_kernel_sites; ++site) {
-    isTrain.push_back(
+    train.push_back(
         std::strcmp(program.kernel_sites[site].step, "train_step") == 0);
-    if (isTrain.back()) {
-      lastBackwardSite = updateSite;
-      updateSite = site;
+    if (train.back()) {
+      lastBackward = update;
+      update = site;
     }
   }
-  if (lastBackwardSite < 0)
+  if (lastBackward < 0)
     fail("program {} lists no kernel calls of train_step, which training on "
-         "several ranks needs; rebuild it with this resnetc",
+         "several ranks or micro-batches needs; rebuild it with this resnetc",
          program.model_name);
+}
+
+GradientReducer::GradientReducer(const rn_program &program, const Ranks &ranks,
+                                 Arena &arena, int64_t bucketBytes)
+    : program(program), ranks(ranks), sites(program),
+      gradients(arena.data() + program.gradients_offset),
+      previousHook(rn_kernel_hook) {
 
   // The parameters' places in the gradient run, which has their layout
   // (Program.h); the run may end in padding that no kernel writes.
@@ -229,6 +232,13 @@ GradientReducer::~GradientReducer() {
   activeReducer = nullptr;
 }
 
+bool GradientReducer::synchronisesBatchNorm() const {
+  for (int32_t site = 0; site < program.num_kernel_sites; ++site)
+    if (program.kernel_sites[site].rank_sum != RN_RANK_SUM_NONE)
+      return true;
+  return false;
+}
+
 void GradientReducer::beginStep(int64_t localImages, int64_t globalImages) {
   scale = float(double(localImages) / double(globalImages));
   std::fill(written.begin(), written.end(), 0);
@@ -250,6 +260,25 @@ void GradientReducer::start(size_t bucket) {
   started[bucket] = true;
 }
 
+void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
+  auto *values = reinterpret_cast<float *>(output.host);
+  int64_t n = 1;
+  for (int32_t d = 0; d < output.dimensions; ++d)
+    n *= output.dim[d].extent;
+  // A rank's gradients are in the scale of its mean loss: the global
+  // batch's for the sum, then its own again for the kernels after.
+  const double start = MPI_Wtime();
+  if (gradients)
+    for (int64_t i = 0; i < n; ++i)
+      values[i] *= scale;
+  MPI_Allreduce(MPI_IN_PLACE, values, int(n), MPI_FLOAT, MPI_SUM,
+                MPI_COMM_WORLD);
+  if (gradients)
+    for (int64_t i = 0; i < n; ++i)
+      values[i] /= scale;
+  totals.batchNormSeconds += MPI_Wtime() - start;
+}
+
 void GradientReducer::waitAll() {
   double waitStart = MPI_Wtime();
   for (size_t b = 0; b < requests.size(); ++b)
@@ -265,11 +294,11 @@ int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
   if (previousHook)
     if (int32_t status = previousHook(site, outputs, count))
       return status;
-  if (site < 0 || site >= int32_t(isTrain.size()) || !isTrain[size_t(site)])
+  if (!sites.contains(site))
     return 0;
   // Called from the step function's frame, so problems are returned, not
   // thrown: endStep() reports them.
-  if (site == updateSite) {
+  if (site == sites.update) {
     if (reduced)
       return 0;
     failure = fmt::format("kernel {} of train_step, the update, ran before "
@@ -277,6 +306,10 @@ int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
                           program.kernel_sites[site].kernel);
     return kReduceFailedStatus;
   }
+  const rn_kernel_site &where = program.kernel_sites[site];
+  if (where.rank_sum != RN_RANK_SUM_NONE)
+    sumOverRanks(outputs[where.rank_sum_output],
+                 where.rank_sum == RN_RANK_SUM_GRADIENTS);
   // Count the gradient bytes this kernel wrote, per bucket.
   const uint8_t *region = gradients;
   const uint8_t *regionEnd = gradients + program.parameters_bytes;
@@ -303,7 +336,7 @@ int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
       if (done)
         totals.inFlightSeconds += now - startTimes[b];
     }
-  if (site != lastBackwardSite)
+  if (site != sites.lastBackward)
     return 0;
   // The next kernel is the update: every bucket must be on its way.
   for (size_t b = 0; b < bucketRanges.size(); ++b)
@@ -328,6 +361,121 @@ void GradientReducer::endStep(int32_t status) {
          failure, program.model_name);
   if (status == 0)
     ++totals.steps;
+}
+
+//===----------------------------------------------------------------------===//
+// GradientAccumulator
+//===----------------------------------------------------------------------===//
+
+namespace {
+GradientAccumulator *activeAccumulator = nullptr;
+
+/// What the hook returns to stop a micro-batch's step before its update.
+constexpr int32_t kMicroBatchDone = 0x4d4221; // "MB!"
+
+extern "C" int32_t accumulateAfterKernel(int32_t site, halide_buffer_t *outputs,
+                                         int32_t count) {
+  return activeAccumulator->afterKernel(site, outputs, count);
+}
+} // namespace
+
+GradientAccumulator::GradientAccumulator(const rn_program &program,
+                                         Arena &arena, int32_t microBatches)
+    : program(program), arena(arena), microBatches(microBatches),
+      sites(program),
+      gradients(reinterpret_cast<float *>(arena.data() +
+                                          program.gradients_offset)),
+      previousHook(rn_kernel_hook),
+      sum(size_t(program.parameters_bytes) / sizeof(float)) {
+  activeAccumulator = this;
+  rn_kernel_hook = accumulateAfterKernel;
+}
+
+GradientAccumulator::~GradientAccumulator() {
+  rn_kernel_hook = previousHook;
+  activeAccumulator = nullptr;
+}
+
+void GradientAccumulator::copyState(std::vector<float> &to) const {
+  to.clear();
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    if (variable.role != RN_STATE)
+      continue;
+    const float *values = arena.variable(variable);
+    to.insert(to.end(), values, values + elementCount(variable));
+  }
+}
+
+void GradientAccumulator::setState(const std::vector<float> &from) {
+  size_t next = 0;
+  for (int32_t i = 0; i < program.num_variables; ++i) {
+    const rn_variable &variable = program.variables[i];
+    if (variable.role != RN_STATE)
+      continue;
+    std::copy_n(from.begin() + int64_t(next), elementCount(variable),
+                arena.variable(variable));
+    next += size_t(elementCount(variable));
+  }
+}
+
+void GradientAccumulator::beginMicroBatch(int32_t micro, int64_t images,
+                                          int64_t batchImages) {
+  index = micro;
+  scale = float(double(images) / double(batchImages));
+  if (index == 0) {
+    copyState(stateBefore);
+    stateSum.assign(stateBefore.size(), 0.0f);
+    return;
+  }
+  // Each micro-batch starts from the statistics the batch started from.
+  copyState(scratch);
+  for (size_t i = 0; i < scratch.size(); ++i)
+    stateSum[i] += scratch[i];
+  setState(stateBefore);
+}
+
+int32_t GradientAccumulator::endMicroBatch(int32_t status) {
+  if (index < microBatches - 1) {
+    if (status == 0)
+      fail("train_step of micro-batch {} ran its update, which the hook "
+           "should have stopped: program {} cannot accumulate gradients (a "
+           "resnetc bug: please report it with the model)",
+           index + 1, program.model_name);
+    return status == kMicroBatchDone ? 0 : status;
+  }
+  if (status)
+    return status;
+  copyState(scratch);
+  const float share = 1.0f / float(microBatches);
+  for (size_t i = 0; i < scratch.size(); ++i)
+    scratch[i] = (stateSum[i] + scratch[i]) * share;
+  setState(scratch);
+  return 0;
+}
+
+int32_t GradientAccumulator::afterKernel(int32_t site,
+                                         halide_buffer_t *outputs,
+                                         int32_t count) {
+  if (previousHook)
+    if (int32_t status = previousHook(site, outputs, count))
+      return status;
+  if (site != sites.lastBackward)
+    return 0;
+  const size_t n = sum.size();
+  if (index == 0) {
+    for (size_t i = 0; i < n; ++i)
+      sum[i] = gradients[i] * scale;
+  } else if (index < microBatches - 1) {
+    for (size_t i = 0; i < n; ++i)
+      sum[i] += gradients[i] * scale;
+  } else {
+    // As the all-reduce adds the ranks' scaled gradients.
+    for (size_t i = 0; i < n; ++i)
+      gradients[i] = sum[i] + gradients[i] * scale;
+    return 0;
+  }
+  return kMicroBatchDone;
 }
 
 } // namespace resnetrt

@@ -49,7 +49,13 @@ const std::vector<FlagInfo> &flagTable() {
        "steps_per_epoch on a repeated data set (0: one pass over the "
        "training images)"},
       {"Length", "batch", "N", "",
-       "images per optimizer step; evaluation uses batches of this size too"},
+       "images per optimizer step (over all ranks under mpirun); evaluation "
+       "uses batches of this size too"},
+      {"Length", "accumulate", "M", "1",
+       "run each batch as M micro-batches, one after another, and sum their "
+       "gradients into one update: the memory of batch/M images, BatchNorm "
+       "over each micro-batch (as gradient accumulation in PyTorch); M must "
+       "divide --batch"},
       {"Optimizer", "optimizer", "NAME", "",
        "sgd, adam or adamw; must be the one the program was compiled for"},
       {"Optimizer", "lr", "X", "0.01", "learning rate"},
@@ -112,6 +118,10 @@ const std::vector<FlagInfo> &flagTable() {
       {"Run", "device", "", "false",
        "print the device the kernels run on (the CPU, or the GPU: name, API, "
        "memory) and exit"},
+      {"Run", "bucket-mib", "X", "0",
+       "on several ranks (mpirun): gradients all-reduced in buckets of at "
+       "most X MiB, started as the backward pass completes each (0: a "
+       "quarter of the gradients, at most 25 MiB)"},
       {"Run", "checkpoint", "PATH", "",
        "save a checkpoint here after every epoch, at the end, and when "
        "SIGINT, SIGTERM or SIGHUP stops the run"},
@@ -311,7 +321,11 @@ public:
   }
 
   const RawValue &operator[](std::string_view name) const {
-    return values.find(name)->second;
+    auto found = values.find(name);
+    if (found == values.end()) // a flag read by a tool whose table lacks it
+      throw std::logic_error("flag --" + std::string(name) +
+                             " is not in this tool's flag table");
+    return found->second;
   }
 
 private:
@@ -575,6 +589,12 @@ Options parseFlags(const rn_program &program,
                                       "e.g. 0.1");
   options.epochs = flags.integer("epochs", 1, INT32_MAX);
   options.stepsPerEpoch = flags.integer("steps-per-epoch", 0, INT32_MAX);
+  options.accumulate = int32_t(flags.integer("accumulate", 1, 1 << 20));
+  options.bucketMib = flags.nonNegative("bucket-mib");
+  if (options.batch % options.accumulate != 0)
+    usageError("--accumulate={} does not divide --batch={}: the micro-batches "
+               "must be equal; pick a divisor of the batch",
+               options.accumulate, options.batch);
   readCallbackFlags(flags, options);
 
   options.optimizer = flags.text("optimizer");
@@ -663,6 +683,7 @@ std::vector<FlagValue> trajectoryFlags(const Options &options) {
   add("normalize", options.normalizeText);
   add("validation-split", options.validationSplit);
   add("batch", options.batch);
+  add("accumulate", options.accumulate);
   add("steps-per-epoch", options.stepsPerEpoch);
   // The callbacks change the rate and the length; what they monitor
   // depends on how much of the validation split is evaluated.

@@ -160,6 +160,7 @@ private:
   /// This rank's images of every training batch.
   const Shard batchShard;
   std::optional<GradientReducer> reducer;
+  std::optional<GradientAccumulator> accumulator;
   /// Whether the ranks' state variables agree (averaged since the last
   /// step).
   bool stateSynced = true;
@@ -238,13 +239,15 @@ void Trainer::describeRanks(const GradientReducer &reducer) {
   const int K = ranks.size();
   progress.line(
       "ranks: {} MPI processes, batch {} split {} per rank; gradients "
-      "({:.2f} MiB) all-reduced in {} bucket(s) during the backward pass; "
-      "BatchNorm on each rank's images, running statistics averaged",
+      "({:.2f} MiB) all-reduced in {} bucket(s) during the backward pass; {}",
       K, options.batch,
       options.batch % K == 0
           ? fmt::format("{}", options.batch / K)
           : fmt::format("{}-{}", options.batch / K, options.batch / K + 1),
-      mebibytes(reducer.gradientBytes()), reducer.buckets());
+      mebibytes(reducer.gradientBytes()), reducer.buckets(),
+      reducer.synchronisesBatchNorm()
+          ? "BatchNorm synchronised (statistics of the global batch)"
+          : "BatchNorm on each rank's images, running statistics averaged");
 }
 
 void Trainer::describeModel() {
@@ -475,8 +478,12 @@ int Trainer::train() {
   for (const std::string &path : {options.checkpoint, options.saveBest})
     if (!path.empty() && ranks.primary())
       prepareCheckpointPath(path);
-  const auto maxShard =
-      int32_t((options.batch + ranks.size() - 1) / ranks.size());
+  if (options.accumulate > 1 && ranks.distributed())
+    usageError("--accumulate and several ranks do not combine yet: run "
+               "{} ranks without --accumulate, or one with it",
+               ranks.size());
+  const auto maxShard = int32_t(
+      (options.batch + ranks.size() - 1) / ranks.size() / options.accumulate);
   Workspace work(program, options, augmenter, maxShard, ranks.primary());
   progress.line("device: {}",
                 describeDevice(program, options.gpu, options.threads));
@@ -490,8 +497,14 @@ int Trainer::train() {
     // checkpoint); rank 0's are made everyone's all the same, so that a
     // rank that read another file cannot train a different model.
     ranks.broadcastVariables(program, work.arena);
-    reducer.emplace(program, ranks, work.arena);
+    reducer.emplace(program, ranks, work.arena,
+                    int64_t(options.bucketMib * (1 << 20)));
     describeRanks(*reducer);
+  }
+  if (options.accumulate > 1) {
+    accumulator.emplace(program, work.arena, options.accumulate);
+    progress.line("accumulate: batch {} as {} micro-batches of {}, one update",
+                  options.batch, options.accumulate, maxShard);
   }
   progress.line("training: {} epoch(s) of {} steps ({} steps), batch {}, {} "
                 "lr {:g}, schedule {}, {} thread(s)",
@@ -563,24 +576,32 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     Clock::time_point stepStart = Clock::now();
     if (images == 0 || state.step % data.batchesPerPass == 0)
       startPass(work, data);
-    const int32_t shard = work.batcher.next(work.arena);
     int64_t step = state.step + 1;
     rn_step_params params = stepParams(step, rateAt(data, step));
-    if (reducer)
-      reducer->beginStep(shard, options.batch);
-    int32_t status = work.arena.trainStep(shard, params);
-    if (reducer)
-      reducer->endStep(status);
-    if (status) {
-      if (status == kNonFiniteStatus) // found on this rank only
-        diverged(nonFiniteReport(), step, /*everyRank=*/false);
-      failedStep("train_step", status, fmt::format(" at step {}", step));
+    // This rank's images of the batch: one call, or one per micro-batch.
+    std::vector<double> totals{0, 0, 0, double(checkpointDue())};
+    for (int32_t micro = 0; micro < options.accumulate; ++micro) {
+      const int32_t images = work.batcher.next(work.arena);
+      if (accumulator)
+        accumulator->beginMicroBatch(micro, images, options.batch);
+      if (reducer)
+        reducer->beginStep(images, options.batch);
+      int32_t status = work.arena.trainStep(images, params);
+      if (accumulator)
+        status = accumulator->endMicroBatch(status);
+      if (reducer)
+        reducer->endStep(status);
+      if (status) {
+        if (status == kNonFiniteStatus) // found on this rank only
+          diverged(nonFiniteReport(), step, /*everyRank=*/false);
+        failedStep("train_step", status, fmt::format(" at step {}", step));
+      }
+      totals[0] += double(work.arena.loss()) * images;
+      totals[1] += double(work.arena.correct());
+      totals[2] += double(images);
     }
     stateSynced = false;
     // Over the ranks: what the step computed, and what the run does next.
-    std::vector<double> totals{double(work.arena.loss()) * shard,
-                               double(work.arena.correct()), double(shard),
-                               double(checkpointDue())};
     std::vector<double> signals = signalCounts();
     totals.insert(totals.end(), signals.begin(), signals.end());
     ranks.sum(totals);
@@ -634,13 +655,15 @@ void Trainer::startPass(Workspace &work, const TrainingData &data) {
   Pass pass;
   pass.data = &data.train;
   pass.order = epochOrder(data.split.train, options.seed, index);
-  pass.batch = options.batch;
+  pass.batch = options.batch / options.accumulate;
   pass.training = true;
   pass.seed = options.seed;
   pass.epoch = index;
-  pass.firstBatch = state.step % data.batchesPerPass;
-  pass.shardBegin = int32_t(batchShard.begin);
-  pass.shardEnd = int32_t(batchShard.end);
+  pass.firstBatch = state.step % data.batchesPerPass * options.accumulate;
+  if (ranks.distributed()) {
+    pass.shardBegin = int32_t(batchShard.begin);
+    pass.shardEnd = int32_t(batchShard.end);
+  }
   work.batcher.start(std::move(pass));
 }
 
@@ -874,7 +897,8 @@ int Trainer::benchmark() {
   Arena arena(program, shard, options.gpu);
   initVariables(program, options.seed, arena);
   if (ranks.distributed()) {
-    reducer.emplace(program, ranks, arena);
+    reducer.emplace(program, ranks, arena,
+                    int64_t(options.bucketMib * (1 << 20)));
     describeRanks(*reducer);
   }
   std::optional<JsonObject> result = benchmarkSteps(
@@ -902,6 +926,9 @@ int Trainer::benchmark() {
         .add("allreduce_exposed_ms_per_step", 1e3 * times.exposedSeconds / steps)
         .add("allreduce_overlapped_ms_per_step",
              1e3 * times.inFlightSeconds / steps);
+    if (reducer->synchronisesBatchNorm())
+      result->add("sync_batch_norm_ms_per_step",
+                  1e3 * times.batchNormSeconds / steps);
   }
   printResult(out, progress, *result);
   return ExitOk;

@@ -5,7 +5,8 @@
                       --bn-model M.dsl --workdir DIR
 
 On Fashion-MNIST (Debian's dataset-fashion-mnist; exit 77 without it or
-without mpirun), 2 cores, ranks of one thread each:
+without mpirun; its first 12,800 training and 2,000 test images but for
+the one-epoch runs), 2 cores, ranks of one thread each:
   1. A model without BatchNorm (nothing in it depends on which images share
      a call): `mpirun -np 1` gives the plain run's weights bit for bit;
      2 ranks, and 3 (a batch of 32 split 10/11/11), give them within 1e-5
@@ -21,10 +22,22 @@ without mpirun), 2 cores, ranks of one thread each:
      one progress stream, one checkpoint, identical weights on both ranks
      (train checks them itself), test accuracy within 2 points of one
      rank's (seeds differ by about 1).
+  6. BatchNorm per rank against its single-process reference, --accumulate
+     (BatchNorm over each half of the batch, the halves' gradients summed):
+     the default example, and ResNet-20 on CIFAR-10 where --cifar10 exists,
+     50 steps on 2 ranks give the same weights bit for bit and the same
+     running statistics within 1e-6; and --accumulate resumes exactly.
+  7. Synchronised BatchNorm (resnetc --sync-batch-norm), the default
+     example: one step on 2 ranks gives one process's weights within 1e-6
+     (BatchNorm per rank: about 1e-2); after 20 steps the two differ by no
+     more than twice what two correct builds of one process differ by (the
+     fused and the --no-fusion build: ReLU decisions at float32 rounding
+     part any two trajectories), where BatchNorm per rank differs by more.
 Prints one line per check and a closing `N passed, M failed` line.
 """
 
 import argparse
+import gzip
 import json
 import os
 import pathlib
@@ -72,6 +85,47 @@ def relative(a, b):
     return float(np.sqrt(num / den))
 
 
+def small_fashion(directory, train=12800, test=2000):
+    """The first `train` training and `test` test images of Fashion-MNIST
+    (IDX files), so that loading and evaluating do not dominate the short
+    runs; the one-epoch runs read the whole set."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for prefix, count in (("train", train), ("t10k", test)):
+        for kind, header, item in (("images-idx3", 16, 784),
+                                   ("labels-idx1", 8, 1)):
+            name = f"{prefix}-{kind}-ubyte"
+            with gzip.open(FASHION / f"{name}.gz") as f:
+                data = f.read()
+            head = bytearray(data[:header])
+            head[4:8] = struct.pack(">I", count)
+            (directory / name).write_bytes(
+                bytes(head) + data[header:header + count * item])
+    return directory
+
+
+def split_state(path):
+    """(weights, BatchNorm running statistics) of a weight file."""
+    tensors = load_safetensors(path)
+    state = {k for k in tensors if k.endswith(("running_mean", "running_var"))}
+    return ({k: v for k, v in tensors.items() if k not in state},
+            {k: v for k, v in tensors.items() if k in state})
+
+
+def against_accumulate(program, flags, workdir, name):
+    """2 ranks against --accumulate=2 on one process: (weights identical,
+    relative difference of the running statistics)."""
+    train(program, 2, flags + [f"--export={workdir}/{name}-ranks.st"])
+    train(program, None, flags + ["--accumulate=2",
+                                  f"--export={workdir}/{name}-acc.st"])
+    (wr, sr), (wa, sa) = (split_state(workdir / f"{name}-ranks.st"),
+                          split_state(workdir / f"{name}-acc.st"))
+    same = wr.keys() == wa.keys() and all(
+        np.array_equal(wr[k], wa[k]) for k in wr)
+    num = sum(np.sum((sr[k].astype(np.float64) - sa[k]) ** 2) for k in sr)
+    den = sum(np.sum(sa[k].astype(np.float64) ** 2) for k in sa)
+    return same, float(np.sqrt(num / den))
+
+
 def identical(a, b):
     return pathlib.Path(a).read_bytes() == pathlib.Path(b).read_bytes()
 
@@ -80,9 +134,14 @@ def result_line(text):
     return json.loads(text.strip().splitlines()[-1])
 
 
+SMALL = []  # --data=DIR of small_fashion(), once made
+
+
 def train(program, ranks, flags, timeout=600, ok=(0,)):
-    """Runs `program` on `ranks` ranks (None: without mpirun); returns
-    (status, stdout, stderr)."""
+    """Runs `program` on `ranks` ranks (None: without mpirun) on the small
+    data set unless `flags` name one; returns (status, stdout, stderr)."""
+    if not any(f.startswith("--data=") for f in flags):
+        flags = SMALL + flags
     command = [str(program), "--progress=plain", "--threads=" +
                ("2" if ranks is None else "1")] + flags
     if ranks is not None:
@@ -121,7 +180,7 @@ def start_and_signal(program, flags, rank, sig, workdir):
     with open(log, "w") as out:
         job = subprocess.Popen(
             MPIRUN + ["-np", "2", str(program), "--threads=1",
-                      "--progress=plain", "--log-every=1"] + flags,
+                      "--progress=plain", "--log-every=1"] + SMALL + flags,
             stdout=out, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline and "step 5/" not in log.read_text():
@@ -137,9 +196,9 @@ def start_and_signal(program, flags, rank, sig, workdir):
     return status, time.time() - sent, log.read_text()
 
 
-def build(resnetc, model, output):
-    subprocess.run([resnetc, str(model), "-o", str(output)], check=True,
-                   capture_output=True)
+def build(resnetc, model, output, *flags):
+    subprocess.run([resnetc, str(model), "-o", str(output), *flags],
+                   check=True, capture_output=True)
 
 
 def main():
@@ -148,6 +207,8 @@ def main():
     parser.add_argument("--no-bn-model", required=True)
     parser.add_argument("--bn-model", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--resnet20", help="examples/resnet20_cifar10.dsl")
+    parser.add_argument("--cifar10", help="CIFAR-10 binaries (optional)")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").exists() or \
             shutil.which("mpirun") is None:
@@ -157,6 +218,7 @@ def main():
     work = pathlib.Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    SMALL.append(f"--data={small_fashion(work / 'fashion-small')}")
     program = work / "train"
     build(args.resnetc, args.no_bn_model, program)
     common = ["--seed=5", "--steps=20"]
@@ -218,7 +280,8 @@ def main():
           "and mpirun names the signal")
     start = time.time()
     run = subprocess.run(
-        MPIRUN + ["-np", "1", str(program), "--threads=1", "--steps=50", ":",
+        MPIRUN + ["-np", "1", str(program), "--threads=1", "--steps=50",
+                  SMALL[0], ":",
                   "-np", "1", str(program), "--threads=1", "--steps=50",
                   f"--data={work}/no-such-dir"],
         capture_output=True, text=True, timeout=120)
@@ -235,7 +298,7 @@ def main():
     # One epoch of a one-cycle schedule, which ends at a low rate: 87.3%
     # on one process, 87.5% on 2 ranks, 88.3% with another seed.
     flags = ["--seed=1", "--epochs=1", "--schedule=one_cycle", "--max-lr=0.1",
-             "--pct-start=0.25", "--log-every=100"]
+             "--pct-start=0.25", "--log-every=100", f"--data={FASHION}"]
     status, out, _ = train(program, None, flags)
     one = result_line(out)
     ckpt_dir = work / "ckpt"
@@ -252,6 +315,58 @@ def main():
     check(abs(two["test_accuracy"] - one["test_accuracy"]) <= 0.02,
           f"default example, one epoch: test accuracy {two['test_accuracy']} "
           f"on 2 ranks, {one['test_accuracy']} on one (within 0.02)")
+
+    # 6. Per-rank BatchNorm against the single-process reference.
+    flags = ["--seed=3", "--steps=50"]
+    same, state = against_accumulate(program, flags, work, "default")
+    check(same and state <= 1e-6,
+          "default example, 50 steps: 2 ranks and --accumulate=2 give the "
+          f"same weights bit for bit, running statistics within {state:.1e}")
+    ckpt = work / "accumulate.ckpt"
+    train(program, None, ["--seed=3", "--steps=25", "--accumulate=2",
+                          f"--checkpoint={ckpt}"])
+    train(program, None, flags + ["--accumulate=2", f"--resume={ckpt}",
+                                  f"--export={work}/acc-resumed.st"])
+    check(identical(work / "default-acc.st", work / "acc-resumed.st"),
+          "--accumulate=2 resumed at step 25 ends on the straight run's "
+          "weights, bit for bit")
+    if args.cifar10 and pathlib.Path(args.cifar10).is_dir():
+        program = work / "resnet20"
+        build(args.resnetc, args.resnet20, program)
+        same, state = against_accumulate(
+            program, flags + [f"--data={args.cifar10}"], work, "resnet20")
+        check(same and state <= 1e-6,
+              "ResNet-20 on CIFAR-10, 50 steps: 2 ranks and --accumulate=2 "
+              "give the same weights bit for bit, running statistics within "
+              f"{state:.1e}")
+    else:
+        print("skipped: ResNet-20 (no --cifar10 directory)")
+
+    # 7. Synchronised BatchNorm against one process.
+    default, sync, unfused = work / "default", work / "sync", work / "unfused"
+    build(args.resnetc, args.bn_model, sync, "--sync-batch-norm")
+    build(args.resnetc, args.bn_model, unfused, "--no-fusion")
+    differences = {}
+    for steps in (1, 20):
+        flags = ["--seed=3", f"--steps={steps}"]
+        runs = {"sync-1": (sync, None), "sync-2": (sync, 2),
+                "local-2": (default, 2), "fused-1": (default, None),
+                "unfused-1": (unfused, None)}
+        for name, (built, ranks) in runs.items():
+            train(built, ranks, flags + [f"--export={work}/{name}.st"])
+        weights = lambda a, b: relative(work / f"{a}.st", work / f"{b}.st")
+        differences[steps] = (weights("sync-1", "sync-2"),
+                              weights("sync-1", "local-2"),
+                              weights("fused-1", "unfused-1"))
+    (sync1, local1, _), (sync20, local20, control20) = (differences[1],
+                                                        differences[20])
+    check(sync1 <= 1e-6 and local1 >= 100 * sync1,
+          f"--sync-batch-norm, one step: 2 ranks within {sync1:.1e} of one "
+          f"process (bound 1e-6; BatchNorm per rank {local1:.1e})")
+    check(sync20 <= 2 * control20 < local20,
+          f"--sync-batch-norm, 20 steps: 2 ranks within {sync20:.1e} of one "
+          f"process, two builds of one process {control20:.1e} apart, "
+          f"BatchNorm per rank {local20:.1e}")
 
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

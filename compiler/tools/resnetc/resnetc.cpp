@@ -116,6 +116,14 @@ cl::opt<bool> noFusion(
              "(skip rn-fuse-conv-bn-relu)"),
     cl::init(false), cl::cat(resnetcOptions));
 
+cl::opt<bool> syncBatchNorm(
+    "sync-batch-norm",
+    cl::desc("Synchronised BatchNorm: under mpirun, training BatchNorm "
+             "normalises with the statistics of the global batch, summed "
+             "over the ranks, so K ranks train as one process (CPU targets; "
+             "its BatchNorm is not fused with the convs)"),
+    cl::init(false), cl::cat(resnetcOptions));
+
 cl::opt<bool> fusionReport(
     "fusion-report",
     cl::desc("Print what rn-fuse-conv-bn-relu does with each layer, and the "
@@ -309,6 +317,10 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                 targetName);
   if (emit == Emit::PTX && deviceApi != "cuda")
     return fail("--emit=ptx prints CUDA kernels; add --target=cuda");
+  if (syncBatchNorm && !deviceApi.empty())
+    return fail("--sync-batch-norm builds CPU programs only: training on "
+                "several ranks runs CPU builds so far; leave out --target=" +
+                targetName + " or --sync-batch-norm");
 
   std::string displayName =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename;
@@ -371,6 +383,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   PipelineOptions pipeline;
   pipeline.reuseMemory = !noMemoryReuse;
   pipeline.fuse = !noFusion;
+  pipeline.syncBatchNorm = syncBatchNorm;
   pipeline.fusionReport = fusionReport;
   pipeline.gpu = !deviceApi.empty();
   mlir::PassManager pm(&context);

@@ -19,6 +19,10 @@
 // statistics, which the ranks then update differently, are averaged over
 // the ranks (averageState) before anything reads them: evaluation,
 // checkpoints, export. Averaging is linear, so it may happen at any step.
+// A program built with resnetc --sync-batch-norm has BatchNorm kernels
+// split at their sums over the batch; the hook sums those over the ranks
+// (sumOverRanks), so every rank normalises with the global batch's
+// statistics and K ranks train as one process.
 //
 //===----------------------------------------------------------------------===//
 
@@ -96,10 +100,26 @@ private:
 /// GradientReducer::endStep).
 constexpr int32_t kReduceFailedStatus = 0x4d5049; // "MPI"
 
-/// Communication of one training step, for --benchmark and the run's end.
+/// train_step's kernel calls in a CPU program's rn_kernel_site table: its
+/// last is the optimizer update, the only one that reads the gradients,
+/// after every kernel that writes them (the contract the hooks below rely
+/// on, and check).
+struct TrainSites {
+  /// Throws an Error if the program lists no train_step calls.
+  explicit TrainSites(const rn_program &program);
+  bool contains(int32_t site) const {
+    return site >= 0 && site < int32_t(train.size()) && train[size_t(site)];
+  }
+  std::vector<bool> train;
+  int32_t update = -1, lastBackward = -1;
+};
+
+/// Communication of the training steps so far, for --benchmark and the
+/// run's result.
 struct ReduceTimes {
   double exposedSeconds = 0; ///< waiting for all-reduces, kernels stopped
   double inFlightSeconds = 0; ///< buckets in flight while kernels ran
+  double batchNormSeconds = 0; ///< in synchronised BatchNorm's sums
   int64_t steps = 0;
 };
 
@@ -126,6 +146,9 @@ public:
   void endStep(int32_t status);
 
   int64_t buckets() const { return int64_t(bucketRanges.size()); }
+  /// Whether the program sums BatchNorm statistics over the ranks (built
+  /// with resnetc --sync-batch-norm).
+  bool synchronisesBatchNorm() const;
   int64_t gradientBytes() const { return program.parameters_bytes; }
   const ReduceTimes &times() const { return totals; }
 
@@ -140,16 +163,16 @@ private:
   };
   void start(size_t bucket);
   void waitAll();
+  /// Synchronised BatchNorm: a kernel output that the ranks sum (Program.h,
+  /// rn_rank_sum), in place, before any other kernel reads it.
+  void sumOverRanks(struct halide_buffer_t &output, bool gradients);
 
   const rn_program &program;
   const Ranks &ranks;
+  TrainSites sites;
   uint8_t *gradients;
   std::vector<Range> bucketRanges;
   std::vector<int64_t> expected; ///< parameter bytes in each bucket
-  /// Which kernel calls are train_step's; its last is the optimizer update,
-  /// the one before it the backward pass's last.
-  std::vector<bool> isTrain;
-  int32_t updateSite = -1, lastBackwardSite = -1;
   int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
 
   // This step.
@@ -161,6 +184,49 @@ private:
   bool reduced = false;
   std::string failure; ///< what the hook found wrong
   ReduceTimes totals;
+};
+
+/// --accumulate=M: each batch as M micro-batches run one after another on
+/// one process. From the kernel hook, after each micro-batch's backward
+/// pass but the last, its gradients, scaled by its share of the batch, are
+/// added to a buffer and the step stops before the update; the last one's
+/// are added to the buffer's and the update runs: the arithmetic of M
+/// ranks' all-reduce. BatchNorm sees each micro-batch alone (as on M ranks,
+/// or PyTorch's gradient accumulation), and the running statistics each
+/// micro-batch would have left are averaged (as the ranks' are).
+class GradientAccumulator {
+public:
+  GradientAccumulator(const rn_program &program, Arena &arena,
+                      int32_t microBatches);
+  ~GradientAccumulator();
+  GradientAccumulator(const GradientAccumulator &) = delete;
+  GradientAccumulator &operator=(const GradientAccumulator &) = delete;
+
+  /// Before train_step on micro-batch `index` of `images` out of a batch of
+  /// `batchImages`.
+  void beginMicroBatch(int32_t index, int64_t images, int64_t batchImages);
+  /// After it: 0 where the step did what it should (stopped before the
+  /// update, or updated after the last micro-batch), else its status.
+  int32_t endMicroBatch(int32_t status);
+
+  int32_t afterKernel(int32_t site, struct halide_buffer_t *outputs,
+                      int32_t count);
+
+private:
+  /// The state variables (BatchNorm running statistics), in table order.
+  void copyState(std::vector<float> &to) const;
+  void setState(const std::vector<float> &from);
+
+  const rn_program &program;
+  Arena &arena;
+  const int32_t microBatches;
+  TrainSites sites;
+  float *gradients;
+  int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
+  std::vector<float> sum;             ///< of the scaled gradients so far
+  std::vector<float> stateBefore, stateSum, scratch;
+  int32_t index = 0;
+  float scale = 1;
 };
 
 } // namespace resnetrt

@@ -95,6 +95,7 @@ struct Options {
   int64_t steps = 0;         ///< 0: epochs decide
   int64_t stepsPerEpoch = 0; ///< 0: one pass over the training images
   int32_t batch = 1;
+  int32_t accumulate = 1; ///< micro-batches per batch (Distributed.h)
   // Optimizer
   std::string optimizer;
   double momentum = 0, weightDecay = 0;
@@ -110,6 +111,7 @@ struct Options {
   uint64_t seed = 0;
   int32_t threads = 1;    ///< resolved: never 0
   int32_t gpu = 0;        ///< which GPU a GPU program uses
+  double bucketMib = 0;   ///< all-reduce bucket cap (Distributed.h); 0: auto
   bool device = false;    ///< print the device and exit
   std::string checkpoint; ///< train: where to save; classify: what to load
   int64_t checkpointEvery = 0;  ///< steps between saves; 0: epochs only

@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 7
+#define RN_PROGRAM_ABI_VERSION 8
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -97,11 +97,24 @@ typedef struct rn_step_params {
   uint32_t seed;                     /* dropout / dropblock masks */
 } rn_step_params;
 
+/* What a run on several ranks does with one output of a kernel right after
+ * it (synchronised BatchNorm, resnetc --sync-batch-norm): nothing, or sum
+ * it over the ranks in place, as is (statistics of the forward pass) or as
+ * gradients (each rank's in the scale of its own loss, a mean over its
+ * images: multiplied by its share of the global batch before the sum and
+ * divided by it after). */
+enum rn_rank_sum {
+  RN_RANK_SUM_NONE = 0, RN_RANK_SUM_STATISTICS = 1, RN_RANK_SUM_GRADIENTS = 2
+};
+
 /* One kernel call of a step function: which step, the kernel's symbol, the
  * DSL layer(s) it serves (names joined by " + " for fused kernels) and
- * where in the DSL file (file:line:col). Empty strings where unknown. */
+ * where in the DSL file (file:line:col), empty strings where unknown; and
+ * which of its outputs (rank_sum_output) the ranks sum how (rank_sum). */
 typedef struct rn_kernel_site {
   const char *step, *kernel, *layer, *location;
+  int32_t rank_sum;        /* rn_rank_sum */
+  int32_t rank_sum_output;
 } rn_kernel_site;
 
 typedef struct rn_program {

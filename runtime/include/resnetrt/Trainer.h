@@ -10,12 +10,20 @@
 //               "device","images_per_s","train_seconds","total_seconds"}
 //              train_seconds counts the training steps of this process
 //              (waiting for data included, evaluation not); images_per_s is
-//              the training images of this process over it.
+//              the training images of this process (of all ranks under
+//              mpirun) over it. Under mpirun also "ranks" and
+//              "allreduce_exposed_ms_per_step" (Distributed.h), and
+//              "stopped_early", "best_epoch" when early stopping ended it.
 //   eval-only  {"model","test_accuracy","test_loss","test_images","step"}
 //   benchmark  {"model","batch","threads","warmup","steps","step_ms_median",
 //               "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step",
 //               "device", and for a GPU build "host_device_copies_per_step":
-//               every copy between host and device memory per timed step}
+//               every copy between host and device memory per timed step;
+//               under mpirun "ranks", "allreduce_buckets", "gradient_bytes",
+//               "allreduce_exposed_ms_per_step" (waiting before the update),
+//               "allreduce_overlapped_ms_per_step" (buckets in flight while
+//               kernels ran), and "sync_batch_norm_ms_per_step" for a
+//               --sync-batch-norm build}
 //
 //===----------------------------------------------------------------------===//
 

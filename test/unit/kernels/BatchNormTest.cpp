@@ -3,6 +3,9 @@
 // The training forward (output, batch statistics, running statistics), the
 // inference forward, and the backward, whose gradients are checked against
 // finite differences of the training forward: through the batch statistics.
+// The synchronised BatchNorm families (--sync-batch-norm) against the same
+// references, on the whole batch and split into the parts that ranks hold,
+// their sums added as the all-reduce adds them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -175,6 +178,167 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferencesThroughBatchStatistics) {
     EXPECT_LT(
         relativeError(grads[2], finiteDifferenceGradient(ofBeta, beta, dy)),
         1e-5);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Synchronised BatchNorm
+//===----------------------------------------------------------------------===//
+
+KernelSpec syncSpec(const std::string &family, const Shape &shape,
+                    std::vector<TensorSpec> inputs,
+                    std::vector<TensorSpec> outputs) {
+  KernelSpec spec;
+  spec.family = family;
+  spec.inputs = std::move(inputs);
+  spec.outputs = std::move(outputs);
+  if (family == "batch_norm_global")
+    spec.floats = {{"epsilon", epsilon}, {"momentum", momentum}};
+  return spec;
+}
+
+/// Images [begin, end) of x[N, ...].
+HostTensor images(const HostTensor &x, int64_t begin, int64_t end) {
+  Shape shape = x.shape;
+  shape[0] = end - begin;
+  HostTensor part(shape);
+  size_t per = x.size() / size_t(x.shape[0]);
+  std::copy(x.data.begin() + int64_t(per) * begin,
+            x.data.begin() + int64_t(per) * end, part.data.begin());
+  return part;
+}
+
+HostTensor concatImages(const std::vector<HostTensor> &parts, Shape shape) {
+  HostTensor whole(shape);
+  size_t next = 0;
+  for (const HostTensor &part : parts)
+    for (double v : part.data)
+      whole[next++] = v;
+  return whole;
+}
+
+/// Element-wise sum, as MPI_SUM over the ranks.
+HostTensor sumOver(const std::vector<HostTensor> &parts) {
+  HostTensor total = parts[0];
+  for (size_t r = 1; r < parts.size(); ++r)
+    for (size_t i = 0; i < total.size(); ++i)
+      total[i] += parts[r][i];
+  return total;
+}
+
+/// The forward and backward of the split BatchNorm with the batch of x in
+/// `ranks` parts (the first ones smaller when it does not divide), their
+/// sums added between the kernels, against batch_norm_train's reference and
+/// finite differences of it.
+void expectSyncMatchesReference(const Shape &shape, int ranks,
+                                std::mt19937 &rng) {
+  const int64_t channels = shape[1];
+  TensorSpec c = perChannel(channels), sums{{2, channels}, TensorKind::Weight};
+  HostTensor x = randomTensor(shape, rng, -1, 3);
+  HostTensor dy = randomTensor(shape, rng);
+  HostTensor gamma = randomTensor({channels}, rng, 0.5, 2);
+  HostTensor beta = randomTensor({channels}, rng);
+  HostTensor runningMean = randomTensor({channels}, rng);
+  HostTensor runningVar = randomTensor({channels}, rng, 0.5, 2);
+  std::vector<HostTensor> xs, dys;
+  for (int r = 0; r < ranks; ++r) {
+    xs.push_back(images(x, shape[0] * r / ranks, shape[0] * (r + 1) / ranks));
+    dys.push_back(images(dy, shape[0] * r / ranks, shape[0] * (r + 1) / ranks));
+  }
+  auto each = [&](const KernelSpec &spec, auto inputsOf) {
+    std::vector<std::vector<HostTensor>> outs;
+    for (int r = 0; r < ranks; ++r)
+      outs.push_back(runKernel(spec, inputsOf(r)));
+    return outs;
+  };
+  auto output = [](const std::vector<std::vector<HostTensor>> &outs,
+                   size_t i) {
+    std::vector<HostTensor> parts;
+    for (const auto &out : outs)
+      parts.push_back(out[i]);
+    return parts;
+  };
+
+  auto partialSums = each(syncSpec("batch_norm_sums", shape, {{shape}, c}, {sums}),
+                          [&](int r) { return std::vector{xs[r], runningMean}; });
+  HostTensor batchSums = sumOver(output(partialSums, 0));
+  EXPECT_EQ(batchSums.at({1, 0}), double(shape[0]));
+  auto partialM2 = each(
+      syncSpec("batch_norm_deviations", shape, {{shape}, c, sums}, {c}),
+      [&](int r) { return std::vector{xs[r], runningMean, batchSums}; });
+  HostTensor m2 = sumOver(output(partialM2, 0));
+  auto normalised = each(
+      syncSpec("batch_norm_global", shape, {{shape}, c, c, c, c, sums, c},
+               {{shape}, c, c, c, c}),
+      [&](int r) {
+        return std::vector{xs[r], gamma, beta, runningMean, runningVar,
+                           batchSums, m2};
+      });
+
+  // Every rank's statistics are the whole batch's.
+  Statistics s = batchStatistics(x);
+  double count = double(x.size()) / double(channels);
+  HostTensor invstd({channels}), newMean({channels}), newVar({channels});
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    invstd[ch] = 1 / std::sqrt(s.var[ch] + epsilon);
+    newMean[ch] = momentum * runningMean[ch] + (1 - momentum) * s.mean[ch];
+    double unbiased = count > 1 ? s.var[ch] * count / (count - 1) : s.var[ch];
+    newVar[ch] = momentum * runningVar[ch] + (1 - momentum) * unbiased;
+  }
+  EXPECT_LT(relativeError(concatImages(output(normalised, 0), shape),
+                          normalize(x, s.mean, s.var, gamma, beta)),
+            1e-5);
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_LT(relativeError(normalised[r][1], s.mean), 1e-5);
+    EXPECT_LT(relativeError(normalised[r][2], invstd), 1e-5);
+    EXPECT_LT(relativeError(normalised[r][3], newMean), 1e-5);
+    EXPECT_LT(relativeError(normalised[r][4], newVar), 1e-5);
+  }
+
+  // Backward: the gradient sums added over the ranks give dx; dgamma and
+  // dbeta are each rank's part of the whole batch's.
+  HostTensor mean = normalised[0][1];
+  auto gradSums = each(
+      syncSpec("batch_norm_grad_sums", shape, {{shape}, {shape}, c, c},
+               {c, c, sums}),
+      [&](int r) { return std::vector{dys[r], xs[r], mean, invstd}; });
+  HostTensor totalGradSums = sumOver(output(gradSums, 2));
+  auto dx = each(
+      syncSpec("batch_norm_global_backward", shape,
+               {{shape}, {shape}, c, c, c, sums, sums}, {{shape}}),
+      [&](int r) {
+        return std::vector{dys[r], xs[r], gamma, mean, invstd, totalGradSums,
+                           batchSums};
+      });
+  auto ofX = [&](const HostTensor &in) { return trainForward(in, gamma, beta); };
+  auto ofGamma = [&](const HostTensor &in) { return trainForward(x, in, beta); };
+  auto ofBeta = [&](const HostTensor &in) { return trainForward(x, gamma, in); };
+  EXPECT_LT(relativeError(concatImages(output(dx, 0), shape),
+                          finiteDifferenceGradient(ofX, x, dy)),
+            1e-5);
+  EXPECT_LT(relativeError(sumOver(output(gradSums, 0)),
+                          finiteDifferenceGradient(ofGamma, gamma, dy)),
+            1e-5);
+  EXPECT_LT(relativeError(sumOver(output(gradSums, 1)),
+                          finiteDifferenceGradient(ofBeta, beta, dy)),
+            1e-5);
+}
+
+TEST(SyncBatchNorm, OneRankMatchesTheReference) {
+  std::mt19937 rng(6);
+  for (const Shape &shape : shapes) {
+    SCOPED_TRACE(::testing::PrintToString(shape));
+    expectSyncMatchesReference(shape, 1, rng);
+  }
+}
+
+TEST(SyncBatchNorm, RanksSummingTheirPartsMatchTheWholeBatch) {
+  std::mt19937 rng(7);
+  for (auto [shape, ranks] : std::vector<std::pair<Shape, int>>{
+           {{4, 16, 5, 7}, 2}, {{7, 20, 3, 3}, 3}, {{6, 20}, 4}}) {
+    SCOPED_TRACE(::testing::PrintToString(shape) + " on " +
+                 std::to_string(ranks) + " ranks");
+    expectSyncMatchesReference(shape, ranks, rng);
   }
 }
 

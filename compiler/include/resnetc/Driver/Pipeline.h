@@ -12,6 +12,9 @@ struct PipelineOptions {
   bool reuseMemory = true;
   /// Run rn-fuse-conv-bn-relu.
   bool fuse = true;
+  /// Training BatchNorm split for synchronised BatchNorm on several ranks
+  /// (rn-build-train-step{sync-batch-norm=true}).
+  bool syncBatchNorm = false;
   /// Have rn-fuse-conv-bn-relu remark on every chain.
   bool fusionReport = false;
   /// Plan for a GPU's arena: every tensor, variables included, 256-byte

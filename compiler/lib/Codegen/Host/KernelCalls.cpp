@@ -206,6 +206,9 @@ void resnetc::registerKernelCallModels(DialectRegistry &registry) {
            MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp, GlobalMaxPoolOp,
            ZeroPadOp, SubsampleOp, DropoutTrainOp, DropBlockTrainOp,
            SoftmaxCrossEntropyOp>(ctx);
+    // Synchronised BatchNorm (resnetc --sync-batch-norm).
+    attach<BatchNormSumsOp, BatchNormDeviationsOp, BatchNormGlobalOp,
+           BatchNormGradSumsOp, BatchNormGlobalBackwardOp>(ctx);
     // Fused (rn-fuse-conv-bn-relu).
     attach<Conv2DStatsOp, AddStatsOp, BatchNormApplyOp, BatchNormApplyBackwardOp,
            FoldBatchNormOp, FusedConv2DOp>(ctx);

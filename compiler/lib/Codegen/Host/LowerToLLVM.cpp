@@ -23,6 +23,7 @@
 #include "resnetc/Codegen/KernelCall.h"
 #include "resnetc/Codegen/Passes.h"
 #include "resnetc/Dialect/RN/IR/RNOps.h"
+#include "resnetrt/Program.h" // rn_rank_sum
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -102,9 +103,10 @@ private:
   /// The value of a scalar operand: a step parameter or a constant.
   FailureOr<Value> scalar(Value value);
   LogicalResult lowerKernel(Operation *op, KernelOpInterface kernel);
-  /// Records the site of a kernel call and calls rn_kernel_hook, when set,
-  /// on its outputs: descriptors [first, first + count).
-  void callHook(StringRef kernel, unsigned first, unsigned count);
+  /// Records the site of `op`'s kernel call and calls rn_kernel_hook, when
+  /// set, on its outputs: descriptors [first, first + count).
+  void callHook(Operation *op, StringRef kernel, unsigned first,
+                unsigned count);
 
   ModuleOp module;
   MLIRContext *ctx;
@@ -317,15 +319,29 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
                         ValueRange{buffers, count})
                     .getResult());
   else
-    callHook(callee.getName(), call->inputs.size(), call->outputs.size());
+    callHook(op, callee.getName(), call->inputs.size(), call->outputs.size());
   return success();
 }
 
-void StepLowering::callHook(StringRef kernel, unsigned first,
+void StepLowering::callHook(Operation *op, StringRef kernel, unsigned first,
                             unsigned count) {
   auto [layer, where] = describeLocation(loc);
   int32_t site = int32_t(sites.size());
-  sites.push_back(builder.getStrArrayAttr({stepName, kernel, layer, where}));
+  // rn_kernel_site: step, kernel, layer, location, then which output the
+  // ranks sum (RankSumOpInterface) and how.
+  int32_t rankSum = RN_RANK_SUM_NONE, rankSumOutput = 0;
+  if (auto summed = dyn_cast<rn::RankSumOpInterface>(op)) {
+    rankSum = summed.isRankSumOfGradients() ? RN_RANK_SUM_GRADIENTS
+                                            : RN_RANK_SUM_STATISTICS;
+    rankSumOutput = int32_t(summed.getRankSumResult());
+  }
+  SmallVector<Attribute, 6> fields;
+  for (StringRef text : {StringRef(stepName), kernel, StringRef(layer),
+                         StringRef(where)})
+    fields.push_back(builder.getStringAttr(text));
+  fields.push_back(builder.getI32IntegerAttr(rankSum));
+  fields.push_back(builder.getI32IntegerAttr(rankSumOutput));
+  sites.push_back(builder.getArrayAttr(fields));
 
   if (!module.lookupSymbol<LLVM::GlobalOp>("rn_kernel_hook")) {
     OpBuilder::InsertionGuard guard(builder);

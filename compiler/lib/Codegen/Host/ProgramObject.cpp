@@ -58,7 +58,9 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, kernel_sites) == 224 &&
                   offsetof(rn_program, logits_offset) == 232 &&
                   offsetof(rn_program, class_names) == 240 &&
-                  sizeof(rn_program) == 248 && sizeof(rn_kernel_site) == 32,
+                  sizeof(rn_program) == 248 && sizeof(rn_kernel_site) == 40 &&
+                  offsetof(rn_kernel_site, rank_sum) == 32 &&
+                  offsetof(rn_kernel_site, rank_sum_output) == 36,
               "rn_program changed: update programType()");
 
 //===----------------------------------------------------------------------===//
@@ -354,9 +356,12 @@ private:
 llvm::Constant *TableBuilder::siteTable(ArrayAttr sites) {
   SmallVector<llvm::Constant *> entries;
   for (Attribute site : sites ? sites.getValue() : ArrayRef<Attribute>()) {
-    SmallVector<llvm::Constant *, 4> fields;
-    for (Attribute text : cast<ArrayAttr>(site))
-      fields.push_back(sharedString(cast<StringAttr>(text).getValue()));
+    SmallVector<llvm::Constant *, 6> fields;
+    for (Attribute field : cast<ArrayAttr>(site))
+      fields.push_back(
+          isa<StringAttr>(field)
+              ? sharedString(cast<StringAttr>(field).getValue())
+              : i32(cast<IntegerAttr>(field).getInt()));
     entries.push_back(llvm::ConstantStruct::getAnon(ctx, fields));
   }
   if (entries.empty())

@@ -431,6 +431,272 @@ private:
   std::vector<Var> vars;
 };
 
+//===----------------------------------------------------------------------===//
+// Synchronised BatchNorm: batch_norm_train and batch_norm_backward split at
+// their sums over the batch, which a run on several ranks sums over the
+// ranks between the kernels (RNTrainOps.td). Every sum is in double, per
+// image (in parallel) and then over the run-time batch; values are taken
+// around the running mean, the same on every rank.
+//===----------------------------------------------------------------------===//
+
+/// The per-channel sums of `terms` (Exprs of the point (c, px.x, px.y, n),
+/// in double) over the pixels of each image, then over the batch of
+/// `images`: batchSums(c) is a Tuple (or one value) of the totals.
+class BatchSums {
+public:
+  void define(const std::vector<Expr> &terms, Expr images) {
+    count = terms.size();
+    std::vector<Expr> zeros(count, cast<double>(0)), perImage, total;
+    batch = RDom(0, images, "batch");
+    imageSums(c, n) = Tuple(zeros);
+    batchSums(c) = Tuple(zeros);
+    for (size_t i = 0; i < count; ++i) {
+      perImage.push_back(element(imageSums(c, n), i) + terms[i]);
+      total.push_back(element(batchSums(c), i) +
+                      element(imageSums(c, batch), i));
+    }
+    imageSums(c, n) = Tuple(perImage);
+    batchSums(c) = Tuple(total);
+  }
+  /// Total `i` at channel `ch`.
+  Expr at(Expr ch, size_t i) const { return element(batchSums(ch), i); }
+  void scheduleCPU(const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    imageSums.compute_root().parallel(n).vectorize(c, lanes,
+                                                   TailStrategy::GuardWithIf);
+    scheduleChannelReduction(imageSums.update(), c, px, target);
+    imageSums.update().parallel(n);
+    batchSums.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+    scheduleChannelReduction(batchSums.update(), c, batch, target);
+  }
+  void scheduleGPU(int channels) {
+    scheduleChannelReductionGPU(imageSums, c, channels, {n});
+    scheduleChannelReductionGPU(batchSums, c, channels);
+  }
+
+  Var c{"c"}, n{"n"};
+  RDom px, batch;
+
+private:
+  /// Element `i` of a call to a Func of `count` values.
+  Expr element(FuncRef ref, size_t i) const {
+    if (count == 1)
+      return ref;
+    return ref[int(i)];
+  }
+  size_t count = 1;
+  Func imageSums{"image_sums"}, batchSums{"batch_sums"};
+};
+
+/// batch_norm_sums (inputs x, shift): sums[0] = sum (x - shift), sums[1] =
+/// the number of images.
+class BatchNormSums : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam x = input(0, "x");
+    ImageParam shift = input(1, "shift");
+    ChannelView view(*this, spec.inputs[0]);
+    Var c = sums.c, n = sums.n;
+    sums.px = RDom(0, view.width, 0, view.height, "px");
+    Expr images = batchExtent(x);
+    sums.define({cast<double>(view.load(x, c, sums.px.x, sums.px.y, n)) -
+                 cast<double>(shift(c))},
+                images);
+    out(c, r) = select(r == 0, cast<float>(sums.at(c, 0)),
+                       cast<float>(images));
+    return {out};
+  }
+  void scheduleCPU(const Target &target) override { sums.scheduleCPU(target); }
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    sums.scheduleGPU(channels);
+    schedulePointwiseGPU(out, {sums.c, r});
+  }
+
+private:
+  BatchSums sums;
+  Var r{"r"};
+  Func out{"sums"};
+};
+
+/// batch_norm_deviations (inputs x, shift, sums): m2 = sum (x - mean)^2,
+/// with mean = shift + sums[0] / (sums[1] H W).
+class BatchNormDeviations : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam x = input(0, "x");
+    ImageParam shift = input(1, "shift");
+    ImageParam batchSums = input(2, "sums");
+    ChannelView view(*this, spec.inputs[0]);
+    Var c = sums.c, n = sums.n;
+    centred(c) = cast<double>(batchSums(c, 0)) /
+                 (cast<double>(batchSums(c, 1)) * view.pixels());
+    sums.px = RDom(0, view.width, 0, view.height, "px");
+    Expr deviation = cast<double>(view.load(x, c, sums.px.x, sums.px.y, n)) -
+                     cast<double>(shift(c)) - centred(c);
+    sums.define({deviation * deviation}, batchExtent(x));
+    m2(c) = cast<float>(sums.at(c, 0));
+    return {m2};
+  }
+  void scheduleCPU(const Target &target) override {
+    centred.compute_root();
+    sums.scheduleCPU(target);
+  }
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    scheduleChannelsGPU(centred, sums.c, channels);
+    sums.scheduleGPU(channels);
+    scheduleChannelsGPU(m2, sums.c, channels);
+  }
+
+private:
+  BatchSums sums;
+  Func centred{"centred"}, m2{"m2"};
+};
+
+/// batch_norm_global (inputs x, gamma, beta, running_mean, running_var,
+/// sums, m2; floats epsilon, momentum): batch_norm_train's outputs from the
+/// sums, whose count is sums[1] H W.
+class BatchNormGlobal : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam x = input(0, "x");
+    ImageParam gamma = input(1, "gamma");
+    ImageParam beta = input(2, "beta");
+    ImageParam runningMean = input(3, "running_mean");
+    ImageParam runningVar = input(4, "running_var");
+    ImageParam batchSums = input(5, "sums");
+    ImageParam batchM2 = input(6, "m2");
+    ChannelView view(*this, spec.inputs[0]);
+    const float epsilon = float(floatAttr("epsilon"));
+    const float momentum = float(floatAttr("momentum"));
+
+    count(c) = cast<double>(batchSums(c, 1)) * view.pixels();
+    centred(c) = cast<double>(batchSums(c, 0)) / count(c);
+    mean(c) = cast<float>(cast<double>(runningMean(c)) + centred(c));
+    invstd(c) = cast<float>(
+        Expr(1.0) / sqrt(cast<double>(batchM2(c)) / count(c) + epsilon));
+    scale(c) = gamma(c) * invstd(c);
+    vars = pointVars(view.rank);
+    Var ch = vars[0];
+    Expr value = strict_float(view.load(x, vars) - runningMean(ch)) -
+                 cast<float>(centred(ch));
+    y(vars) = strict_float(value) * scale(ch) + beta(ch);
+    updateRunning(newRunningMean, newRunningVar, runningMean, runningVar,
+                  mean(c), cast<double>(batchM2(c)), count(c), momentum);
+    return {y, mean, invstd, newRunningMean, newRunningVar};
+  }
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    for (Func f : {centred, scale})
+      f.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+    schedulePointwise(y, vars, target);
+  }
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    for (Func f : {mean, invstd, newRunningMean, newRunningVar})
+      scheduleChannelsGPU(f, c, channels);
+    schedulePointwiseGPU(y, vars);
+  }
+
+private:
+  Var c{"c"};
+  Func count{"count"}, centred{"centred"}, mean{"mean"}, invstd{"invstd"};
+  Func scale{"scale"}, y{"y"};
+  Func newRunningMean{"newRunningMean"}, newRunningVar{"newRunningVar"};
+  std::vector<Var> vars;
+};
+
+/// batch_norm_grad_sums (inputs dy, x, mean, invstd): dgamma = invstd sum
+/// dy (x - mean), dbeta = sum dy, and both sums as sums[2, C].
+class BatchNormGradSums : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam dy = input(0, "dy");
+    ImageParam x = input(1, "x");
+    ImageParam mean = input(2, "mean");
+    ImageParam invstd = input(3, "invstd");
+    ChannelView view(*this, spec.inputs[0]);
+    Var c = sums.c, n = sums.n;
+    sums.px = RDom(0, view.width, 0, view.height, "px");
+    Expr g = cast<double>(view.load(dy, c, sums.px.x, sums.px.y, n));
+    Expr centredX =
+        cast<double>(view.load(x, c, sums.px.x, sums.px.y, n) - mean(c));
+    sums.define({g, g * centredX}, batchExtent(x));
+    dbeta(c) = cast<float>(sums.at(c, 0));
+    dgamma(c) = cast<float>(sums.at(c, 1) * invstd(c));
+    out(c, r) = cast<float>(select(r == 0, sums.at(c, 0), sums.at(c, 1)));
+    return {dgamma, dbeta, out};
+  }
+  void scheduleCPU(const Target &target) override { sums.scheduleCPU(target); }
+  void scheduleGPU(const Target &) override {
+    const int channels = int(spec.inputs[0].shape[1]);
+    sums.scheduleGPU(channels);
+    for (Func f : {dgamma, dbeta})
+      scheduleChannelsGPU(f, sums.c, channels);
+    schedulePointwiseGPU(out, {sums.c, r});
+  }
+
+private:
+  BatchSums sums;
+  Var r{"r"};
+  Func dgamma{"dgamma"}, dbeta{"dbeta"}, out{"sums"};
+};
+
+/// batch_norm_global_backward (inputs dy, x, gamma, mean, invstd, sums,
+/// batch_sums): dx = a dy + b (x - mean) + d per channel, as
+/// batch_norm_backward, from the gradient sums over the (global) batch of
+/// batch_sums[1] H W values.
+class BatchNormGlobalBackward : public Family {
+public:
+  using Family::Family;
+
+  std::vector<Func> define() override {
+    ImageParam dy = input(0, "dy");
+    ImageParam x = input(1, "x");
+    ImageParam gamma = input(2, "gamma");
+    ImageParam mean = input(3, "mean");
+    ImageParam invstd = input(4, "invstd");
+    ImageParam gradSums = input(5, "sums");
+    ImageParam batchSums = input(6, "batch_sums");
+    ChannelView view(*this, spec.inputs[0]);
+    Expr count = cast<double>(batchSums(c, 1)) * view.pixels();
+    Expr scale = cast<double>(gamma(c)) * invstd(c);
+    coefficients(c) = Tuple(
+        cast<float>(scale),
+        cast<float>(-scale * invstd(c) * invstd(c) * gradSums(c, 1) / count),
+        cast<float>(-scale * gradSums(c, 0) / count));
+    vars = pointVars(view.rank);
+    Var ch = vars[0];
+    dx(vars) = coefficients(ch)[0] * view.load(dy, vars) +
+               coefficients(ch)[1] * (view.load(x, vars) - mean(ch)) +
+               coefficients(ch)[2];
+    return {dx};
+  }
+  void scheduleCPU(const Target &target) override {
+    coefficients.compute_root().vectorize(
+        c, target.natural_vector_size<float>(), TailStrategy::GuardWithIf);
+    schedulePointwise(dx, vars, target);
+  }
+  void scheduleGPU(const Target &) override {
+    scheduleChannelsGPU(coefficients, c, int(spec.inputs[0].shape[1]));
+    schedulePointwiseGPU(dx, vars);
+  }
+
+private:
+  Var c{"c"};
+  Func coefficients{"coefficients"}, dx{"dx"};
+  std::vector<Var> vars;
+};
+
 /// fold_batch_norm: an inference BatchNorm folded into the conv before it
 /// (inputs w[O,I,KH,KW], gamma, beta, mean, var, optional conv bias b;
 /// floats epsilon). With s = gamma / sqrt(var + epsilon):
@@ -480,6 +746,11 @@ void registerBatchNormFamilies(FamilyRegistry &registry) {
   registry.add<BatchNormApply>("batch_norm_apply");
   registry.add<BatchNormBackward>("batch_norm_apply_backward");
   registry.add<FoldBatchNorm>("fold_batch_norm");
+  registry.add<BatchNormSums>("batch_norm_sums");
+  registry.add<BatchNormDeviations>("batch_norm_deviations");
+  registry.add<BatchNormGlobal>("batch_norm_global");
+  registry.add<BatchNormGradSums>("batch_norm_grad_sums");
+  registry.add<BatchNormGlobalBackward>("batch_norm_global_backward");
 }
 
 } // namespace resnetc::kernels

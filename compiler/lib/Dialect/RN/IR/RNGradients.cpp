@@ -121,6 +121,28 @@ BatchNormTrainOp::buildGradient(OpBuilder &builder,
 }
 
 LogicalResult
+BatchNormGlobalOp::buildGradient(OpBuilder &builder,
+                                 ArrayRef<Value> resultGradients,
+                                 ArrayRef<bool> needed,
+                                 MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (!dy)
+    return success();
+  // The whole BatchNorm backward, through the mean and variance as well:
+  // the sums and deviations operands get no gradient of their own.
+  Type channels = getScale().getType();
+  auto sums = builder.create<BatchNormGradSumsOp>(
+      getLoc(), TypeRange{channels, channels, getSums().getType()}, dy,
+      getInput(), getMean(), getInvstd());
+  operandGradients[0] = builder.create<BatchNormGlobalBackwardOp>(
+      getLoc(), getInput().getType(), dy, getInput(), getScale(), getMean(),
+      getInvstd(), sums.getSums(), getSums());
+  operandGradients[1] = sums.getScaleGradient();
+  operandGradients[2] = sums.getOffsetGradient();
+  return success();
+}
+
+LogicalResult
 BatchNormApplyOp::buildGradient(OpBuilder &builder,
                                 ArrayRef<Value> resultGradients,
                                 ArrayRef<bool> needed,

@@ -18,9 +18,10 @@ bool mlir::rn::isBatched(Value value) {
   // Results that sum over the batch, and what follows their operands.
   return llvm::TypeSwitch<Operation *, bool>(op)
       .Case<LoadOp, Conv2DBackwardFilterOp, DenseBackwardWeightsOp,
-            FoldBatchNormOp>([](auto) { return false; })
-      .Case<BatchNormTrainOp, BatchNormBackwardOp, BatchNormApplyOp>(
-          [&](auto) { return index == 0; })
+            FoldBatchNormOp, BatchNormSumsOp, BatchNormDeviationsOp,
+            BatchNormGradSumsOp>([](auto) { return false; })
+      .Case<BatchNormTrainOp, BatchNormBackwardOp, BatchNormApplyOp,
+            BatchNormGlobalOp>([&](auto) { return index == 0; })
       .Case<BatchNormApplyBackwardOp>(
           [&](auto) { return index == 0 || index == 3; })
       .Case<AddOp>([](AddOp add) { return isBatched(add.getLhs()); })

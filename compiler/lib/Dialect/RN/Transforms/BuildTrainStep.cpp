@@ -7,7 +7,9 @@
 //
 //   layer            @train_step                         @eval_step
 //   rn.batch_norm    rn.batch_norm_train + rn.store of   as written (running
-//                    the running statistics               statistics)
+//                    the running statistics (with        statistics)
+//                    sync-batch-norm: rn.batch_norm_sums,
+//                    _deviations, _global)
 //   rn.dropout       rn.dropout_train (seeded mask)      removed (identity)
 //   rn.dropblock     rn.dropblock_train (seeded mask)    removed (identity)
 //
@@ -38,7 +40,8 @@ FailureOr<FlatSymbolRefAttr> variableOf(Operation *user, Value operand) {
 }
 
 /// Clones `forward` into a step function of the given mode.
-LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training) {
+LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
+                        bool syncBatchNorm) {
   MLIRContext *ctx = module.getContext();
   OpBuilder builder(ctx);
   builder.setInsertionPointToEnd(module.getBody());
@@ -77,16 +80,35 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training) {
       if (failed(mean) || failed(var))
         return failure();
       Type channels = bn.getScale().getType();
-      auto train = builder.create<BatchNormTrainOp>(
-          bn.getLoc(),
-          TypeRange{bn.getType(), channels, channels, channels, channels},
-          map.lookup(bn.getInput()), map.lookup(bn.getScale()),
-          map.lookup(bn.getOffset()), map.lookup(bn.getMean()),
-          map.lookup(bn.getVariance()), bn.getEpsilonAttr(),
-          bn.getMomentumAttr());
-      builder.create<StoreOp>(bn.getLoc(), *mean, train.getNewRunningMean());
-      builder.create<StoreOp>(bn.getLoc(), *var, train.getNewRunningVar());
-      map.map(bn.getResult(), train.getResult());
+      SmallVector<Type, 5> types{bn.getType(), channels, channels, channels,
+                                 channels};
+      Value input = map.lookup(bn.getInput());
+      Value runningMean = map.lookup(bn.getMean());
+      Operation *train;
+      if (syncBatchNorm) {
+        auto sumsType = RankedTensorType::get(
+            {2, cast<RankedTensorType>(channels).getDimSize(0)},
+            builder.getF32Type());
+        auto sums = builder.create<BatchNormSumsOp>(bn.getLoc(), sumsType,
+                                                    input, runningMean);
+        auto m2 = builder.create<BatchNormDeviationsOp>(
+            bn.getLoc(), channels, input, runningMean, sums);
+        train = builder.create<BatchNormGlobalOp>(
+            bn.getLoc(), types, input, map.lookup(bn.getScale()),
+            map.lookup(bn.getOffset()), runningMean,
+            map.lookup(bn.getVariance()), sums, m2, bn.getEpsilonAttr(),
+            bn.getMomentumAttr());
+      } else {
+        train = builder.create<BatchNormTrainOp>(
+            bn.getLoc(), types, input, map.lookup(bn.getScale()),
+            map.lookup(bn.getOffset()), runningMean,
+            map.lookup(bn.getVariance()), bn.getEpsilonAttr(),
+            bn.getMomentumAttr());
+      }
+      // Results: y, mean, invstd, new running mean, new running variance.
+      builder.create<StoreOp>(bn.getLoc(), *mean, train->getResult(3));
+      builder.create<StoreOp>(bn.getLoc(), *var, train->getResult(4));
+      map.map(bn.getResult(), train->getResult(0));
       continue;
     }
     if (auto dropout = dyn_cast<DropoutOp>(op)) {
@@ -146,6 +168,8 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training) {
 }
 
 struct BuildTrainStep : rn::impl::BuildTrainStepBase<BuildTrainStep> {
+  using BuildTrainStepBase::BuildTrainStepBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
@@ -157,8 +181,8 @@ struct BuildTrainStep : rn::impl::BuildTrainStepBase<BuildTrainStep> {
       module.emitError("the module already has a training step");
       return signalPassFailure();
     }
-    if (failed(buildStep(module, forward, /*training=*/true)) ||
-        failed(buildStep(module, forward, /*training=*/false)))
+    if (failed(buildStep(module, forward, /*training=*/true, syncBatchNorm)) ||
+        failed(buildStep(module, forward, /*training=*/false, syncBatchNorm)))
       return signalPassFailure();
   }
 };

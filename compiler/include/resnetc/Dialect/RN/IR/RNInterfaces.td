@@ -49,6 +49,25 @@ def RN_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   ];
 }
 
+def RN_RankSumOpInterface : OpInterface<"RankSumOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op one of whose results is a sum over the batch that a run on
+    several ranks must also sum over the ranks (synchronised BatchNorm):
+    its kernel site says so (rn_kernel_site.rank_sum), and the runtime
+    all-reduces that result in place right after the kernel, before any
+    other kernel reads it. Gradient sums are in each rank's own scale (its
+    loss is a mean over its images): the runtime converts them to the
+    global batch's scale for the sum and back.
+  }];
+  let methods = [
+    InterfaceMethod<"The result that is summed over the ranks.", "unsigned",
+                    "getRankSumResult">,
+    InterfaceMethod<"Whether that result sums gradients (else statistics "
+                    "of the forward pass).", "bool", "isRankSumOfGradients">
+  ];
+}
+
 def RN_LossOpInterface : OpInterface<"LossOpInterface"> {
   let cppNamespace = "::mlir::rn";
   let description = [{

@@ -109,6 +109,98 @@ def RN_BatchNormTrainOp : RN_Op<"batch_norm_train", [Pure,
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Synchronised BatchNorm (resnetc --sync-batch-norm)
+//===----------------------------------------------------------------------===//
+//
+// rn.batch_norm_train split where its statistics reduce over the batch, so
+// that a run on several ranks can sum them over the ranks in between
+// (RankSumOpInterface): the sums, then the squared deviations from the
+// mean those give, then the normalisation; in the backward pass, the two
+// sums of rn.batch_norm_backward, then dx. The sums are taken around the
+// running mean, which every rank holds the same.
+
+def RN_BatchNormSumsOp : RN_Op<"batch_norm_sums", [Pure,
+    RN_RankSumOpInterface]> {
+  let summary = "per-channel sum of a batch around a shift, and its size";
+  let description = [{
+    `sums[0, c]` is the sum of `input[.., c, ..] - shift[c]` over the batch
+    and the pixels (accumulated in double), `sums[1, c]` the number of
+    images: summed over ranks, the global batch's.
+
+    ```mlir
+    %s = rn.batch_norm_sums %x, %rm
+        : (tensor<8x16x32x32xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins RN_Tensor2DOr4D:$input, RN_Tensor1D:$shift);
+  let results = (outs RN_Tensor2D:$sums);
+  let assemblyFormat = [{
+    $input `,` $shift attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    unsigned getRankSumResult() { return 0; }
+    bool isRankSumOfGradients() { return false; }
+  }];
+}
+
+def RN_BatchNormDeviationsOp : RN_Op<"batch_norm_deviations", [Pure,
+    RN_RankSumOpInterface]> {
+  let summary = "per-channel sum of squared deviations from the batch mean";
+  let description = [{
+    With the mean `shift[c] + sums[0, c] / (sums[1, c] * H * W)` (the
+    global batch's, once `sums` is summed over the ranks), `m2[c]` is the
+    sum of the squared deviations of the batch's values from it.
+
+    ```mlir
+    %m2 = rn.batch_norm_deviations %x, %rm, %s
+        : (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<2x16xf32>)
+        -> tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins RN_Tensor2DOr4D:$input, RN_Tensor1D:$shift,
+                       RN_Tensor2D:$sums);
+  let results = (outs RN_Tensor1D:$m2);
+  let assemblyFormat = [{
+    $input `,` $shift `,` $sums attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    unsigned getRankSumResult() { return 0; }
+    bool isRankSumOfGradients() { return false; }
+  }];
+}
+
+def RN_BatchNormGlobalOp : RN_Op<"batch_norm_global", [Pure,
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+  let summary = "training BatchNorm from sums over the (global) batch";
+  let description = [{
+    rn.batch_norm_train's results, with the batch mean and biased variance
+    taken from `sums` and `m2` (rn.batch_norm_sums and
+    rn.batch_norm_deviations of the same input and running mean): on
+    several ranks, those of the global batch.
+
+    ```mlir
+    %y, %mean, %invstd, %nrm, %nrv = rn.batch_norm_global %x, %g, %b, %rm,
+        %rv, %s, %m2 {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64}
+        : (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
+           tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>, tensor<16xf32>)
+        -> (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
+            tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins RN_Tensor2DOr4D:$input, RN_Tensor1D:$scale,
+                       RN_Tensor1D:$offset, RN_Tensor1D:$running_mean,
+                       RN_Tensor1D:$running_var, RN_Tensor2D:$sums,
+                       RN_Tensor1D:$m2, F64Attr:$epsilon, F64Attr:$momentum);
+  let results = (outs RN_Tensor2DOr4D:$result, RN_Tensor1D:$mean,
+                      RN_Tensor1D:$invstd, RN_Tensor1D:$new_running_mean,
+                      RN_Tensor1D:$new_running_var);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $offset `,` $running_mean `,` $running_var `,`
+    $sums `,` $m2 attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 def RN_DropoutTrainOp : RN_Op<"dropout_train", [Pure,
     AllTypesMatch<["input", "result"]>,
     DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
@@ -282,6 +374,61 @@ def RN_BatchNormBackwardOp : RN_BackwardOp<"batch_norm_backward",
   let assemblyFormat = [{
     $output_gradient `,` $input `,` $scale `,` $mean `,` $invstd attr-dict `:`
     functional-type(operands, results)
+  }];
+}
+
+def RN_BatchNormGradSumsOp : RN_Op<"batch_norm_grad_sums", [Pure,
+    RN_RankSumOpInterface]> {
+  let summary = "the batch sums of rn.batch_norm_global's gradient";
+  let description = [{
+    `sums[0, c] = sum dy` and `sums[1, c] = sum dy (x - mean)` over the
+    batch (accumulated in double): on several ranks summed over the ranks
+    for dx. `offset_gradient` and `scale_gradient` (`sums[1] * invstd`) are
+    this batch's own, like every other parameter gradient.
+
+    ```mlir
+    %dg, %db, %gs = rn.batch_norm_grad_sums %dy, %x, %mean, %invstd
+        : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>, tensor<16xf32>,
+           tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>)
+    ```
+  }];
+  let arguments = (ins RN_Tensor2DOr4D:$output_gradient, RN_Tensor2DOr4D:$input,
+                       RN_Tensor1D:$mean, RN_Tensor1D:$invstd);
+  let results = (outs RN_Tensor1D:$scale_gradient,
+                      RN_Tensor1D:$offset_gradient, RN_Tensor2D:$sums);
+  let assemblyFormat = [{
+    $output_gradient `,` $input `,` $mean `,` $invstd attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    unsigned getRankSumResult() { return 2; }
+    bool isRankSumOfGradients() { return true; }
+  }];
+}
+
+def RN_BatchNormGlobalBackwardOp : RN_BackwardOp<"batch_norm_global_backward",
+    "rn.batch_norm_global with respect to its input"> {
+  let description = [{
+    `dx = gamma invstd (dy - sums[0] / m - (x - mean) invstd^2 sums[1] / m)`
+    with `m = batch_sums[1] * H * W` values per channel: the gradient
+    sums of rn.batch_norm_grad_sums and the forward pass's
+    rn.batch_norm_sums, both over the (global) batch.
+
+    ```mlir
+    %dx = rn.batch_norm_global_backward %dy, %x, %g, %mean, %invstd, %gs, %s
+        : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>, tensor<16xf32>,
+           tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>, tensor<2x16xf32>)
+        -> tensor<8x16x32x32xf32>
+    ```
+  }];
+  let arguments = (ins RN_Tensor2DOr4D:$output_gradient, RN_Tensor2DOr4D:$input,
+                       RN_Tensor1D:$scale, RN_Tensor1D:$mean,
+                       RN_Tensor1D:$invstd, RN_Tensor2D:$sums,
+                       RN_Tensor2D:$batch_sums);
+  let results = (outs RN_Tensor2DOr4D:$input_gradient);
+  let assemblyFormat = [{
+    $output_gradient `,` $input `,` $scale `,` $mean `,` $invstd `,` $sums `,`
+    $batch_sums attr-dict `:` functional-type(operands, results)
   }];
 }
 

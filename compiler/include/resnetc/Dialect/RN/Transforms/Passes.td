@@ -20,7 +20,17 @@ def BuildTrainStep : Pass<"rn-build-train-step", "mlir::ModuleOp"> {
     cross-entropy and the number of correct predictions, and carries the
     loss's gradient for `rn-autodiff`. `@eval_step(images, labels)` keeps
     the inference forms and returns the same two values.
+
+    With `sync-batch-norm`, training BatchNorm is rn.batch_norm_sums,
+    rn.batch_norm_deviations and rn.batch_norm_global instead of
+    rn.batch_norm_train: its batch statistics split where a run on several
+    ranks sums them over the ranks (synchronised BatchNorm).
   }];
+  let options = [
+    Option<"syncBatchNorm", "sync-batch-norm", "bool", /*default=*/"false",
+           "Split training BatchNorm at its batch sums, for synchronised "
+           "BatchNorm on several ranks">
+  ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::arith::ArithDialect"];
 }
