@@ -33,13 +33,13 @@ module attributes {rn.recipe = {optimizer = "sgd"}} {
 // CHECK-LABEL: func.func @train_step
 // CHECK: %[[X:.*]] = rn.conv2d
 // CHECK: %[[RM:.*]] = rn.load @bn.running_mean
-// CHECK: %[[S:.*]] = rn.batch_norm_sums %[[X]], %[[RM]] : (tensor<2x4x6x6xf32>, tensor<4xf32>) -> tensor<2x4xf32>
-// CHECK: %[[M2:.*]] = rn.batch_norm_deviations %[[X]], %[[RM]], %[[S]] : (tensor<2x4x6x6xf32>, tensor<4xf32>, tensor<2x4xf32>) -> tensor<4xf32>
+// CHECK: %[[S:.*]] = rn.batch_norm_sums %[[X]], %[[RM]] : (tensor<2x4x6x6xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+// CHECK: %[[M2:.*]] = rn.batch_norm_deviations %[[X]], %[[RM]], %[[S]] : (tensor<2x4x6x6xf32>, tensor<4xf32>, tensor<3x4xf32>) -> tensor<4xf32>
 // CHECK: %result, %mean, %invstd, %new_running_mean, %new_running_var = rn.batch_norm_global %[[X]], %{{.*}}, %{{.*}}, %[[RM]], %{{.*}}, %[[S]], %[[M2]] {epsilon = 1.000000e-05 : f64, momentum = 9.000000e-01 : f64}
 // CHECK: rn.store @bn.running_mean, %new_running_mean
 // CHECK: rn.store @bn.running_var, %new_running_var
 // CHECK: rn.relu %result
-// CHECK: %scale_gradient, %offset_gradient, %sums = rn.batch_norm_grad_sums %{{.*}}, %[[X]], %mean, %invstd : ({{.*}}) -> (tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>)
+// CHECK: %scale_gradient, %offset_gradient, %sums = rn.batch_norm_grad_sums %{{.*}}, %[[X]], %mean, %invstd : ({{.*}}) -> (tensor<4xf32>, tensor<4xf32>, tensor<4x4xf32>)
 // CHECK: rn.batch_norm_global_backward %{{.*}}, %[[X]], %{{.*}}, %mean, %invstd, %sums, %[[S]]
 // CHECK: rn.apply_gradients %filter_gradient, %scale_gradient, %offset_gradient
 // CHECK-LABEL: func.func @eval_step

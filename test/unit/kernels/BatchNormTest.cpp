@@ -233,7 +233,8 @@ HostTensor sumOver(const std::vector<HostTensor> &parts) {
 void expectSyncMatchesReference(const Shape &shape, int ranks,
                                 std::mt19937 &rng) {
   const int64_t channels = shape[1];
-  TensorSpec c = perChannel(channels), sums{{2, channels}, TensorKind::Weight};
+  TensorSpec c = perChannel(channels), sums{{3, channels}, TensorKind::Weight},
+             gradSumsSpec{{4, channels}, TensorKind::Weight};
   HostTensor x = randomTensor(shape, rng, -1, 3);
   HostTensor dy = randomTensor(shape, rng);
   HostTensor gamma = randomTensor({channels}, rng, 0.5, 2);
@@ -262,7 +263,7 @@ void expectSyncMatchesReference(const Shape &shape, int ranks,
   auto partialSums = each(syncSpec("batch_norm_sums", shape, {{shape}, c}, {sums}),
                           [&](int r) { return std::vector{xs[r], runningMean}; });
   HostTensor batchSums = sumOver(output(partialSums, 0));
-  EXPECT_EQ(batchSums.at({1, 0}), double(shape[0]));
+  EXPECT_EQ(batchSums.at({2, 0}), double(shape[0]));
   auto partialM2 = each(
       syncSpec("batch_norm_deviations", shape, {{shape}, c, sums}, {c}),
       [&](int r) { return std::vector{xs[r], runningMean, batchSums}; });
@@ -300,12 +301,12 @@ void expectSyncMatchesReference(const Shape &shape, int ranks,
   HostTensor mean = normalised[0][1];
   auto gradSums = each(
       syncSpec("batch_norm_grad_sums", shape, {{shape}, {shape}, c, c},
-               {c, c, sums}),
+               {c, c, gradSumsSpec}),
       [&](int r) { return std::vector{dys[r], xs[r], mean, invstd}; });
   HostTensor totalGradSums = sumOver(output(gradSums, 2));
   auto dx = each(
       syncSpec("batch_norm_global_backward", shape,
-               {{shape}, {shape}, c, c, c, sums, sums}, {{shape}}),
+               {{shape}, {shape}, c, c, c, gradSumsSpec, sums}, {{shape}}),
       [&](int r) {
         return std::vector{dys[r], xs[r], gamma, mean, invstd, totalGradSums,
                            batchSums};

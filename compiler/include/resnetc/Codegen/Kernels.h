@@ -130,15 +130,16 @@
 // Synchronised BatchNorm (resnetc --sync-batch-norm; RNTrainOps.td): a run
 // on several ranks sums the marked outputs over the ranks between kernels
 //   batch_norm_sums      in  x, shift[C] (the running mean)
-//                        out sums[2,C]: sum (x - shift), images  (ranks sum)
+//                        out sums[3,C]: sum (x - shift) as hi, lo floats,
+//                            images                              (ranks sum)
 //   batch_norm_deviations in x, shift, sums
 //                        out m2[C]: sum (x - mean)^2              (ranks sum)
 //   batch_norm_global    in  x, gamma, beta, running_mean, running_var, sums,
 //                            m2; floats epsilon, momentum
 //                        out batch_norm_train's outputs, from the sums
 //   batch_norm_grad_sums in  dy, x, mean, invstd
-//                        out dgamma, dbeta, sums[2,C]: sum dy,
-//                            sum dy (x - mean)           (ranks sum, gradients)
+//                        out dgamma, dbeta, sums[4,C]: sum dy, sum dy (x -
+//                            mean), each as hi, lo   (ranks sum, gradients)
 //   batch_norm_global_backward
 //                        in  dy, x, gamma, mean, invstd, sums (gradient),
 //                            batch_sums (forward)       out dx

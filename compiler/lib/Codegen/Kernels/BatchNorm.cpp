@@ -436,7 +436,25 @@ private:
 // their sums over the batch, which a run on several ranks sums over the
 // ranks between the kernels (RNTrainOps.td). Every sum is in double, per
 // image (in parallel) and then over the run-time batch; values are taken
-// around the running mean, the same on every rank.
+// around the running mean, the same on every rank. A sum that may cancel
+// over the ranks leaves the kernel as two floats, hi = f32(s) and lo =
+// f32(s - hi): summed over the ranks apart and added in double, they keep
+// the digits that f32 partial sums of nearly opposite signs would lose (a
+// mean near zero would otherwise change sign between 1 and K ranks, and
+// with it every ReLU of a constant region, a background).
+
+/// Rows `row` and `row + 1` of a (channel, row) Func at point (c, r): the
+/// double `value` as hi and lo floats.
+Expr splitRows(Expr value, Var r, int row) {
+  Expr hi = cast<float>(value);
+  Expr lo = cast<float>(strict_float(value - cast<double>(hi)));
+  return select(r == row, hi, lo);
+}
+
+/// The double that rows `row` and `row + 1` of `sums` hold (splitRows).
+Expr joinRows(const ImageParam &sums, Expr c, int row) {
+  return cast<double>(sums(c, row)) + cast<double>(sums(c, row + 1));
+}
 //===----------------------------------------------------------------------===//
 
 /// The per-channel sums of `terms` (Exprs of the point (c, px.x, px.y, n),
@@ -488,8 +506,8 @@ private:
   Func imageSums{"image_sums"}, batchSums{"batch_sums"};
 };
 
-/// batch_norm_sums (inputs x, shift): sums[0] = sum (x - shift), sums[1] =
-/// the number of images.
+/// batch_norm_sums (inputs x, shift): sums[0, 1] = sum (x - shift) as hi
+/// and lo, sums[2] = the number of images.
 class BatchNormSums : public Family {
 public:
   using Family::Family;
@@ -504,7 +522,7 @@ public:
     sums.define({cast<double>(view.load(x, c, sums.px.x, sums.px.y, n)) -
                  cast<double>(shift(c))},
                 images);
-    out(c, r) = select(r == 0, cast<float>(sums.at(c, 0)),
+    out(c, r) = select(r < 2, splitRows(sums.at(c, 0), r, 0),
                        cast<float>(images));
     return {out};
   }
@@ -522,7 +540,7 @@ private:
 };
 
 /// batch_norm_deviations (inputs x, shift, sums): m2 = sum (x - mean)^2,
-/// with mean = shift + sums[0] / (sums[1] H W).
+/// with mean = shift + (sums[0] + sums[1]) / (sums[2] H W).
 class BatchNormDeviations : public Family {
 public:
   using Family::Family;
@@ -533,8 +551,8 @@ public:
     ImageParam batchSums = input(2, "sums");
     ChannelView view(*this, spec.inputs[0]);
     Var c = sums.c, n = sums.n;
-    centred(c) = cast<double>(batchSums(c, 0)) /
-                 (cast<double>(batchSums(c, 1)) * view.pixels());
+    centred(c) = joinRows(batchSums, c, 0) /
+                 (cast<double>(batchSums(c, 2)) * view.pixels());
     sums.px = RDom(0, view.width, 0, view.height, "px");
     Expr deviation = cast<double>(view.load(x, c, sums.px.x, sums.px.y, n)) -
                      cast<double>(shift(c)) - centred(c);
@@ -560,7 +578,7 @@ private:
 
 /// batch_norm_global (inputs x, gamma, beta, running_mean, running_var,
 /// sums, m2; floats epsilon, momentum): batch_norm_train's outputs from the
-/// sums, whose count is sums[1] H W.
+/// sums, whose count is sums[2] H W.
 class BatchNormGlobal : public Family {
 public:
   using Family::Family;
@@ -577,8 +595,8 @@ public:
     const float epsilon = float(floatAttr("epsilon"));
     const float momentum = float(floatAttr("momentum"));
 
-    count(c) = cast<double>(batchSums(c, 1)) * view.pixels();
-    centred(c) = cast<double>(batchSums(c, 0)) / count(c);
+    count(c) = cast<double>(batchSums(c, 2)) * view.pixels();
+    centred(c) = joinRows(batchSums, c, 0) / count(c);
     mean(c) = cast<float>(cast<double>(runningMean(c)) + centred(c));
     invstd(c) = cast<float>(
         Expr(1.0) / sqrt(cast<double>(batchM2(c)) / count(c) + epsilon));
@@ -614,7 +632,8 @@ private:
 };
 
 /// batch_norm_grad_sums (inputs dy, x, mean, invstd): dgamma = invstd sum
-/// dy (x - mean), dbeta = sum dy, and both sums as sums[2, C].
+/// dy (x - mean), dbeta = sum dy, and both sums as hi and lo in sums[4, C]
+/// (sum dy in rows 0 and 1, sum dy (x - mean) in rows 2 and 3).
 class BatchNormGradSums : public Family {
 public:
   using Family::Family;
@@ -633,7 +652,8 @@ public:
     sums.define({g, g * centredX}, batchExtent(x));
     dbeta(c) = cast<float>(sums.at(c, 0));
     dgamma(c) = cast<float>(sums.at(c, 1) * invstd(c));
-    out(c, r) = cast<float>(select(r == 0, sums.at(c, 0), sums.at(c, 1)));
+    out(c, r) = select(r < 2, splitRows(sums.at(c, 0), r, 0),
+                       splitRows(sums.at(c, 1), r, 2));
     return {dgamma, dbeta, out};
   }
   void scheduleCPU(const Target &target) override { sums.scheduleCPU(target); }
@@ -654,7 +674,7 @@ private:
 /// batch_norm_global_backward (inputs dy, x, gamma, mean, invstd, sums,
 /// batch_sums): dx = a dy + b (x - mean) + d per channel, as
 /// batch_norm_backward, from the gradient sums over the (global) batch of
-/// batch_sums[1] H W values.
+/// batch_sums[2] H W values.
 class BatchNormGlobalBackward : public Family {
 public:
   using Family::Family;
@@ -668,12 +688,13 @@ public:
     ImageParam gradSums = input(5, "sums");
     ImageParam batchSums = input(6, "batch_sums");
     ChannelView view(*this, spec.inputs[0]);
-    Expr count = cast<double>(batchSums(c, 1)) * view.pixels();
+    Expr count = cast<double>(batchSums(c, 2)) * view.pixels();
     Expr scale = cast<double>(gamma(c)) * invstd(c);
     coefficients(c) = Tuple(
         cast<float>(scale),
-        cast<float>(-scale * invstd(c) * invstd(c) * gradSums(c, 1) / count),
-        cast<float>(-scale * gradSums(c, 0) / count));
+        cast<float>(-scale * invstd(c) * invstd(c) * joinRows(gradSums, c, 2) /
+                    count),
+        cast<float>(-scale * joinRows(gradSums, c, 0) / count));
     vars = pointVars(view.rank);
     Var ch = vars[0];
     dx(vars) = coefficients(ch)[0] * view.load(dy, vars) +

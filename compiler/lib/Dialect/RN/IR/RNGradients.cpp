@@ -131,9 +131,13 @@ BatchNormGlobalOp::buildGradient(OpBuilder &builder,
   // The whole BatchNorm backward, through the mean and variance as well:
   // the sums and deviations operands get no gradient of their own.
   Type channels = getScale().getType();
+  // sum dy and sum dy (x - mean), each as hi and lo floats.
+  auto sumsType = RankedTensorType::get(
+      {4, cast<RankedTensorType>(channels).getDimSize(0)},
+      builder.getF32Type());
   auto sums = builder.create<BatchNormGradSumsOp>(
-      getLoc(), TypeRange{channels, channels, getSums().getType()}, dy,
-      getInput(), getMean(), getInvstd());
+      getLoc(), TypeRange{channels, channels, sumsType}, dy, getInput(),
+      getMean(), getInvstd());
   operandGradients[0] = builder.create<BatchNormGlobalBackwardOp>(
       getLoc(), getInput().getType(), dy, getInput(), getScale(), getMean(),
       getInvstd(), sums.getSums(), getSums());

@@ -87,7 +87,7 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
       Operation *train;
       if (syncBatchNorm) {
         auto sumsType = RankedTensorType::get(
-            {2, cast<RankedTensorType>(channels).getDimSize(0)},
+            {3, cast<RankedTensorType>(channels).getDimSize(0)},
             builder.getF32Type());
         auto sums = builder.create<BatchNormSumsOp>(bn.getLoc(), sumsType,
                                                     input, runningMean);

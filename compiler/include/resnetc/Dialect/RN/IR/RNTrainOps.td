@@ -124,13 +124,15 @@ def RN_BatchNormSumsOp : RN_Op<"batch_norm_sums", [Pure,
     RN_RankSumOpInterface]> {
   let summary = "per-channel sum of a batch around a shift, and its size";
   let description = [{
-    `sums[0, c]` is the sum of `input[.., c, ..] - shift[c]` over the batch
-    and the pixels (accumulated in double), `sums[1, c]` the number of
-    images: summed over ranks, the global batch's.
+    The sum of `input[.., c, ..] - shift[c]` over the batch and the pixels
+    (accumulated in double) is `sums[0, c] + sums[1, c]` (hi and lo floats,
+    so that sums over ranks that nearly cancel keep their digits),
+    `sums[2, c]` the number of images: summed over ranks, the global
+    batch's.
 
     ```mlir
     %s = rn.batch_norm_sums %x, %rm
-        : (tensor<8x16x32x32xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+        : (tensor<8x16x32x32xf32>, tensor<16xf32>) -> tensor<3x16xf32>
     ```
   }];
   let arguments = (ins RN_Tensor2DOr4D:$input, RN_Tensor1D:$shift);
@@ -148,13 +150,14 @@ def RN_BatchNormDeviationsOp : RN_Op<"batch_norm_deviations", [Pure,
     RN_RankSumOpInterface]> {
   let summary = "per-channel sum of squared deviations from the batch mean";
   let description = [{
-    With the mean `shift[c] + sums[0, c] / (sums[1, c] * H * W)` (the
-    global batch's, once `sums` is summed over the ranks), `m2[c]` is the
-    sum of the squared deviations of the batch's values from it.
+    With the mean `shift[c] + (sums[0, c] + sums[1, c]) / (sums[2, c] * H
+    * W)` (the global batch's, once `sums` is summed over the ranks),
+    `m2[c]` is the sum of the squared deviations of the batch's values from
+    it.
 
     ```mlir
     %m2 = rn.batch_norm_deviations %x, %rm, %s
-        : (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<2x16xf32>)
+        : (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<3x16xf32>)
         -> tensor<16xf32>
     ```
   }];
@@ -183,7 +186,7 @@ def RN_BatchNormGlobalOp : RN_Op<"batch_norm_global", [Pure,
     %y, %mean, %invstd, %nrm, %nrv = rn.batch_norm_global %x, %g, %b, %rm,
         %rv, %s, %m2 {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64}
         : (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
-           tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>, tensor<16xf32>)
+           tensor<16xf32>, tensor<16xf32>, tensor<3x16xf32>, tensor<16xf32>)
         -> (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
             tensor<16xf32>, tensor<16xf32>)
     ```
@@ -381,15 +384,15 @@ def RN_BatchNormGradSumsOp : RN_Op<"batch_norm_grad_sums", [Pure,
     RN_RankSumOpInterface]> {
   let summary = "the batch sums of rn.batch_norm_global's gradient";
   let description = [{
-    `sums[0, c] = sum dy` and `sums[1, c] = sum dy (x - mean)` over the
-    batch (accumulated in double): on several ranks summed over the ranks
-    for dx. `offset_gradient` and `scale_gradient` (`sums[1] * invstd`) are
+    `sum dy` (`sums[0, c] + sums[1, c]`) and `sum dy (x - mean)` (`sums[2,
+    c] + sums[3, c]`) over the batch, accumulated in double, each as hi and
+    lo floats: on several ranks summed over the ranks for dx. `offset_gradient` and `scale_gradient` (`sums[1] * invstd`) are
     this batch's own, like every other parameter gradient.
 
     ```mlir
     %dg, %db, %gs = rn.batch_norm_grad_sums %dy, %x, %mean, %invstd
         : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>, tensor<16xf32>,
-           tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>)
+           tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>, tensor<4x16xf32>)
     ```
   }];
   let arguments = (ins RN_Tensor2DOr4D:$output_gradient, RN_Tensor2DOr4D:$input,
@@ -409,15 +412,15 @@ def RN_BatchNormGradSumsOp : RN_Op<"batch_norm_grad_sums", [Pure,
 def RN_BatchNormGlobalBackwardOp : RN_BackwardOp<"batch_norm_global_backward",
     "rn.batch_norm_global with respect to its input"> {
   let description = [{
-    `dx = gamma invstd (dy - sums[0] / m - (x - mean) invstd^2 sums[1] / m)`
-    with `m = batch_sums[1] * H * W` values per channel: the gradient
-    sums of rn.batch_norm_grad_sums and the forward pass's
+    `dx = gamma invstd (dy - sum dy / m - (x - mean) invstd^2 sum dy (x -
+    mean) / m)` with `m = batch_sums[2] * H * W` values per channel: the
+    gradient sums of rn.batch_norm_grad_sums and the forward pass's
     rn.batch_norm_sums, both over the (global) batch.
 
     ```mlir
     %dx = rn.batch_norm_global_backward %dy, %x, %g, %mean, %invstd, %gs, %s
         : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>, tensor<16xf32>,
-           tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>, tensor<2x16xf32>)
+           tensor<16xf32>, tensor<16xf32>, tensor<4x16xf32>, tensor<3x16xf32>)
         -> tensor<8x16x32x32xf32>
     ```
   }];
