@@ -120,8 +120,9 @@ cl::opt<bool> syncBatchNorm(
     "sync-batch-norm",
     cl::desc("Synchronised BatchNorm: under mpirun, training BatchNorm "
              "normalises with the statistics of the global batch, summed "
-             "over the ranks, so K ranks train as one process (CPU targets; "
-             "its BatchNorm is not fused with the convs)"),
+             "over the ranks, so K ranks compute one process's step (up to "
+             "float32 rounding; CPU targets; its BatchNorm is not fused with "
+             "the convs)"),
     cl::init(false), cl::cat(resnetcOptions));
 
 cl::opt<bool> fusionReport(
