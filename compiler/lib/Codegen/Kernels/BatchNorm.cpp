@@ -566,6 +566,7 @@ public:
   }
   void scheduleGPU(const Target &) override {
     const int channels = int(spec.inputs[0].shape[1]);
+    centred.compute_root();
     scheduleChannelsGPU(centred, sums.c, channels);
     sums.scheduleGPU(channels);
     scheduleChannelsGPU(m2, sums.c, channels);
@@ -708,6 +709,7 @@ public:
     schedulePointwise(dx, vars, target);
   }
   void scheduleGPU(const Target &) override {
+    coefficients.compute_root();
     scheduleChannelsGPU(coefficients, c, int(spec.inputs[0].shape[1]));
     schedulePointwiseGPU(dx, vars);
   }
