@@ -187,9 +187,9 @@ TrainSites::TrainSites(const rn_program &program) {
          program.model_name);
 }
 
-GradientReducer::GradientReducer(const rn_program &program, const Ranks &ranks,
-                                 Arena &arena, int64_t bucketBytes)
-    : program(program), ranks(ranks), sites(program),
+GradientReducer::GradientReducer(const rn_program &program, Arena &arena,
+                                 int64_t bucketBytes)
+    : program(program), sites(program),
       gradients(arena.data() + program.gradients_offset),
       previousHook(rn_kernel_hook) {
 
@@ -207,7 +207,8 @@ GradientReducer::GradientReducer(const rn_program &program, const Ranks &ranks,
   std::sort(parameters.begin(), parameters.end(),
             [](const Range &a, const Range &b) { return a.begin < b.begin; });
   if (bucketBytes <= 0)
-    bucketBytes = std::min<int64_t>(25 << 20, (program.parameters_bytes + 3) / 4);
+    bucketBytes =
+        std::min<int64_t>(25 << 20, (program.parameters_bytes + 3) / 4);
   // The backward pass writes the last layers' gradients first: buckets are
   // cut from the end, each whole parameters.
   for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {

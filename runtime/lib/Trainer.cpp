@@ -497,7 +497,7 @@ int Trainer::train() {
     // checkpoint); rank 0's are made everyone's all the same, so that a
     // rank that read another file cannot train a different model.
     ranks.broadcastVariables(program, work.arena);
-    reducer.emplace(program, ranks, work.arena,
+    reducer.emplace(program, work.arena,
                     int64_t(options.bucketMib * (1 << 20)));
     describeRanks(*reducer);
   }
@@ -554,7 +554,8 @@ int Trainer::train() {
     const ReduceTimes &times = reducer->times();
     result.add("ranks", ranks.size())
         .add("allreduce_exposed_ms_per_step",
-             1e3 * times.exposedSeconds / double(std::max<int64_t>(1, times.steps)));
+             1e3 * times.exposedSeconds /
+                 double(std::max<int64_t>(1, times.steps)));
   }
   result.add("images_per_s", throughput.imagesPerSecond())
       .add("train_seconds", throughput.stepSeconds)
@@ -897,7 +898,7 @@ int Trainer::benchmark() {
   Arena arena(program, shard, options.gpu);
   initVariables(program, options.seed, arena);
   if (ranks.distributed()) {
-    reducer.emplace(program, ranks, arena,
+    reducer.emplace(program, arena,
                     int64_t(options.bucketMib * (1 << 20)));
     describeRanks(*reducer);
   }
@@ -923,7 +924,8 @@ int Trainer::benchmark() {
     result->add("ranks", ranks.size())
         .add("allreduce_buckets", reducer->buckets())
         .add("gradient_bytes", reducer->gradientBytes())
-        .add("allreduce_exposed_ms_per_step", 1e3 * times.exposedSeconds / steps)
+        .add("allreduce_exposed_ms_per_step",
+             1e3 * times.exposedSeconds / steps)
         .add("allreduce_overlapped_ms_per_step",
              1e3 * times.inFlightSeconds / steps);
     if (reducer->synchronisesBatchNorm())

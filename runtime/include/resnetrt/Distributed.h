@@ -130,7 +130,8 @@ class GradientReducer {
 public:
   /// Buckets of at most `bucketBytes` (0: a quarter of the gradients, at
   /// most 25 MiB), at variable boundaries, the last variables first.
-  GradientReducer(const rn_program &program, const Ranks &ranks, Arena &arena,
+  /// MPI must be initialised (a distributed Ranks).
+  GradientReducer(const rn_program &program, Arena &arena,
                   int64_t bucketBytes = 0);
   ~GradientReducer();
   GradientReducer(const GradientReducer &) = delete;
@@ -168,7 +169,6 @@ private:
   void sumOverRanks(struct halide_buffer_t &output, bool gradients);
 
   const rn_program &program;
-  const Ranks &ranks;
   TrainSites sites;
   uint8_t *gradients;
   std::vector<Range> bucketRanges;

@@ -260,8 +260,9 @@ void expectSyncMatchesReference(const Shape &shape, int ranks,
     return parts;
   };
 
-  auto partialSums = each(syncSpec("batch_norm_sums", shape, {{shape}, c}, {sums}),
-                          [&](int r) { return std::vector{xs[r], runningMean}; });
+  auto partialSums =
+      each(syncSpec("batch_norm_sums", shape, {{shape}, c}, {sums}),
+           [&](int r) { return std::vector{xs[r], runningMean}; });
   HostTensor batchSums = sumOver(output(partialSums, 0));
   EXPECT_EQ(batchSums.at({2, 0}), double(shape[0]));
   auto partialM2 = each(
@@ -311,9 +312,15 @@ void expectSyncMatchesReference(const Shape &shape, int ranks,
         return std::vector{dys[r], xs[r], gamma, mean, invstd, totalGradSums,
                            batchSums};
       });
-  auto ofX = [&](const HostTensor &in) { return trainForward(in, gamma, beta); };
-  auto ofGamma = [&](const HostTensor &in) { return trainForward(x, in, beta); };
-  auto ofBeta = [&](const HostTensor &in) { return trainForward(x, gamma, in); };
+  auto ofX = [&](const HostTensor &in) {
+    return trainForward(in, gamma, beta);
+  };
+  auto ofGamma = [&](const HostTensor &in) {
+    return trainForward(x, in, beta);
+  };
+  auto ofBeta = [&](const HostTensor &in) {
+    return trainForward(x, gamma, in);
+  };
   EXPECT_LT(relativeError(concatImages(output(dx, 0), shape),
                           finiteDifferenceGradient(ofX, x, dy)),
             1e-5);
