@@ -125,6 +125,7 @@ private:
                                            const Dataset &data,
                                            std::vector<int64_t> order);
   void syncState(Arena &arena);
+  bool sumOverRanks(std::vector<double> &totals) const;
   rn_step_params stepParams(int64_t step, double lr) const;
   bool trainEpoch(Workspace &work, const TrainingData &data);
   void afterStep(Workspace &work, const TrainingData &data,
@@ -347,6 +348,20 @@ void Trainer::saveTo(Arena &arena, const std::string &path, int keep) {
     saveCheckpoint(path, program, arena, checkpointInfo(), keep);
 }
 
+/// Sums `totals` over the ranks together with the signals they got: true
+/// when any rank got one, which this rank then takes as its own, so that
+/// all stop at the same point.
+bool Trainer::sumOverRanks(std::vector<double> &totals) const {
+  const size_t count = totals.size();
+  std::vector<double> signals = signalCounts();
+  totals.insert(totals.end(), signals.begin(), signals.end());
+  ranks.sum(totals);
+  const bool signalled =
+      adoptSignal({totals.begin() + int64_t(count), totals.end()});
+  totals.resize(count);
+  return signalled;
+}
+
 /// Averages the ranks' BatchNorm statistics, once after any steps, before
 /// anything reads them.
 void Trainer::syncState(Arena &arena) {
@@ -372,10 +387,7 @@ std::optional<EvalResult> Trainer::evaluateShards(Workspace &work,
   if (mine)
     totals = {mine->loss * double(mine->images), double(mine->correct),
               double(mine->images)};
-  std::vector<double> signals = signalCounts();
-  totals.insert(totals.end(), signals.begin(), signals.end());
-  ranks.sum(totals);
-  if (adoptSignal({totals.begin() + 3, totals.end()}))
+  if (sumOverRanks(totals))
     return std::nullopt;
   EvalResult result;
   result.correct = int64_t(totals[1]);
@@ -582,12 +594,12 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
     // This rank's images of the batch: one call, or one per micro-batch.
     std::vector<double> totals{0, 0, 0, double(checkpointDue())};
     for (int32_t micro = 0; micro < options.accumulate; ++micro) {
-      const int32_t images = work.batcher.next(work.arena);
+      const int32_t loaded = work.batcher.next(work.arena);
       if (accumulator)
-        accumulator->beginMicroBatch(micro, images, options.batch);
+        accumulator->beginMicroBatch(micro, loaded, options.batch);
       if (reducer)
-        reducer->beginStep(images, options.batch);
-      int32_t status = work.arena.trainStep(images, params);
+        reducer->beginStep(loaded, options.batch);
+      int32_t status = work.arena.trainStep(loaded, params);
       if (accumulator)
         status = accumulator->endMicroBatch(status);
       if (reducer)
@@ -597,16 +609,13 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
           diverged(nonFiniteReport(), step, /*everyRank=*/false);
         failedStep("train_step", status, fmt::format(" at step {}", step));
       }
-      totals[0] += double(work.arena.loss()) * images;
+      totals[0] += double(work.arena.loss()) * loaded;
       totals[1] += double(work.arena.correct());
-      totals[2] += double(images);
+      totals[2] += double(loaded);
     }
     stateSynced = false;
     // Over the ranks: what the step computed, and what the run does next.
-    std::vector<double> signals = signalCounts();
-    totals.insert(totals.end(), signals.begin(), signals.end());
-    ranks.sum(totals);
-    const bool interrupted = adoptSignal({totals.begin() + 4, totals.end()});
+    const bool interrupted = sumOverRanks(totals);
     const double loss = totals[0] / totals[2];
     const auto correct = int64_t(totals[1]), count = int64_t(totals[2]);
     if (!std::isfinite(loss))

@@ -69,6 +69,29 @@ HostTensor trainForward(const HostTensor &x, const HostTensor &gamma,
   return normalize(x, s.mean, s.var, gamma, beta);
 }
 
+/// Checks the gradients dx, dgamma, dbeta of the training forward at (x,
+/// gamma, beta) for output gradient dy against finite differences: through
+/// the batch statistics.
+void expectTrainGradients(const HostTensor &x, const HostTensor &gamma,
+                          const HostTensor &beta, const HostTensor &dy,
+                          const HostTensor &dx, const HostTensor &dgamma,
+                          const HostTensor &dbeta) {
+  auto ofX = [&](const HostTensor &in) {
+    return trainForward(in, gamma, beta);
+  };
+  auto ofGamma = [&](const HostTensor &in) {
+    return trainForward(x, in, beta);
+  };
+  auto ofBeta = [&](const HostTensor &in) {
+    return trainForward(x, gamma, in);
+  };
+  EXPECT_LT(relativeError(dx, finiteDifferenceGradient(ofX, x, dy)), 1e-5);
+  EXPECT_LT(relativeError(dgamma, finiteDifferenceGradient(ofGamma, gamma, dy)),
+            1e-5);
+  EXPECT_LT(relativeError(dbeta, finiteDifferenceGradient(ofBeta, beta, dy)),
+            1e-5);
+}
+
 
 /// Checks every output of batch_norm_train on x against the reference.
 void expectTrainMatchesReference(const KernelSpec &spec, const HostTensor &x,
@@ -160,24 +183,7 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferencesThroughBatchStatistics) {
 
     KernelSpec spec = batchNormBackwardSpec(shape);
     auto grads = runKernel(spec, {dy, x, gamma, s.mean, invstd});
-
-    auto ofX = [&](const HostTensor &in) {
-      return trainForward(in, gamma, beta);
-    };
-    auto ofGamma = [&](const HostTensor &in) {
-      return trainForward(x, in, beta);
-    };
-    auto ofBeta = [&](const HostTensor &in) {
-      return trainForward(x, gamma, in);
-    };
-    EXPECT_LT(relativeError(grads[0], finiteDifferenceGradient(ofX, x, dy)),
-              1e-5);
-    EXPECT_LT(
-        relativeError(grads[1], finiteDifferenceGradient(ofGamma, gamma, dy)),
-        1e-5);
-    EXPECT_LT(
-        relativeError(grads[2], finiteDifferenceGradient(ofBeta, beta, dy)),
-        1e-5);
+    expectTrainGradients(x, gamma, beta, dy, grads[0], grads[1], grads[2]);
   }
 }
 
@@ -312,24 +318,9 @@ void expectSyncMatchesReference(const Shape &shape, int ranks,
         return std::vector{dys[r], xs[r], gamma, mean, invstd, totalGradSums,
                            batchSums};
       });
-  auto ofX = [&](const HostTensor &in) {
-    return trainForward(in, gamma, beta);
-  };
-  auto ofGamma = [&](const HostTensor &in) {
-    return trainForward(x, in, beta);
-  };
-  auto ofBeta = [&](const HostTensor &in) {
-    return trainForward(x, gamma, in);
-  };
-  EXPECT_LT(relativeError(concatImages(output(dx, 0), shape),
-                          finiteDifferenceGradient(ofX, x, dy)),
-            1e-5);
-  EXPECT_LT(relativeError(sumOver(output(gradSums, 0)),
-                          finiteDifferenceGradient(ofGamma, gamma, dy)),
-            1e-5);
-  EXPECT_LT(relativeError(sumOver(output(gradSums, 1)),
-                          finiteDifferenceGradient(ofBeta, beta, dy)),
-            1e-5);
+  expectTrainGradients(x, gamma, beta, dy, concatImages(output(dx, 0), shape),
+                       sumOver(output(gradSums, 0)),
+                       sumOver(output(gradSums, 1)));
 }
 
 TEST(SyncBatchNorm, OneRankMatchesTheReference) {
