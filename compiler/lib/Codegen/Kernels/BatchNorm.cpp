@@ -227,6 +227,55 @@ private:
   std::vector<Var> vars;
 };
 
+/// The per-channel sums of `terms` (Exprs of the point (c, px.x, px.y, n),
+/// in double) over the pixels of each image, then over the batch of
+/// `images`: batchSums(c) is a Tuple (or one value) of the totals.
+class BatchSums {
+public:
+  void define(const std::vector<Expr> &terms, Expr images) {
+    count = terms.size();
+    std::vector<Expr> zeros(count, cast<double>(0)), perImage, total;
+    batch = RDom(0, images, "batch");
+    imageSums(c, n) = Tuple(zeros);
+    batchSums(c) = Tuple(zeros);
+    for (size_t i = 0; i < count; ++i) {
+      perImage.push_back(element(imageSums(c, n), i) + terms[i]);
+      total.push_back(element(batchSums(c), i) +
+                      element(imageSums(c, batch), i));
+    }
+    imageSums(c, n) = Tuple(perImage);
+    batchSums(c) = Tuple(total);
+  }
+  /// Total `i` at channel `ch`.
+  Expr at(Expr ch, size_t i) const { return element(batchSums(ch), i); }
+  void scheduleCPU(const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    imageSums.compute_root().parallel(n).vectorize(c, lanes,
+                                                   TailStrategy::GuardWithIf);
+    scheduleChannelReduction(imageSums.update(), c, px, target);
+    imageSums.update().parallel(n);
+    batchSums.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+    scheduleChannelReduction(batchSums.update(), c, batch, target);
+  }
+  void scheduleGPU(int channels) {
+    scheduleChannelReductionGPU(imageSums, c, channels, {n});
+    scheduleChannelReductionGPU(batchSums, c, channels);
+  }
+
+  Var c{"c"}, n{"n"};
+  RDom px, batch;
+
+private:
+  /// Element `i` of a call to a Func of `count` values.
+  Expr element(FuncRef ref, size_t i) const {
+    if (count == 1)
+      return ref;
+    return ref[int(i)];
+  }
+  size_t count = 1;
+  Func imageSums{"image_sums"}, batchSums{"batch_sums"};
+};
+
 /// batch_norm_backward: dx, dgamma, dbeta through the batch statistics.
 /// With xhat = (x - mean) invstd over the m = N H W values of a channel:
 ///   dbeta = sum dy,  dgamma = sum dy xhat,
@@ -261,33 +310,26 @@ public:
       return view.rank == 4 ? grad(c, x, y, n) : grad(c, n);
     };
 
-    px = RDom(0, view.width, 0, view.height, "px");
     // Sums in double, as in batch_norm_train: sum dy nearly cancels in
     // every channel of a trained net, and its error reaches every dx.
+    RDom &px = sums.px;
+    px = RDom(0, view.width, 0, view.height, "px");
     Expr dyAtPx = cast<double>(gradAt(c, px.x, px.y, n));
     Expr centredAtPx =
         cast<double>(view.load(x, c, px.x, px.y, n) - mean(c));
-    Expr zero = cast<double>(0);
-    imageSums(c, n) = Tuple(zero, zero);
-    imageSums(c, n) = Tuple(imageSums(c, n)[0] + dyAtPx,
-                            imageSums(c, n)[1] + dyAtPx * centredAtPx);
-
     Expr images = batchExtent(x);
     Expr count = cast<double>(images * view.pixels());
-    batch = RDom(0, images, "batch");
-    batchSums(c) = Tuple(zero, zero);
-    batchSums(c) = Tuple(batchSums(c)[0] + imageSums(c, batch)[0],
-                         batchSums(c)[1] + imageSums(c, batch)[1]);
-    dbeta(c) = cast<float>(batchSums(c)[0]);
-    dgamma(c) = cast<float>(batchSums(c)[1] * invstd(c));
+    sums.define({dyAtPx, dyAtPx * centredAtPx}, images);
+    dbeta(c) = cast<float>(sums.at(c, 0));
+    dgamma(c) = cast<float>(sums.at(c, 1) * invstd(c));
 
     // dx = a dy + b (x - mean) + d, with a, b, d per channel.
     Expr scale = cast<double>(gamma(c)) * invstd(c);
     coefficients(c) =
         Tuple(cast<float>(scale),
-              cast<float>(-scale * invstd(c) * invstd(c) * batchSums(c)[1] /
+              cast<float>(-scale * invstd(c) * invstd(c) * sums.at(c, 1) /
                           count),
-              cast<float>(-scale * batchSums(c)[0] / count));
+              cast<float>(-scale * sums.at(c, 0) / count));
     dx(vars) = coefficients(ch)[0] * grad(vars) +
                coefficients(ch)[1] * (view.load(x, vars) - mean(ch)) +
                coefficients(ch)[2];
@@ -303,13 +345,7 @@ public:
     auto vectorized = [&](Func f) {
       f.vectorize(c, lanes, TailStrategy::GuardWithIf);
     };
-    imageSums.compute_root().parallel(n);
-    vectorized(imageSums);
-    scheduleChannelReduction(imageSums.update(), c, px, target);
-    imageSums.update().parallel(n);
-    batchSums.compute_root();
-    vectorized(batchSums);
-    scheduleChannelReduction(batchSums.update(), c, batch, target);
+    sums.scheduleCPU(target);
     coefficients.compute_root();
     for (Func f : {dgamma, dbeta, coefficients})
       vectorized(f);
@@ -323,8 +359,7 @@ public:
 
   void scheduleGPU(const Target &) override {
     const int channels = int(spec.inputs[0].shape[1]);
-    scheduleChannelReductionGPU(imageSums, c, channels, {n});
-    scheduleChannelReductionGPU(batchSums, c, channels);
+    sums.scheduleGPU(channels);
     coefficients.compute_root();
     scheduleChannelsGPU(coefficients, c, channels);
     for (Func f : {dgamma, dbeta})
@@ -335,9 +370,9 @@ public:
   }
 
 private:
-  Var c{"c"}, n{"n"};
-  RDom px, batch;
-  Func grad{"grad"}, imageSums{"imageSums"}, batchSums{"batchSums"};
+  BatchSums sums;
+  Var c = sums.c, n = sums.n;
+  Func grad{"grad"};
   Func dgamma{"dgamma"}, dbeta{"dbeta"}, coefficients{"coefficients"};
   Func dx{"dx"}, residualGrad{"residual_grad"};
   std::vector<Var> vars;
@@ -456,55 +491,6 @@ Expr joinRows(const ImageParam &sums, Expr c, int row) {
   return cast<double>(sums(c, row)) + cast<double>(sums(c, row + 1));
 }
 //===----------------------------------------------------------------------===//
-
-/// The per-channel sums of `terms` (Exprs of the point (c, px.x, px.y, n),
-/// in double) over the pixels of each image, then over the batch of
-/// `images`: batchSums(c) is a Tuple (or one value) of the totals.
-class BatchSums {
-public:
-  void define(const std::vector<Expr> &terms, Expr images) {
-    count = terms.size();
-    std::vector<Expr> zeros(count, cast<double>(0)), perImage, total;
-    batch = RDom(0, images, "batch");
-    imageSums(c, n) = Tuple(zeros);
-    batchSums(c) = Tuple(zeros);
-    for (size_t i = 0; i < count; ++i) {
-      perImage.push_back(element(imageSums(c, n), i) + terms[i]);
-      total.push_back(element(batchSums(c), i) +
-                      element(imageSums(c, batch), i));
-    }
-    imageSums(c, n) = Tuple(perImage);
-    batchSums(c) = Tuple(total);
-  }
-  /// Total `i` at channel `ch`.
-  Expr at(Expr ch, size_t i) const { return element(batchSums(ch), i); }
-  void scheduleCPU(const Target &target) {
-    const int lanes = target.natural_vector_size<float>();
-    imageSums.compute_root().parallel(n).vectorize(c, lanes,
-                                                   TailStrategy::GuardWithIf);
-    scheduleChannelReduction(imageSums.update(), c, px, target);
-    imageSums.update().parallel(n);
-    batchSums.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
-    scheduleChannelReduction(batchSums.update(), c, batch, target);
-  }
-  void scheduleGPU(int channels) {
-    scheduleChannelReductionGPU(imageSums, c, channels, {n});
-    scheduleChannelReductionGPU(batchSums, c, channels);
-  }
-
-  Var c{"c"}, n{"n"};
-  RDom px, batch;
-
-private:
-  /// Element `i` of a call to a Func of `count` values.
-  Expr element(FuncRef ref, size_t i) const {
-    if (count == 1)
-      return ref;
-    return ref[int(i)];
-  }
-  size_t count = 1;
-  Func imageSums{"image_sums"}, batchSums{"batch_sums"};
-};
 
 /// batch_norm_sums (inputs x, shift): sums[0, 1] = sum (x - shift) as hi
 /// and lo, sums[2] = the number of images.
