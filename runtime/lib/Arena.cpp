@@ -228,6 +228,21 @@ void Arena::downloadAll() {
   variablesOnHost = true;
 }
 
+void Arena::synchronize() {
+  if (deviceMemory)
+    deviceMemory->synchronize();
+}
+
+void Arena::download(int64_t offset, int64_t bytes) {
+  if (deviceMemory)
+    deviceMemory->download(data() + offset, offset, bytes);
+}
+
+void Arena::upload(int64_t offset, int64_t bytes) {
+  if (deviceMemory)
+    deviceMemory->upload(data() + offset, offset, bytes);
+}
+
 void Arena::downloadVariables() {
   if (variablesOnHost)
     return;

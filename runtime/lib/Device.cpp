@@ -2,6 +2,7 @@
 
 #include "resnetrt/Device.h"
 
+#include "resnetrt/Distributed.h"
 #include "resnetrt/Error.h"
 
 #include <dlfcn.h>
@@ -227,8 +228,8 @@ Transfers transfers() {
 //===----------------------------------------------------------------------===//
 
 std::string DeviceInfo::describe() const {
-  return fmt::format("{} ({}, {:.1f} GiB)", name,
-                     api == "cuda" ? "CUDA" : "OpenCL",
+  return fmt::format("{} ({}, device {}, {:.1f} GiB)", name,
+                     api == "cuda" ? "CUDA" : "OpenCL", index,
                      double(memoryBytes) / (int64_t(1) << 30));
 }
 
@@ -264,13 +265,14 @@ DeviceInfo probeCuda(int32_t index) {
   if (index >= devices)
     fail("--gpu={}, but this machine has {} GPU(s), numbered from 0", index,
          devices);
+  index = (index + launcherLocalRank()) % devices;
   int device = 0;
   char name[256] = {};
   size_t bytes = 0;
   get(&device, index);
   getName(name, sizeof name, device);
   totalMem(&bytes, device);
-  return {"cuda", name, int64_t(bytes), int64_t(bytes)};
+  return {"cuda", index, name, int64_t(bytes), int64_t(bytes)};
 }
 
 DeviceInfo probeOpenCL(int32_t index) {
@@ -304,6 +306,7 @@ DeviceInfo probeOpenCL(int32_t index) {
     fail("--gpu={}, but the OpenCL platform has {} device(s), numbered from "
          "0",
          index, found);
+  index = int32_t((uint32_t(index) + uint32_t(launcherLocalRank())) % found);
   void *device = list[index];
   char name[256] = {};
   uint64_t memory = 0, maxAllocation = 0;
@@ -312,7 +315,7 @@ DeviceInfo probeOpenCL(int32_t index) {
        &memory, nullptr);
   info(device, 0x1010 /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */,
        sizeof maxAllocation, &maxAllocation, nullptr);
-  return {"opencl", name, int64_t(memory), int64_t(maxAllocation)};
+  return {"opencl", index, name, int64_t(memory), int64_t(maxAllocation)};
 }
 
 } // namespace
@@ -324,7 +327,7 @@ DeviceInfo probeDevice(const std::string &api, int32_t index) {
          api);
   DeviceInfo info = api == "cuda" ? probeCuda(index) : probeOpenCL(index);
   // Otherwise Halide picks the device with the most cores.
-  halide_set_gpu_device(index);
+  halide_set_gpu_device(info.index);
   return info;
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace resnetrt {
 
@@ -36,6 +37,13 @@ bool launchedByMpi() {
 int launcherRank() {
   static const char *const names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
                                       "PMI_RANK"};
+  const char *value = launcherVariable(names, std::size(names));
+  return value ? std::atoi(value) : 0;
+}
+
+int launcherLocalRank() {
+  static const char *const names[] = {"OMPI_COMM_WORLD_LOCAL_RANK",
+                                      "PMIX_LOCAL_RANK", "MPI_LOCALRANKID"};
   const char *value = launcherVariable(names, std::size(names));
   return value ? std::atoi(value) : 0;
 }
@@ -168,11 +176,6 @@ std::pair<const uint8_t *, const uint8_t *> span(const halide_buffer_t &b) {
 } // namespace
 
 TrainSites::TrainSites(const rn_program &program) {
-  if (program.device_api)
-    fail("this train is built for a GPU ({}), and training on several ranks "
-         "or micro-batches runs CPU builds only so far: build with resnetc "
-         "--target=cpu, or leave out mpirun and --accumulate",
-         program.device_api);
   for (int32_t site = 0; site < program.num_kernel_sites; ++site) {
     train.push_back(
         std::strcmp(program.kernel_sites[site].step, "train_step") == 0);
@@ -189,7 +192,7 @@ TrainSites::TrainSites(const rn_program &program) {
 
 GradientReducer::GradientReducer(const rn_program &program, Arena &arena,
                                  int64_t bucketBytes)
-    : program(program), sites(program),
+    : program(program), arena(arena), sites(program),
       gradients(arena.data() + program.gradients_offset),
       previousHook(rn_kernel_hook) {
 
@@ -262,13 +265,27 @@ void GradientReducer::start(size_t bucket) {
 }
 
 void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
-  auto *values = reinterpret_cast<float *>(output.host);
   int64_t n = 1;
   for (int32_t d = 0; d < output.dimensions; ++d)
     n *= output.dim[d].extent;
+  const double start = MPI_Wtime();
+  // A GPU kernel's output is a view of the device arena: summed in host
+  // memory, through a dense buffer of its shape.
+  halide_buffer_t host = output;
+  if (program.device_api) {
+    scratch.resize(size_t(n));
+    host.device = 0;
+    host.device_interface = nullptr;
+    host.host = reinterpret_cast<uint8_t *>(scratch.data());
+    host.flags = 0;
+    if (int status = halide_buffer_copy(nullptr, &output, nullptr, &host))
+      fail("cannot copy synchronised BatchNorm's sums from the device "
+           "(Halide error {})",
+           status);
+  }
+  auto *values = reinterpret_cast<float *>(host.host);
   // A rank's gradients are in the scale of its mean loss: the global
   // batch's for the sum, then its own again for the kernels after.
-  const double start = MPI_Wtime();
   if (gradients)
     for (int64_t i = 0; i < n; ++i)
       values[i] *= scale;
@@ -277,7 +294,29 @@ void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
   if (gradients)
     for (int64_t i = 0; i < n; ++i)
       values[i] /= scale;
+  if (program.device_api)
+    if (int status = halide_buffer_copy(nullptr, &host,
+                                        output.device_interface, &output))
+      fail("cannot copy synchronised BatchNorm's sums to the device "
+           "(Halide error {})",
+           status);
   totals.batchNormSeconds += MPI_Wtime() - start;
+}
+
+void GradientReducer::reduceThroughHost() {
+  arena.synchronize(); // the backward pass, apart from the copies' time
+  double copyStart = MPI_Wtime();
+  for (size_t b = 0; b < bucketRanges.size(); ++b) {
+    arena.download(program.gradients_offset + bucketRanges[b].begin,
+                   bucketRanges[b].size());
+    start(b);
+  }
+  totals.deviceCopySeconds += MPI_Wtime() - copyStart;
+  waitAll();
+  copyStart = MPI_Wtime();
+  for (const Range &bucket : bucketRanges)
+    arena.upload(program.gradients_offset + bucket.begin, bucket.size());
+  totals.deviceCopySeconds += MPI_Wtime() - copyStart;
 }
 
 void GradientReducer::waitAll() {
@@ -308,9 +347,21 @@ int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
     return kReduceFailedStatus;
   }
   const rn_kernel_site &where = program.kernel_sites[site];
-  if (where.rank_sum != RN_RANK_SUM_NONE)
-    sumOverRanks(outputs[where.rank_sum_output],
-                 where.rank_sum == RN_RANK_SUM_GRADIENTS);
+  try {
+    if (where.rank_sum != RN_RANK_SUM_NONE)
+      sumOverRanks(outputs[where.rank_sum_output],
+                   where.rank_sum == RN_RANK_SUM_GRADIENTS);
+    // A GPU program's views have no host bytes to count: its buckets go
+    // once the backward pass is queued.
+    if (program.device_api) {
+      if (site == sites.lastBackward)
+        reduceThroughHost();
+      return 0;
+    }
+  } catch (...) {
+    thrown = std::current_exception();
+    return kReduceFailedStatus;
+  }
   // Count the gradient bytes this kernel wrote, per bucket.
   const uint8_t *region = gradients;
   const uint8_t *regionEnd = gradients + program.parameters_bytes;
@@ -354,6 +405,8 @@ int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
 }
 
 void GradientReducer::endStep(int32_t status) {
+  if (thrown)
+    std::rethrow_exception(std::exchange(thrown, nullptr));
   if (status == 0 && !reduced)
     failure = "train_step ended without reaching its update";
   if (!failure.empty())
@@ -398,6 +451,7 @@ GradientAccumulator::~GradientAccumulator() {
 }
 
 void GradientAccumulator::copyState(std::vector<float> &to) const {
+  arena.downloadVariables();
   to.clear();
   for (int32_t i = 0; i < program.num_variables; ++i) {
     const rn_variable &variable = program.variables[i];
@@ -418,6 +472,7 @@ void GradientAccumulator::setState(const std::vector<float> &from) {
                 arena.variable(variable));
     next += size_t(elementCount(variable));
   }
+  arena.uploadVariables();
 }
 
 void GradientAccumulator::beginMicroBatch(int32_t micro, int64_t images,
@@ -437,13 +492,18 @@ void GradientAccumulator::beginMicroBatch(int32_t micro, int64_t images,
 }
 
 int32_t GradientAccumulator::endMicroBatch(int32_t status) {
+  if (thrown)
+    std::rethrow_exception(std::exchange(thrown, nullptr));
   if (index < microBatches - 1) {
     if (status == 0)
       fail("train_step of micro-batch {} ran its update, which the hook "
            "should have stopped: program {} cannot accumulate gradients (a "
            "resnetc bug: please report it with the model)",
            index + 1, program.model_name);
-    return status == kMicroBatchDone ? 0 : status;
+    if (status != kMicroBatchDone)
+      return status;
+    arena.downloadResults(); // the step stopped before it did
+    return 0;
   }
   if (status)
     return status;
@@ -463,18 +523,25 @@ int32_t GradientAccumulator::afterKernel(int32_t site,
       return status;
   if (site != sites.lastBackward)
     return 0;
-  const size_t n = sum.size();
-  if (index == 0) {
-    for (size_t i = 0; i < n; ++i)
-      sum[i] = gradients[i] * scale;
-  } else if (index < microBatches - 1) {
-    for (size_t i = 0; i < n; ++i)
-      sum[i] += gradients[i] * scale;
-  } else {
-    // As the all-reduce adds the ranks' scaled gradients.
-    for (size_t i = 0; i < n; ++i)
-      gradients[i] = sum[i] + gradients[i] * scale;
-    return 0;
+  try {
+    arena.download(program.gradients_offset, program.parameters_bytes);
+    const size_t n = sum.size();
+    if (index == 0) {
+      for (size_t i = 0; i < n; ++i)
+        sum[i] = gradients[i] * scale;
+    } else if (index < microBatches - 1) {
+      for (size_t i = 0; i < n; ++i)
+        sum[i] += gradients[i] * scale;
+    } else {
+      // As the all-reduce adds the ranks' scaled gradients.
+      for (size_t i = 0; i < n; ++i)
+        gradients[i] = sum[i] + gradients[i] * scale;
+      arena.upload(program.gradients_offset, program.parameters_bytes);
+      return 0;
+    }
+  } catch (...) {
+    thrown = std::current_exception();
+    return kReduceFailedStatus;
   }
   return kMicroBatchDone;
 }

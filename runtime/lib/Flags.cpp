@@ -114,7 +114,8 @@ const std::vector<FlagInfo> &flagTable() {
        "CPU threads of the kernels of a CPU build (0: one per core)"},
       {"Run", "gpu", "N", "0",
        "the GPU a build for one (resnetc --target=cuda or opencl) runs on: "
-       "0 is the first"},
+       "0 is the first; under mpirun the machine's ranks take N, N+1, ... "
+       "modulo its GPUs"},
       {"Run", "device", "", "false",
        "print the device the kernels run on (the CPU, or the GPU: name, API, "
        "memory) and exit"},

@@ -240,12 +240,16 @@ void Trainer::describeRanks(const GradientReducer &reducer) {
   const int K = ranks.size();
   progress.line(
       "ranks: {} MPI processes, batch {} split {} per rank; gradients "
-      "({:.2f} MiB) all-reduced in {} bucket(s) during the backward pass; {}",
+      "({:.2f} MiB) all-reduced in {} bucket(s) {}; {}",
       K, options.batch,
       options.batch % K == 0
           ? fmt::format("{}", options.batch / K)
           : fmt::format("{}-{}", options.batch / K, options.batch / K + 1),
       mebibytes(reducer.gradientBytes()), reducer.buckets(),
+      program.device_api
+          ? "after the backward pass, through host memory (one copy of each "
+            "bucket each way: this MPI does not read GPU memory)"
+          : "during the backward pass",
       reducer.synchronisesBatchNorm()
           ? "BatchNorm synchronised (statistics of the global batch)"
           : "BatchNorm on each rank's images, running statistics averaged");
@@ -940,6 +944,9 @@ int Trainer::benchmark() {
     if (reducer->synchronisesBatchNorm())
       result->add("sync_batch_norm_ms_per_step",
                   1e3 * times.batchNormSeconds / steps);
+    if (program.device_api)
+      result->add("device_copy_ms_per_step",
+                  1e3 * times.deviceCopySeconds / steps);
   }
   printResult(out, progress, *result);
   return ExitOk;

@@ -40,8 +40,6 @@
 # Other targets have no PTX to print; a GPU target takes no autoscheduler.
 # RUN: %exit 1 resnetc %s --emit=ptx 2>&1 | FileCheck %s --check-prefix=CPU
 # CPU: resnetc: error: --emit=ptx prints CUDA kernels; add --target=cuda
-# RUN: %exit 1 resnetc %s --target=cuda --sync-batch-norm 2>&1 | FileCheck %s --check-prefix=SYNC
-# SYNC: resnetc: error: --sync-batch-norm builds CPU programs only: training on several ranks runs CPU builds so far; leave out --target=cuda or --sync-batch-norm
 # RUN: %exit 1 resnetc %s --target=opencl --scheduler=li2018 2>&1 | FileCheck %s --check-prefix=AUTO
 # AUTO: resnetc: error: Halide's autoschedulers build CPU kernels only; use --scheduler=hand (the default) with --target=opencl
 # RUN: %exit 1 resnetc %s --target=nonsense 2>&1 | FileCheck %s --check-prefix=BAD

@@ -31,6 +31,13 @@ the one-epoch runs), 2 cores, ranks of one thread each:
      example: one step on 2 ranks gives one process's weights within 1e-6,
      two steps within 1e-4 (BatchNorm per rank: 100 times further at
      least). Longer runs part as any two float32 programs do (README).
+  8. The GPU build (resnetc --target=opencl, run on pocl), whose gradients
+     go through host memory: 2 ranks train the model without BatchNorm as
+     one process does (1e-5), with one copy of each bucket each way per
+     step and nothing else (train --benchmark counts every copy); 2 ranks
+     and --accumulate=2 give the same weights bit for bit; synchronised
+     BatchNorm gives one process's weights after one step (1e-6). On 1,280
+     training and 256 test images, pocl being slow.
 Prints one line per check and a closing `N passed, M failed` line.
 """
 
@@ -360,6 +367,49 @@ def main():
               f"--sync-batch-norm, {steps} step(s): 2 ranks' weights within "
               f"{same:.1e} of one process's (bound {bound:.0e}; BatchNorm "
               f"per rank {local:.1e})")
+
+    # 8. The GPU build, through OpenCL on the CPU.
+    tiny = [f"--data={small_fashion(work / 'fashion-tiny', 1280, 256)}"]
+    program = work / "no-bn-opencl"
+    build(args.resnetc, args.no_bn_model, program, "--target=opencl")
+    flags = tiny + ["--seed=5", "--steps=10"]
+    train(program, None, flags + [f"--export={work}/plain-opencl.st"])
+    status, out, _ = train(program, 2, flags + [f"--export={work}/k2-opencl.st"])
+    diff = relative(work / "plain-opencl.st", work / "k2-opencl.st")
+    check(status == 0 and diff <= 1e-5 and "through host memory" in out,
+          f"OpenCL build, 2 ranks: weights after 10 steps within {diff:.2e} "
+          "of one process's (bound 1e-5)")
+    status, out, _ = train(program, 2, ["--benchmark", "--steps=3",
+                                        "--warmup=1"])
+    result = result_line(out)
+    copies, buckets = (result.get("host_device_copies_per_step"),
+                       result.get("allreduce_buckets"))
+    check(status == 0 and copies == 2 + 2 * buckets,
+          f"OpenCL build, 2 ranks: {copies} host-device copies per step: its "
+          f"batch, its loss and one of each of its {buckets} buckets each way")
+    default = work / "default-opencl"
+    build(args.resnetc, args.bn_model, default, "--target=opencl")
+    same, state = against_accumulate(default, tiny + ["--seed=3", "--steps=5"],
+                                     work, "default-opencl")
+    check(same and state <= 1e-6,
+          "OpenCL build of the default example, 5 steps: 2 ranks and "
+          "--accumulate=2 give the same weights bit for bit, running "
+          f"statistics within {state:.1e}")
+    sync = work / "sync-opencl"
+    build(args.resnetc, args.bn_model, sync, "--target=opencl",
+          "--sync-batch-norm")
+    flags = tiny + ["--seed=3", "--steps=1"]
+    runs = {"sync-1": (sync, None), "sync-2": (sync, 2),
+            "local-2": (default, 2)}
+    for name, (built, ranks) in runs.items():
+        train(built, ranks, flags + [f"--export={work}/{name}-opencl.st"])
+    weights = [split_state(work / f"{name}-opencl.st")[0] for name in runs]
+    same, local = (relative_tensors(weights[0], weights[1]),
+                   relative_tensors(weights[0], weights[2]))
+    check(same <= 1e-6 and local >= 100 * same,
+          f"OpenCL build, --sync-batch-norm, 1 step: 2 ranks' weights within "
+          f"{same:.1e} of one process's (bound 1e-6; BatchNorm per rank "
+          f"{local:.1e})")
 
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

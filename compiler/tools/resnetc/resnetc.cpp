@@ -121,8 +121,8 @@ cl::opt<bool> syncBatchNorm(
     cl::desc("Synchronised BatchNorm: under mpirun, training BatchNorm "
              "normalises with the statistics of the global batch, summed "
              "over the ranks, so K ranks compute one process's step (up to "
-             "float32 rounding; CPU targets; its BatchNorm is not fused with "
-             "the convs)"),
+             "float32 rounding; its BatchNorm is not fused with the "
+             "convs)"),
     cl::init(false), cl::cat(resnetcOptions));
 
 cl::opt<bool> fusionReport(
@@ -318,10 +318,6 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                 targetName);
   if (emit == Emit::PTX && deviceApi != "cuda")
     return fail("--emit=ptx prints CUDA kernels; add --target=cuda");
-  if (syncBatchNorm && !deviceApi.empty())
-    return fail("--sync-batch-norm builds CPU programs only: training on "
-                "several ranks runs CPU builds so far; leave out --target=" +
-                targetName + " or --sync-batch-norm");
 
   std::string displayName =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename;

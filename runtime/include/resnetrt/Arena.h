@@ -83,12 +83,19 @@ public:
   /// The whole arena, every tensor of the last step, to host memory (for
   /// tests and debugging: the step driver's dump).
   void downloadAll();
+  /// Brings the loss and correct count of the last step to host memory
+  /// (the step functions above do, when they succeed).
+  void downloadResults();
+  /// Waits until a GPU program's queued kernels have finished.
+  void synchronize();
+  /// Bytes [offset, offset + bytes) of a GPU program's arena, one copy to
+  /// or from its mirror (the gradient buckets of a run on several ranks).
+  void download(int64_t offset, int64_t bytes);
+  void upload(int64_t offset, int64_t bytes);
 
 private:
   /// The first argument of the step functions.
   void *stepArena();
-  /// Brings the loss and correct count of the last step to host memory.
-  void downloadResults();
 
   struct Free {
     void operator()(uint8_t *p) const { std::free(p); }

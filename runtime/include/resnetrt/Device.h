@@ -47,6 +47,7 @@ namespace resnetrt {
 /// The device a GPU program runs on, as told to its user.
 struct DeviceInfo {
   std::string api;       ///< "cuda" or "opencl"
+  int32_t index;         ///< among the API's devices, from 0
   std::string name;      ///< e.g. "NVIDIA H100 80GB HBM3"
   int64_t memoryBytes;   ///< global memory
   int64_t maxAllocation; ///< largest single allocation
@@ -55,7 +56,9 @@ struct DeviceInfo {
 
 /// Finds device `index` of `api` through its driver library and has
 /// Halide's runtime use that one. Throws an Error that names what is missing
-/// (the library, a device) and what to do.
+/// (the library, a device) and what to do. A rank of an MPI job takes the
+/// device its place on the machine gives: index + its local rank, modulo
+/// the devices, so `mpirun -np K` spreads K ranks over a machine's GPUs.
 DeviceInfo probeDevice(const std::string &api, int32_t index = 0);
 
 /// What `program`'s kernels run on, as one line: the GPU of a GPU program

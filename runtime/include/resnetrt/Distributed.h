@@ -24,6 +24,14 @@
 // (sumOverRanks), so every rank normalises with the global batch's
 // statistics and K ranks train as one process.
 //
+// A GPU program calls the hook too, with views of the device arena. Debian's
+// Open MPI is not CUDA-aware, so on a GPU the gradients go through host
+// memory: once train_step's last backward kernel is queued and has run,
+// each bucket is copied to the host once and its all-reduce started, and
+// when all are done each is copied back once, before the update is queued. The all-reduce overlaps the other
+// buckets' copies, not the backward pass: the host queues the kernels far
+// ahead of the device. Synchronised BatchNorm's sums go the same way.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef RESNETRT_DISTRIBUTED_H
@@ -34,6 +42,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -54,6 +63,9 @@ bool launchedByMpi();
 /// The rank of this process in its MPI job, read from the launcher's
 /// environment before MPI is initialised (0 when not launched by MPI).
 int launcherRank();
+/// This process's index among the job's ranks on its machine (0 when not
+/// launched by MPI): which of the machine's GPUs it takes.
+int launcherLocalRank();
 
 /// The ranks of a run: MPI's world when launched by MPI, else one rank.
 class Ranks {
@@ -120,6 +132,7 @@ struct ReduceTimes {
   double exposedSeconds = 0; ///< waiting for all-reduces, kernels stopped
   double inFlightSeconds = 0; ///< buckets in flight while kernels ran
   double batchNormSeconds = 0; ///< in synchronised BatchNorm's sums
+  double deviceCopySeconds = 0; ///< GPU: buckets to host memory and back
   int64_t steps = 0;
 };
 
@@ -142,8 +155,8 @@ public:
   /// the sum is the global batch's mean gradient.
   void beginStep(int64_t localImages, int64_t globalImages);
   /// After train_step returned `status`: throws what went wrong in the
-  /// hook (kReduceFailedStatus), or if a step that succeeded reduced
-  /// nothing.
+  /// hook (kReduceFailedStatus: a device copy that failed, or a program
+  /// unfit to reduce), or if a step that succeeded reduced nothing.
   void endStep(int32_t status);
 
   int64_t buckets() const { return int64_t(bucketRanges.size()); }
@@ -164,13 +177,17 @@ private:
   };
   void start(size_t bucket);
   void waitAll();
+  /// A GPU program's buckets, after its backward pass: to host memory, all
+  /// reduced, back to the device.
+  void reduceThroughHost();
   /// Synchronised BatchNorm: a kernel output that the ranks sum (Program.h,
   /// rn_rank_sum), in place, before any other kernel reads it.
   void sumOverRanks(struct halide_buffer_t &output, bool gradients);
 
   const rn_program &program;
+  Arena &arena;
   TrainSites sites;
-  uint8_t *gradients;
+  uint8_t *gradients; ///< in host memory (a GPU program's mirror)
   std::vector<Range> bucketRanges;
   std::vector<int64_t> expected; ///< parameter bytes in each bucket
   int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
@@ -183,6 +200,8 @@ private:
   std::vector<double> startTimes; ///< MPI_Wtime() of each start
   bool reduced = false;
   std::string failure; ///< what the hook found wrong
+  std::exception_ptr thrown; ///< in the hook, which must not throw
+  std::vector<float> scratch; ///< a GPU output summed over the ranks
   ReduceTimes totals;
 };
 
@@ -221,7 +240,8 @@ private:
   Arena &arena;
   const int32_t microBatches;
   TrainSites sites;
-  float *gradients;
+  float *gradients; ///< in host memory (a GPU program's mirror)
+  std::exception_ptr thrown; ///< in the hook, which must not throw
   int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
   std::vector<float> sum;             ///< of the scaled gradients so far
   std::vector<float> stateBefore, stateSum, scratch;

@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 8
+#define RN_PROGRAM_ABI_VERSION 9
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -168,8 +168,8 @@ typedef struct rn_program {
    * target and scheduler. A checkpoint records it, and --resume continues
    * only a checkpoint of the same fingerprint (Checkpoint.h). */
   const char *fingerprint;
-  /* Every kernel call of a CPU program's step functions, in order: the
-   * index rn_kernel_hook receives. A GPU program has none. */
+  /* Every kernel call of the step functions, in order: the index
+   * rn_kernel_hook receives. */
   int32_t num_kernel_sites;
   const rn_kernel_site *kernel_sites;
   /* Per-sample: eval_step's logits, [batch, num_classes] f32, still there
@@ -183,9 +183,11 @@ typedef struct rn_program {
 struct halide_buffer_t;
 
 /* Defined by the runtime, null unless it wants to look at every kernel's
- * results (train --check-numerics): a CPU program's step functions call it
- * after each kernel with the kernel's site and its output descriptors
- * (halide_buffer_t, host memory). A non-zero return stops the step, which
+ * results (train --check-numerics, training on several ranks): the step
+ * functions call it after each kernel with the kernel's site and its output
+ * descriptors (halide_buffer_t): host memory in a CPU program; in a GPU
+ * program views of the device arena with no host memory, whose kernel is
+ * queued, not necessarily finished. A non-zero return stops the step, which
  * returns that status. */
 extern int32_t (*rn_kernel_hook)(int32_t site,
                                  struct halide_buffer_t *outputs,

@@ -8,11 +8,12 @@
 // offsets, made by one runtime call per kernel (rn_device_views,
 // runtime/include/resnetrt/Device.h) and released after it: a call per
 // buffer made ResNet-152's step function too large for LLVM to optimise in
-// under minutes. On the CPU, each kernel call is followed by a call of the
-// runtime's hook `rn_kernel_hook` when it is set (train --check-numerics),
-// with the kernel's site (an index into the `rn.kernel_sites` table this
-// pass records: step, kernel, DSL layer and location) and its output
-// descriptors. The descriptor layout is Halide 14's:
+// under minutes. Each kernel call is followed by a call of the runtime's
+// hook `rn_kernel_hook` when it is set (train --check-numerics, training on
+// several ranks), with the kernel's site (an index into the
+// `rn.kernel_sites` table this pass records: step, kernel, DSL layer and
+// location) and its output descriptors: host memory on the CPU, the device
+// views on a GPU. The descriptor layout is Halide 14's:
 //   halide_buffer_t     { u64 device; ptr device_interface; ptr host;
 //                         u64 flags; {u8 code, u8 bits, u16 lanes} type;
 //                         i32 dimensions; ptr dim; ptr padding }
@@ -310,7 +311,9 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
             .getResult());
   LLVM::LLVMFuncOp callee = declareKernel(*call);
   checkStatus(builder.create<LLVM::CallOp>(loc, callee, args).getResult());
-  // The kernel is queued: its views can go (the memory stays).
+  callHook(op, callee.getName(), call->inputs.size(), call->outputs.size());
+  // The kernel is queued and the hook is done: its views can go (the memory
+  // stays).
   if (device)
     checkStatus(builder
                     .create<LLVM::CallOp>(
@@ -318,8 +321,6 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
                         declareRuntime("rn_device_release_views", {ptr, i32}),
                         ValueRange{buffers, count})
                     .getResult());
-  else
-    callHook(op, callee.getName(), call->inputs.size(), call->outputs.size());
   return success();
 }
 
