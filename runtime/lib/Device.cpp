@@ -218,6 +218,27 @@ extern "C" int32_t rn_device_release_views(halide_buffer_t *views,
 
 namespace resnetrt {
 
+/// `view`'s shape in the host memory `host`.
+static halide_buffer_t hostTwin(const halide_buffer_t &view, void *host) {
+  halide_buffer_t twin = view;
+  twin.device = 0;
+  twin.device_interface = nullptr;
+  twin.host = static_cast<uint8_t *>(host);
+  twin.flags = 0;
+  return twin;
+}
+
+int32_t copyViewToHost(const halide_buffer_t &view, void *host) {
+  halide_buffer_t twin = hostTwin(view, host);
+  return halide_buffer_copy(nullptr, const_cast<halide_buffer_t *>(&view),
+                            nullptr, &twin);
+}
+
+int32_t copyViewToDevice(const void *host, halide_buffer_t &view) {
+  halide_buffer_t twin = hostTwin(view, const_cast<void *>(host));
+  return halide_buffer_copy(nullptr, &twin, view.device_interface, &view);
+}
+
 Transfers transfers() {
   return {toDevice.load(), toHost.load(), bytesToDevice.load(),
           bytesToHost.load()};

@@ -3,6 +3,7 @@
 #include "resnetrt/Distributed.h"
 
 #include "resnetrt/Arena.h"
+#include "resnetrt/Device.h"
 #include "resnetrt/Error.h"
 
 #include "HalideRuntime.h"
@@ -270,20 +271,16 @@ void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
     n *= output.dim[d].extent;
   const double start = MPI_Wtime();
   // A GPU kernel's output is a view of the device arena: summed in host
-  // memory, through a dense buffer of its shape.
-  halide_buffer_t host = output;
+  // memory.
+  auto *values = reinterpret_cast<float *>(output.host);
   if (program.device_api) {
     scratch.resize(size_t(n));
-    host.device = 0;
-    host.device_interface = nullptr;
-    host.host = reinterpret_cast<uint8_t *>(scratch.data());
-    host.flags = 0;
-    if (int status = halide_buffer_copy(nullptr, &output, nullptr, &host))
+    values = scratch.data();
+    if (int status = copyViewToHost(output, values))
       fail("cannot copy synchronised BatchNorm's sums from the device "
            "(Halide error {})",
            status);
   }
-  auto *values = reinterpret_cast<float *>(host.host);
   // A rank's gradients are in the scale of its mean loss: the global
   // batch's for the sum, then its own again for the kernels after.
   if (gradients)
@@ -295,8 +292,7 @@ void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
     for (int64_t i = 0; i < n; ++i)
       values[i] /= scale;
   if (program.device_api)
-    if (int status = halide_buffer_copy(nullptr, &host,
-                                        output.device_interface, &output))
+    if (int status = copyViewToDevice(values, output))
       fail("cannot copy synchronised BatchNorm's sums to the device "
            "(Halide error {})",
            status);

@@ -2,13 +2,16 @@
 
 #include "resnetrt/Numerics.h"
 
+#include "resnetrt/Device.h"
 #include "resnetrt/Error.h"
 
 #include "HalideRuntime.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 extern "C" {
 int32_t (*rn_kernel_hook)(int32_t, halide_buffer_t *, int32_t) = nullptr;
@@ -19,29 +22,43 @@ namespace {
 
 const rn_program *checked = nullptr;
 std::string report;
+std::vector<float> scratch; ///< a GPU kernel's output, in host memory
 
-/// The first non-finite f32 of a dense host buffer, or -1.
-int64_t firstNonFinite(const halide_buffer_t &buffer) {
-  if (buffer.type.code != halide_type_float || buffer.type.bits != 32 ||
-      !buffer.host)
-    return -1;
-  int64_t elements = 1;
+/// The values of a dense f32 buffer in host memory (copied there from a
+/// GPU program's device view: 0 or a Halide error in `status`), or null
+/// for other types; their number in `count`.
+const float *hostValues(const halide_buffer_t &buffer, int64_t &count,
+                        int32_t &status) {
+  status = 0;
+  if (buffer.type.code != halide_type_float || buffer.type.bits != 32)
+    return nullptr;
+  count = 1;
   for (int32_t d = 0; d < buffer.dimensions; ++d)
-    elements *= buffer.dim[d].extent;
-  const float *values = reinterpret_cast<const float *>(buffer.host);
-  for (int64_t i = 0; i < elements; ++i)
-    if (!std::isfinite(values[i]))
-      return i;
-  return -1;
+    count *= buffer.dim[d].extent;
+  if (buffer.host)
+    return reinterpret_cast<const float *>(buffer.host);
+  scratch.resize(size_t(count));
+  status = copyViewToHost(buffer, scratch.data());
+  return scratch.data();
 }
 
 extern "C" int32_t checkOutputs(int32_t site, halide_buffer_t *outputs,
                                 int32_t count) {
   for (int32_t i = 0; i < count; ++i) {
-    int64_t bad = firstNonFinite(outputs[i]);
-    if (bad < 0)
+    int64_t elements = 0;
+    int32_t status = 0;
+    const float *values = hostValues(outputs[i], elements, status);
+    if (status)
+      return status;
+    if (!values)
       continue;
-    float value = reinterpret_cast<const float *>(outputs[i].host)[bad];
+    const float *found = std::find_if(values, values + elements, [](float v) {
+      return !std::isfinite(v);
+    });
+    if (found == values + elements)
+      continue;
+    int64_t bad = found - values;
+    float value = *found;
     rn_kernel_site where{"", "", "", ""};
     if (site >= 0 && site < checked->num_kernel_sites)
       where = checked->kernel_sites[site];

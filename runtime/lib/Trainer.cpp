@@ -304,7 +304,7 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
           : fmt::format(" The last good checkpoint, {}, is kept.",
                         options.checkpoint);
   std::string advice =
-      options.checkNumerics || program.device_api
+      options.checkNumerics
           ? ""
           : " To find the kernel and the layer that first produced a NaN or "
             "infinity, rerun with --check-numerics (from the checkpoint, with "

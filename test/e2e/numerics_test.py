@@ -5,7 +5,7 @@ stops the run and points to the flag.
 
   numerics_test.py --train TRAIN --model M.dsl
 
-Runs TRAIN (built from M.dsl for the CPU) at a learning rate of 1e30, which
+Runs TRAIN (built from M.dsl for the CPU or a GPU) at a learning rate of 1e30, which
 overflows within a few steps, both ways, and checks exit status 3 and the
 messages.
 """

@@ -44,6 +44,12 @@ int32_t rn_device_release_views(halide_buffer_t *views, int32_t count);
 
 namespace resnetrt {
 
+/// Copies the dense tensor a view of the device arena holds (a GPU kernel's
+/// output, as rn_kernel_hook gets it) to `host`, which has room for it, or
+/// from `host` back. Each returns 0 or a Halide error code.
+int32_t copyViewToHost(const halide_buffer_t &view, void *host);
+int32_t copyViewToDevice(const void *host, halide_buffer_t &view);
+
 /// The device a GPU program runs on, as told to its user.
 struct DeviceInfo {
   std::string api;       ///< "cuda" or "opencl"

@@ -1,7 +1,8 @@
 //===- Numerics.h - finding the kernel that first breaks the numbers --*- C++ -*-===//
 //
-// train --check-numerics, on a CPU build: after every kernel of every step
-// the runtime scans the kernel's f32 outputs, and the first NaN or infinity
+// train --check-numerics: after every kernel of every step the runtime
+// scans the kernel's f32 outputs (on a GPU, copied to host memory first:
+// much slower steps), and the first NaN or infinity
 // stops the step, naming the step function, the kernel, the DSL layer it
 // serves and where that layer is written (rn_program.kernel_sites). The
 // scan reads every output once more, so a step takes longer (measured in
