@@ -2,8 +2,8 @@
 
 #include "resnetrt/Device.h"
 
-#include "resnetrt/Distributed.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/Launcher.h"
 
 #include <dlfcn.h>
 

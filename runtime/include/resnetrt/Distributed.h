@@ -37,6 +37,7 @@
 #ifndef RESNETRT_DISTRIBUTED_H
 #define RESNETRT_DISTRIBUTED_H
 
+#include "resnetrt/Launcher.h"
 #include "resnetrt/Program.h"
 
 #include <mpi.h>
@@ -55,17 +56,6 @@ struct Shard {
   int64_t begin = 0, end = 0;
   int64_t size() const { return end - begin; }
 };
-
-/// Whether this process was started by an MPI launcher (mpirun, mpiexec,
-/// srun with PMIx): only then does train initialise MPI.
-bool launchedByMpi();
-
-/// The rank of this process in its MPI job, read from the launcher's
-/// environment before MPI is initialised (0 when not launched by MPI).
-int launcherRank();
-/// This process's index among the job's ranks on its machine (0 when not
-/// launched by MPI): which of the machine's GPUs it takes.
-int launcherLocalRank();
 
 /// The ranks of a run: MPI's world when launched by MPI, else one rank.
 class Ranks {
