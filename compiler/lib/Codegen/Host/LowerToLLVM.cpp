@@ -422,9 +422,10 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
         return failure();
       continue;
     }
-    // Views and inputs move no data; their slots say where the data is.
-    if (isa<rn::LoadOp, rn::StoreOp, rn::FlattenOp, rn::FlattenBackwardOp,
-            rn::StepParamOp, arith::ConstantOp>(op))
+    // Views, variables and scalars move no data; their slots say where
+    // the data is, and kernels read scalars as arguments.
+    if (op.hasTrait<rn::OpTrait::NoKernel>() ||
+        op.hasTrait<OpTrait::ConstantLike>())
       continue;
     if (isa<func::ReturnOp>(op)) {
       builder.create<LLVM::ReturnOp>(loc, constant(i32, 0));

@@ -135,16 +135,10 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   train.walk([&](Operation *op) {
     if (auto store = dyn_cast<rn::StoreOp>(op))
       stored.insert(store.getVariable());
-    auto addSlots = [&](ArrayAttr names) {
-      for (Attribute n : names)
-        slots.insert(cast<FlatSymbolRefAttr>(n).getValue());
-    };
-    if (auto sgd = dyn_cast<rn::SGDUpdateOp>(op))
-      addSlots(sgd.getMomenta());
-    if (auto adam = dyn_cast<rn::AdamUpdateOp>(op)) {
-      addSlots(adam.getFirstMoments());
-      addSlots(adam.getSecondMoments());
-    }
+    if (auto update = dyn_cast<rn::OptimizerUpdateOpInterface>(op))
+      for (ArrayAttr names : update.getSlotLists())
+        for (Attribute n : names)
+          slots.insert(cast<FlatSymbolRefAttr>(n).getValue());
   });
   for (rn::VariableOp v : planned.getOps<rn::VariableOp>()) {
     ProgramVariable var;
@@ -164,10 +158,8 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
     info.variables.push_back(std::move(var));
   }
   // The optimizer's dense runs of parameters and gradients.
-  train.walk([&](Operation *op) {
-    if (!isa<rn::SGDUpdateOp, rn::AdamUpdateOp>(op))
-      return;
-    auto call = cast<KernelOpInterface>(op).getKernelCall();
+  train.walk([&](rn::OptimizerUpdateOpInterface update) {
+    auto call = cast<KernelOpInterface>(*update).getKernelCall();
     if (failed(call))
       return;
     info.parametersOffset = call->inputs[0].fixedOffset;

@@ -314,6 +314,9 @@ LogicalResult DropBlockOp::verify() {
 // rn.add, rn.concat
 //===----------------------------------------------------------------------===//
 
+/// Adds activations, or (accumulating gradients) sums over the batch.
+bool AddOp::isResultBatched(unsigned) { return isBatched(getLhs()); }
+
 FailureOr<RankedTensorType> AddOp::inferResultType(std::optional<Location> loc,
                                                    Type lhsType, Type rhsType) {
   auto lhs = dyn_cast_or_null<RankedTensorType>(lhsType);

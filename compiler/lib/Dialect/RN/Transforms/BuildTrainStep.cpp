@@ -1,9 +1,10 @@
 //===- BuildTrainStep.cpp - @forward to @train_step and @eval_step ----------===//
 //
 // A training step and an evaluation step are the forward graph with
-// different semantics for a few layers. Both take (images, labels) and
-// return (mean loss, correct predictions); a softmax ending the model is
-// folded into the loss, which is computed from logits.
+// different semantics for a few layers, which build their own forms
+// (StepFormOpInterface). Both take (images, labels) and return (mean loss,
+// correct predictions); a softmax ending the model is folded into the loss,
+// which is computed from logits. Today's forms:
 //
 //   layer            @train_step                         @eval_step
 //   rn.batch_norm    rn.batch_norm_train + rn.store of   as written (running
@@ -31,14 +32,6 @@ using namespace mlir::rn;
 
 namespace {
 
-/// The variable an operand reads, for ops that must store back to it.
-FailureOr<FlatSymbolRefAttr> variableOf(Operation *user, Value operand) {
-  if (auto load = operand.getDefiningOp<LoadOp>())
-    return load.getVariableAttr();
-  return user->emitOpError("needs its running statistics read straight from "
-                           "variables to train");
-}
-
 /// Clones `forward` into a step function of the given mode.
 LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
                         bool syncBatchNorm) {
@@ -60,13 +53,12 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
   IRMapping map;
   map.map(forward.getArgument(0), entry->getArgument(0));
   Value seed;
-  int64_t salt = 0;
-  auto getSeed = [&]() {
+  StepForm form(training, syncBatchNorm, [&] {
     if (!seed)
       seed = builder.create<StepParamOp>(forward.getLoc(), builder.getI32Type(),
                                          StepParam::seed);
     return seed;
-  };
+  });
 
   func::ReturnOp ret;
   for (Operation &op : forward.getBody().front()) {
@@ -74,69 +66,15 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
       ret = r;
       continue;
     }
-    if (auto bn = dyn_cast<BatchNormOp>(op); bn && training) {
-      FailureOr<FlatSymbolRefAttr> mean = variableOf(bn, bn.getMean());
-      FailureOr<FlatSymbolRefAttr> var = variableOf(bn, bn.getVariance());
-      if (failed(mean) || failed(var))
-        return failure();
-      Type channels = bn.getScale().getType();
-      SmallVector<Type, 5> types{bn.getType(), channels, channels, channels,
-                                 channels};
-      Value input = map.lookup(bn.getInput());
-      Value runningMean = map.lookup(bn.getMean());
-      Operation *train;
-      if (syncBatchNorm) {
-        auto sumsType = RankedTensorType::get(
-            {3, cast<RankedTensorType>(channels).getDimSize(0)},
-            builder.getF32Type());
-        auto sums = builder.create<BatchNormSumsOp>(bn.getLoc(), sumsType,
-                                                    input, runningMean);
-        auto m2 = builder.create<BatchNormDeviationsOp>(
-            bn.getLoc(), channels, input, runningMean, sums);
-        train = builder.create<BatchNormGlobalOp>(
-            bn.getLoc(), types, input, map.lookup(bn.getScale()),
-            map.lookup(bn.getOffset()), runningMean,
-            map.lookup(bn.getVariance()), sums, m2, bn.getEpsilonAttr(),
-            bn.getMomentumAttr());
-      } else {
-        train = builder.create<BatchNormTrainOp>(
-            bn.getLoc(), types, input, map.lookup(bn.getScale()),
-            map.lookup(bn.getOffset()), runningMean,
-            map.lookup(bn.getVariance()), bn.getEpsilonAttr(),
-            bn.getMomentumAttr());
-      }
-      // Results: y, mean, invstd, new running mean, new running variance.
-      builder.create<StoreOp>(bn.getLoc(), *mean, train->getResult(3));
-      builder.create<StoreOp>(bn.getLoc(), *var, train->getResult(4));
-      map.map(bn.getResult(), train->getResult(0));
+    auto stepForm = dyn_cast<StepFormOpInterface>(op);
+    if (!stepForm) {
+      builder.clone(op, map);
       continue;
     }
-    if (auto dropout = dyn_cast<DropoutOp>(op)) {
-      Value input = map.lookup(dropout.getInput());
-      map.map(dropout.getResult(),
-              training ? builder
-                             .create<DropoutTrainOp>(
-                                 dropout.getLoc(), input.getType(), input,
-                                 getSeed(), dropout.getRateAttr(),
-                                 builder.getI64IntegerAttr(salt++))
-                             .getResult()
-                       : input);
-      continue;
-    }
-    if (auto dropblock = dyn_cast<DropBlockOp>(op)) {
-      Value input = map.lookup(dropblock.getInput());
-      map.map(dropblock.getResult(),
-              training ? builder
-                             .create<DropBlockTrainOp>(
-                                 dropblock.getLoc(), input.getType(), input,
-                                 getSeed(), dropblock.getRateAttr(),
-                                 dropblock.getBlockSizeAttr(),
-                                 builder.getI64IntegerAttr(salt++))
-                             .getResult()
-                       : input);
-      continue;
-    }
-    builder.clone(op, map);
+    FailureOr<Value> value = stepForm.buildStepForm(builder, map, form);
+    if (failed(value))
+      return failure();
+    map.map(op.getResult(0), *value);
   }
 
   // The loss is computed from logits: a final softmax is folded into it.

@@ -132,7 +132,7 @@ private:
     return SlotAttr::get(module.getContext(), region, offset);
   }
   /// Lays out the variables; records where each optimizer gradient goes.
-  void planVariables(Operation *update);
+  void planVariables(OptimizerUpdateOpInterface update);
   /// Plans one step function's tensors.
   LogicalResult planStep(func::FuncOp step);
 
@@ -150,7 +150,7 @@ private:
   int64_t fixedBytes = 0, perSampleBytes = 0;
 };
 
-void MemoryPlanner::planVariables(Operation *update) {
+void MemoryPlanner::planVariables(OptimizerUpdateOpInterface update) {
   int64_t top = 0;
   auto place = [&](StringAttr name, int64_t offset) {
     variableOffsets[name] = offset;
@@ -162,12 +162,8 @@ void MemoryPlanner::planVariables(Operation *update) {
   // Parameters, gradients and each optimizer state: one dense run each, all
   // with the same layout, so a flat kernel can walk them together.
   if (update) {
-    SmallVector<ArrayAttr> runs;
-    if (auto sgd = dyn_cast<SGDUpdateOp>(update))
-      runs = {sgd.getParameters(), sgd.getMomenta()};
-    if (auto adam = dyn_cast<AdamUpdateOp>(update))
-      runs = {adam.getParameters(), adam.getFirstMoments(),
-              adam.getSecondMoments()};
+    SmallVector<ArrayAttr> runs{update.getParameters()};
+    llvm::append_range(runs, update.getSlotLists());
     auto bytesOf = [&](Attribute name) {
       return byteSize(
           symbols.lookup<VariableOp>(cast<FlatSymbolRefAttr>(name).getAttr())
@@ -233,17 +229,16 @@ LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
       slots[stored] = slot(ArenaRegion::fixed, variableOffsets.lookup(
                                               store.getVariableAttr().getAttr()));
     }
-    if (isa<SGDUpdateOp, AdamUpdateOp>(op)) {
-      for (auto [i, gradient] :
-           llvm::enumerate(op.getOperands().take_front(gradientOffsets.size()))) {
+    if (auto update = dyn_cast<OptimizerUpdateOpInterface>(op)) {
+      for (auto [i, gradient] : llvm::enumerate(update.getGradients())) {
         if (slots.count(gradient) || !gradient.getDefiningOp())
           return op.emitOpError("gradient ")
                  << i << " cannot be computed in the gradient block";
         slots[gradient] = slot(ArenaRegion::fixed, gradientOffsets[i]);
       }
     }
-    if (isa<FlattenOp, FlattenBackwardOp>(op))
-      aliasOf[op.getResult(0)] = op.getOperand(0);
+    if (auto view = dyn_cast<ViewLikeOpInterface>(op))
+      aliasOf[view->getResult(0)] = view.getViewSource();
   }
   auto root = [&](Value v) {
     while (aliasOf.count(v))
@@ -308,11 +303,8 @@ LogicalResult MemoryPlanner::run() {
   if (!train || !eval)
     return module.emitError("rn-plan-memory needs @train_step and "
                             "@eval_step (run rn-build-train-step first)");
-  Operation *update = nullptr;
-  train.walk([&](Operation *op) {
-    if (isa<SGDUpdateOp, AdamUpdateOp>(op))
-      update = op;
-  });
+  OptimizerUpdateOpInterface update;
+  train.walk([&](OptimizerUpdateOpInterface op) { update = op; });
   planVariables(update);
   if (failed(planStep(train)) || failed(planStep(eval)))
     return failure();

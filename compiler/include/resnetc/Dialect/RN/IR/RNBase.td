@@ -31,6 +31,13 @@ def RN_Dialect : Dialect {
 class RN_Op<string mnemonic, list<Trait> traits = []>
     : Op<RN_Dialect, mnemonic, traits>;
 
+// An op that runs no kernel: its result is where the memory plan put it
+// (a variable's load or store, a step parameter, a view), so lowering
+// emits no call for it.
+def RN_NoKernel : NativeOpTrait<"NoKernel"> {
+  let cppNamespace = "::mlir::rn::OpTrait";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

@@ -82,7 +82,8 @@ def RN_AddStatsOp : RN_Op<"add_stats", [Pure,
 }
 
 def RN_BatchNormApplyOp : RN_Op<"batch_norm_apply", [Pure,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    RN_BatchedResultsOpInterface]> {
   let summary = "training BatchNorm from per-image moments, with residual "
                 "add and ReLU";
   let description = [{
@@ -119,9 +120,13 @@ def RN_BatchNormApplyOp : RN_Op<"batch_norm_apply", [Pure,
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool isResultBatched(unsigned index) { return index == 0; }
+  }];
 }
 
-def RN_BatchNormApplyBackwardOp : RN_Op<"batch_norm_apply_backward", [Pure]> {
+def RN_BatchNormApplyBackwardOp : RN_Op<"batch_norm_apply_backward", [Pure,
+    RN_BatchedResultsOpInterface]> {
   let summary = "gradient of rn.batch_norm_apply";
   let description = [{
     With `relu`, masks `dy` where the forward `result` was not positive; the
@@ -153,13 +158,18 @@ def RN_BatchNormApplyBackwardOp : RN_Op<"batch_norm_apply_backward", [Pure]> {
     $output_gradient `,` $result `,` $input `,` $scale `,` $mean `,` $invstd
     attr-dict `:` functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    /// dx and the residual's gradient; dgamma and dbeta sum the batch.
+    bool isResultBatched(unsigned index) { return index == 0 || index == 3; }
+  }];
 }
 
 //===----------------------------------------------------------------------===//
 // Inference
 //===----------------------------------------------------------------------===//
 
-def RN_FoldBatchNormOp : RN_Op<"fold_batch_norm", [Pure]> {
+def RN_FoldBatchNormOp : RN_Op<"fold_batch_norm", [Pure,
+    RN_BatchedResultsOpInterface]> {
   let summary = "folds an inference BatchNorm into the preceding conv";
   let description = [{
     With `s = scale / sqrt(variance + epsilon)` per output channel:

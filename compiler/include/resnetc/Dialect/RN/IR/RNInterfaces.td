@@ -109,4 +109,63 @@ def RN_OnnxExportOpInterface : OpInterface<"OnnxExportOpInterface"> {
   ];
 }
 
+def RN_BatchedResultsOpInterface : OpInterface<"BatchedResultsOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op some of whose results do not have one slice per image of the
+    batch: sums over the batch (weight gradients, BatchNorm statistics),
+    variables. Results of ops without it are batched, as are the step's
+    images and labels. `rn::isBatched` asks this; the memory plan scales
+    only batched tensors with the run's batch, and kernels lay the two
+    kinds out differently.
+  }];
+  let methods = [
+    InterfaceMethod<"Whether result `index` has one slice per image.",
+                    "bool", "isResultBatched", (ins "unsigned":$index), [{}],
+                    [{ return false; }]>
+  ];
+}
+
+def RN_StepFormOpInterface : OpInterface<"StepFormOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    An op of the forward graph whose form in the training or evaluation
+    step is another op (BatchNorm with the batch's statistics and stores of
+    its running statistics; dropout and DropBlock with their masks, and the
+    identity when evaluating). `rn-build-train-step` clones every other op
+    into both steps as it is, and never looks at which op it is.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, this op's form in the step
+        `form` describes; `map` takes the forward graph's values to the
+        step's. Returns the step's value for this op's (single) result, or
+        fails with a diagnostic.
+      }],
+      "::mlir::FailureOr<::mlir::Value>", "buildStepForm",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::IRMapping &":$map,
+           "::mlir::rn::StepForm &":$form)>
+  ];
+}
+
+def RN_OptimizerUpdateOpInterface : OpInterface<"OptimizerUpdateOpInterface"> {
+  let cppNamespace = "::mlir::rn";
+  let description = [{
+    The training step's in-place update of every trainable parameter from
+    its gradient (the op's leading operands), with the optimizer's slots
+    (momenta, moments). The memory plan lays the parameters, the gradients
+    and each list of slots out as dense runs of one layout, so one kernel
+    walks them together; the program object marks the slots' variables.
+  }];
+  let methods = [
+    InterfaceMethod<"The parameters, in the gradients' order.",
+                    "::mlir::ArrayAttr", "getParameters">,
+    InterfaceMethod<"One gradient per parameter.",
+                    "::mlir::Operation::operand_range", "getGradients">,
+    InterfaceMethod<"Each list of the optimizer's slots, one variable per "
+                    "parameter.",
+                    "::llvm::SmallVector<::mlir::ArrayAttr>", "getSlotLists">
+  ];
+}
+
 #endif // RESNETC_DIALECT_RN_IR_RNINTERFACES_TD

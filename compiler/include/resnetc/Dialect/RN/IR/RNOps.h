@@ -9,13 +9,51 @@
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include "resnetc/Dialect/RN/IR/OnnxGraphBuilder.h"
 #include "resnetc/Dialect/RN/IR/RNDialect.h"
+
+#include <functional>
+
+namespace mlir::rn {
+
+/// The step rn-build-train-step is building, for the ops whose form there
+/// differs from the forward graph's (StepFormOpInterface).
+class StepForm {
+public:
+  StepForm(bool training, bool syncBatchNorm, std::function<Value()> seed)
+      : training(training), syncBatchNorm(syncBatchNorm),
+        makeSeed(std::move(seed)) {}
+
+  /// The training step, else the evaluation step.
+  const bool training;
+  /// BatchNorm normalises with the ranks' global batch (resnetc
+  /// --sync-batch-norm).
+  const bool syncBatchNorm;
+  /// The step's random seed (rn.step_param seed), made on first use.
+  Value seed() { return makeSeed(); }
+  /// A salt no other random mask of the step uses.
+  int64_t takeSalt() { return salt++; }
+
+private:
+  std::function<Value()> makeSeed;
+  int64_t salt = 0;
+};
+
+namespace OpTrait {
+/// RN_NoKernel (RNBase.td): lowering emits no call for the op.
+template <typename ConcreteType>
+class NoKernel : public ::mlir::OpTrait::TraitBase<ConcreteType, NoKernel> {};
+} // namespace OpTrait
+
+} // namespace mlir::rn
+
 #include "resnetc/Dialect/RN/IR/RNInterfaces.h.inc"
 
 #define GET_OP_CLASSES
@@ -26,7 +64,8 @@ namespace mlir::rn {
 /// Whether `value` holds one slice per image of the batch (its first
 /// dimension is the batch), as activations, labels and their gradients do,
 /// rather than being independent of the batch (variables, their gradients,
-/// BatchNorm's batch statistics, the loss). Kernels lay the two kinds out
+/// BatchNorm's batch statistics, the loss): its op's
+/// BatchedResultsOpInterface says. Kernels lay the two kinds out
 /// differently and the memory plan scales only the first with the batch.
 bool isBatched(Value value);
 

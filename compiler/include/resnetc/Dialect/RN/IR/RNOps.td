@@ -15,6 +15,7 @@ include "resnetc/Dialect/RN/IR/RNInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ViewLikeInterface.td"
 
 //===----------------------------------------------------------------------===//
 // State: variables, loads and stores
@@ -49,7 +50,7 @@ def RN_VariableOp : RN_Op<"variable", [Symbol]> {
   }];
 }
 
-def RN_LoadOp : RN_Op<"load", [
+def RN_LoadOp : RN_Op<"load", [RN_NoKernel, RN_BatchedResultsOpInterface,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemRead]>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "reads the current value of a variable";
@@ -136,7 +137,8 @@ def RN_DenseOp : RN_Op<"dense", [Pure, InferTypeOpAdaptor,
 //===----------------------------------------------------------------------===//
 
 def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
+    DeclareOpInterfaceMethods<RN_StepFormOpInterface>]> {
   let summary = "batch normalisation over the channel axis";
   let description = [{
     `y = scale * (x - mean) / sqrt(variance + epsilon) + offset`, per channel
@@ -223,7 +225,8 @@ def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType,
 
 def RN_AddOp : RN_Op<"add", [Pure, Commutative,
     AllTypesMatch<["lhs", "rhs", "result"]>, DeclareOpInterfaceMethods<RN_GradientOpInterface>,
-    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
+    DeclareOpInterfaceMethods<RN_BatchedResultsOpInterface, ["isResultBatched"]>]> {
   let summary = "elementwise sum of two tensors of one shape (residual add)";
   let description = [{
     ```mlir
@@ -377,8 +380,9 @@ def RN_SubsampleOp : RN_Op<"subsample", [Pure, InferTypeOpAdaptor,
   }];
 }
 
-def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>, DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
+def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor, RN_NoKernel,
+    ViewLikeOpInterface, DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
   let summary = "N x C x H x W -> N x (H * W * C), channels fastest (Keras order)";
   let description = [{
     Flattens each image in height, width, channel order, as Keras does; a
@@ -394,6 +398,8 @@ def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
   let extraClassDeclaration = [{
     static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(
         std::optional<::mlir::Location> loc, ::mlir::Type input);
+    /// The memory order stays: the result is the input's memory.
+    ::mlir::Value getViewSource() { return getInput(); }
   }];
 }
 
@@ -402,7 +408,8 @@ def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor,
 //===----------------------------------------------------------------------===//
 
 def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType,
-    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
+    DeclareOpInterfaceMethods<RN_StepFormOpInterface>]> {
   let summary = "zeroes a fraction `rate` of elements while training";
   let description = [{
     Outside training it is the identity. While training each element is
@@ -419,7 +426,8 @@ def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType,
 }
 
 def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType,
-    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
+    DeclareOpInterfaceMethods<RN_StepFormOpInterface>]> {
   let summary = "drops square blocks of a feature map while training";
   let description = [{
     DropBlock (Ghiasi et al. 2018): while training, zeroes `block_size` x

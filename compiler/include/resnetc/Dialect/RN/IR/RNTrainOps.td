@@ -14,6 +14,7 @@ include "resnetc/Dialect/RN/IR/RNBase.td"
 include "resnetc/Dialect/RN/IR/RNInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ViewLikeInterface.td"
 
 def RN_LabelTensor : RankedTensorOf<[I32], [HasStaticShapePred,
                                             HasAnyRankOfPred<[1]>],
@@ -27,7 +28,7 @@ def RN_ScalarI32Tensor : RankedTensorOf<[I32], [HasAnyRankOfPred<[0]>],
 // State and hyperparameters
 //===----------------------------------------------------------------------===//
 
-def RN_StoreOp : RN_Op<"store", [
+def RN_StoreOp : RN_Op<"store", [RN_NoKernel,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemWrite]>]> {
   let summary = "replaces the value of a variable";
@@ -53,7 +54,7 @@ def RN_StepParam : I32EnumAttr<"StepParam",
   let cppNamespace = "::mlir::rn";
 }
 
-def RN_StepParamOp : RN_Op<"step_param", [Pure]> {
+def RN_StepParamOp : RN_Op<"step_param", [Pure, RN_NoKernel]> {
   let summary = "a hyperparameter the runtime passes to each step";
   let description = [{
     Reads one field of the runtime's `rn_step_params` (see
@@ -78,7 +79,8 @@ def RN_StepParamOp : RN_Op<"step_param", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def RN_BatchNormTrainOp : RN_Op<"batch_norm_train", [Pure,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    RN_BatchedResultsOpInterface]> {
   let summary = "batch normalisation with the batch's own statistics";
   let description = [{
     Normalises with the mean and biased variance of the batch (per channel),
@@ -107,6 +109,9 @@ def RN_BatchNormTrainOp : RN_Op<"batch_norm_train", [Pure,
     $input `,` $scale `,` $offset `,` $running_mean `,` $running_var attr-dict
     `:` functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    bool isResultBatched(unsigned index) { return index == 0; }
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,7 +126,7 @@ def RN_BatchNormTrainOp : RN_Op<"batch_norm_train", [Pure,
 // running mean, which every rank holds the same.
 
 def RN_BatchNormSumsOp : RN_Op<"batch_norm_sums", [Pure,
-    RN_RankSumOpInterface]> {
+    RN_RankSumOpInterface, RN_BatchedResultsOpInterface]> {
   let summary = "per-channel sum of a batch around a shift, and its size";
   let description = [{
     The sum of `input[.., c, ..] - shift[c]` over the batch and the pixels
@@ -147,7 +152,7 @@ def RN_BatchNormSumsOp : RN_Op<"batch_norm_sums", [Pure,
 }
 
 def RN_BatchNormDeviationsOp : RN_Op<"batch_norm_deviations", [Pure,
-    RN_RankSumOpInterface]> {
+    RN_RankSumOpInterface, RN_BatchedResultsOpInterface]> {
   let summary = "per-channel sum of squared deviations from the batch mean";
   let description = [{
     With the mean `shift[c] + (sums[0, c] + sums[1, c]) / (sums[2, c] * H
@@ -174,7 +179,8 @@ def RN_BatchNormDeviationsOp : RN_Op<"batch_norm_deviations", [Pure,
 }
 
 def RN_BatchNormGlobalOp : RN_Op<"batch_norm_global", [Pure,
-    DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
+    DeclareOpInterfaceMethods<RN_GradientOpInterface>,
+    RN_BatchedResultsOpInterface]> {
   let summary = "training BatchNorm from sums over the (global) batch";
   let description = [{
     rn.batch_norm_train's results, with the batch mean and biased variance
@@ -201,6 +207,9 @@ def RN_BatchNormGlobalOp : RN_Op<"batch_norm_global", [Pure,
   let assemblyFormat = [{
     $input `,` $scale `,` $offset `,` $running_mean `,` $running_var `,`
     $sums `,` $m2 attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    bool isResultBatched(unsigned index) { return index == 0; }
   }];
 }
 
@@ -302,7 +311,8 @@ def RN_Conv2DBackwardDataOp : RN_BackwardOp<"conv2d_backward_data",
 }
 
 def RN_Conv2DBackwardFilterOp : RN_BackwardOp<"conv2d_backward_filter",
-    "rn.conv2d with respect to its filter (and bias)"> {
+    "rn.conv2d with respect to its filter (and bias)",
+    [RN_BatchedResultsOpInterface]> {
   let description = [{
     Correlates the forward input with `dy`, summed over the batch. With a
     second result, also the bias gradient (the sum of `dy` per channel).
@@ -340,7 +350,8 @@ def RN_DenseBackwardDataOp : RN_BackwardOp<"dense_backward_data",
 }
 
 def RN_DenseBackwardWeightsOp : RN_BackwardOp<"dense_backward_weights",
-    "rn.dense with respect to its weight (and bias)"> {
+    "rn.dense with respect to its weight (and bias)",
+    [RN_BatchedResultsOpInterface]> {
   let description = [{
     ```mlir
     %dw, %db = rn.dense_backward_weights %x, %dy
@@ -357,7 +368,8 @@ def RN_DenseBackwardWeightsOp : RN_BackwardOp<"dense_backward_weights",
 }
 
 def RN_BatchNormBackwardOp : RN_BackwardOp<"batch_norm_backward",
-    "rn.batch_norm_train with respect to its input, scale and offset"> {
+    "rn.batch_norm_train with respect to its input, scale and offset",
+    [RN_BatchedResultsOpInterface]> {
   let description = [{
     Uses the batch statistics the forward op returned.
 
@@ -378,10 +390,13 @@ def RN_BatchNormBackwardOp : RN_BackwardOp<"batch_norm_backward",
     $output_gradient `,` $input `,` $scale `,` $mean `,` $invstd attr-dict `:`
     functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    bool isResultBatched(unsigned index) { return index == 0; }
+  }];
 }
 
 def RN_BatchNormGradSumsOp : RN_Op<"batch_norm_grad_sums", [Pure,
-    RN_RankSumOpInterface]> {
+    RN_RankSumOpInterface, RN_BatchedResultsOpInterface]> {
   let summary = "the batch sums of rn.batch_norm_global's gradient";
   let description = [{
     `sum dy` (`sums[0, c] + sums[1, c]`) and `sum dy (x - mean)` (`sums[2,
@@ -588,7 +603,8 @@ def RN_ConcatBackwardOp : RN_BackwardOp<"concat_backward", "rn.concat"> {
   }];
 }
 
-def RN_FlattenBackwardOp : RN_BackwardOp<"flatten_backward", "rn.flatten"> {
+def RN_FlattenBackwardOp : RN_BackwardOp<"flatten_backward", "rn.flatten",
+    [RN_NoKernel, ViewLikeOpInterface]> {
   let description = [{
     Reshapes the gradient back to images. Flattening keeps the memory order
     (channels fastest), so this moves no data.
@@ -601,6 +617,9 @@ def RN_FlattenBackwardOp : RN_BackwardOp<"flatten_backward", "rn.flatten"> {
   let results = (outs RN_Tensor4D:$input_gradient);
   let assemblyFormat = [{
     $output_gradient attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::Value getViewSource() { return getOutputGradient(); }
   }];
 }
 
@@ -662,7 +681,7 @@ def RN_ApplyGradientsOp : RN_Op<"apply_gradients", [
   let hasVerifier = 1;
 }
 
-def RN_SGDUpdateOp : RN_Op<"sgd_update", [
+def RN_SGDUpdateOp : RN_Op<"sgd_update", [RN_OptimizerUpdateOpInterface,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "SGD with momentum, Nesterov and weight decay, in place";
@@ -689,9 +708,14 @@ def RN_SGDUpdateOp : RN_Op<"sgd_update", [
     `(` $gradients `)` `lr` $lr `momentum` $momentum `weight_decay`
     $weight_decay `nesterov` $nesterov attr-dict `:` type($gradients)
   }];
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<::mlir::ArrayAttr> getSlotLists() {
+      return {getMomenta()};
+    }
+  }];
 }
 
-def RN_AdamUpdateOp : RN_Op<"adam_update", [
+def RN_AdamUpdateOp : RN_Op<"adam_update", [RN_OptimizerUpdateOpInterface,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "Adam or AdamW (decoupled weight decay), in place";
@@ -716,6 +740,11 @@ def RN_AdamUpdateOp : RN_Op<"adam_update", [
     `(` $gradients `)` `lr` $lr `beta1` $beta1 `beta2` $beta2 `epsilon`
     $epsilon `weight_decay` $weight_decay `step` $step attr-dict `:`
     type($gradients)
+  }];
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<::mlir::ArrayAttr> getSlotLists() {
+      return {getFirstMoments(), getSecondMoments()};
+    }
   }];
 }
 
