@@ -305,7 +305,7 @@ LogicalResult Elaborator::declareInput() {
     return failure();
   }
   auto type = RankedTensorType::get(shape, builder.getF32Type());
-  auto func = func::FuncOp::create(loc(model.loc), "forward",
+  auto func = func::FuncOp::create(loc(model.loc), rn::kForwardFunction,
                                    builder.getFunctionType({type}, {}));
   module->push_back(func);
   Block *entry = func.addEntryBlock();

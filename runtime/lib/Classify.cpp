@@ -135,7 +135,7 @@ static int predict(const rn_program &program, const Options &options,
     std::fill_n(arena.labels(batch), batch, 0);
     arena.uploadBatch(batch);
     if (int32_t status = arena.evalStep(batch))
-      failedStep("eval_step", status, "");
+      failedStep(RN_EVAL_STEP, status, "");
     const float *logits = arena.logits(batch);
     for (int32_t n = 0; n < batch; ++n) {
       const float *z = logits + int64_t(n) * program.num_classes;
@@ -205,7 +205,7 @@ static int benchmark(const rn_program &program, const Options &options,
     loadCheckpoint(options.checkpoint, program, arena);
   prepareEval(program, arena);
   std::optional<JsonObject> result = benchmarkSteps(
-      program, options, arena, progress, "eval_step", program.eval_kernels,
+      program, options, arena, progress, RN_EVAL_STEP, program.eval_kernels,
       options.batch, [&](int64_t) { return arena.evalStep(options.batch); });
   if (!result)
     return interruptedStatus();

@@ -149,7 +149,7 @@ std::pair<const uint8_t *, const uint8_t *> span(const halide_buffer_t &b) {
 TrainSites::TrainSites(const rn_program &program) {
   for (int32_t site = 0; site < program.num_kernel_sites; ++site) {
     train.push_back(
-        std::strcmp(program.kernel_sites[site].step, "train_step") == 0);
+        std::strcmp(program.kernel_sites[site].step, RN_TRAIN_STEP) == 0);
     if (train.back()) {
       lastBackward = update;
       update = site;

@@ -73,7 +73,7 @@ void prepareEval(const rn_program &program, Arena &arena) {
   if (!program.prepare_eval)
     return;
   if (int32_t status = arena.prepareEval())
-    failedStep("prepare_eval", status);
+    failedStep(RN_PREPARE_EVAL, status);
 }
 
 std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
@@ -91,7 +91,7 @@ std::optional<EvalResult> evaluate(const rn_program &program, Arena &arena,
   EvalResult result;
   while (int32_t count = batcher.next(arena)) {
     if (int32_t status = arena.evalStep(count))
-      failedStep("eval_step", status);
+      failedStep(RN_EVAL_STEP, status);
     lossSum += double(arena.loss()) * count;
     result.correct += arena.correct();
     result.images += count;

@@ -611,7 +611,7 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
       if (status) {
         if (status == kNonFiniteStatus) // found on this rank only
           diverged(nonFiniteReport(), step, /*everyRank=*/false);
-        failedStep("train_step", status, fmt::format(" at step {}", step));
+        failedStep(RN_TRAIN_STEP, status, fmt::format(" at step {}", step));
       }
       totals[0] += double(work.arena.loss()) * loaded;
       totals[1] += double(work.arena.correct());
@@ -916,7 +916,7 @@ int Trainer::benchmark() {
     describeRanks(*reducer);
   }
   std::optional<JsonObject> result = benchmarkSteps(
-      program, options, arena, progress, "train_step", program.train_kernels,
+      program, options, arena, progress, RN_TRAIN_STEP, program.train_kernels,
       shard, [&](int64_t step) {
         rn_step_params params = stepParams(step, options.schedule.lr);
         if (reducer)

@@ -50,7 +50,7 @@ LogicalResult resnetc::printMemoryPlan(ModuleOp planned, llvm::raw_ostream &os) 
        << llvm::right_justify(std::to_string(type.getNumElements() * 4), 12)
        << "\n";
   }
-  for (StringRef name : {"train_step", "eval_step"}) {
+  for (StringRef name : {rn::kTrainStep, rn::kEvalStep}) {
     auto step = planned.lookupSymbol<func::FuncOp>(name);
     if (!step)
       continue;
@@ -89,7 +89,7 @@ LogicalResult resnetc::printMemoryPlan(ModuleOp planned, llvm::raw_ostream &os) 
     }
   }
   int64_t batch = cast<RankedTensorType>(
-                      planned.lookupSymbol<func::FuncOp>("train_step")
+                      planned.lookupSymbol<func::FuncOp>(rn::kTrainStep)
                           .getArgumentTypes()[0])
                       .getDimSize(0);
   os << "\nArena: " << withThousands(arena->fixedBytes) << " bytes fixed + "

@@ -47,7 +47,7 @@ static int64_t tensorBytes(Type type) {
 }
 
 FailureOr<ModelSummary> resnetc::summarize(ModuleOp module) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto forward = module.lookupSymbol<func::FuncOp>(rn::kForwardFunction);
   if (!forward)
     return module.emitError("the module has no @forward function");
   ModelSummary summary;

@@ -47,7 +47,7 @@ static std::string inputDoc(ModuleOp module) {
 }
 
 FailureOr<OnnxGraph> resnetc::buildOnnxGraph(ModuleOp module) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto forward = module.lookupSymbol<func::FuncOp>(rn::kForwardFunction);
   if (!forward || forward.getNumArguments() != 1 ||
       forward.getNumResults() != 1)
     return module.emitError("no @forward(image) -> logits to export");

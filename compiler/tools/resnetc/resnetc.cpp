@@ -22,6 +22,7 @@
 #include "resnetc/Codegen/KernelTraffic.h"
 #include "resnetc/Codegen/Passes.h"
 #include "resnetc/Codegen/ProgramObject.h"
+#include "resnetc/Dialect/RN/IR/RNOps.h"
 #include "resnetc/Driver/Link.h"
 #include "resnetc/Driver/Pipeline.h"
 #include "resnetc/Export/OnnxExport.h"
@@ -231,7 +232,9 @@ std::string compilerId(const char *argv0) {
 }
 
 /// The functions of a planned module that run kernels.
-const char *const stepNames[] = {"train_step", "eval_step", "prepare_eval"};
+const llvm::StringLiteral stepNames[] = {mlir::rn::kTrainStep,
+                                         mlir::rn::kEvalStep,
+                                         mlir::rn::kPrepareEval};
 
 /// Every kernel call of the planned steps the program runs, in program
 /// order (classify never trains).
@@ -240,7 +243,7 @@ collectKernels(mlir::ModuleOp planned, bool training) {
   std::vector<kernels::KernelSpec> specs;
   for (llvm::StringRef name : stepNames) {
     auto step = planned.lookupSymbol<mlir::func::FuncOp>(name);
-    if (!step || (!training && name == "train_step"))
+    if (!step || (!training && name == mlir::rn::kTrainStep))
       continue;
     mlir::WalkResult walk = step.walk([&](KernelOpInterface op) {
       mlir::FailureOr<KernelCall> call = op.getKernelCall();

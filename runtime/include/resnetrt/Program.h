@@ -97,6 +97,11 @@ typedef struct rn_step_params {
   uint32_t seed;                     /* dropout / dropblock masks */
 } rn_step_params;
 
+/* The step functions' names, as rn_kernel_site.step gives them. */
+#define RN_TRAIN_STEP "train_step"
+#define RN_EVAL_STEP "eval_step"
+#define RN_PREPARE_EVAL "prepare_eval"
+
 /* What a run on several ranks does with one output of a kernel right after
  * it (synchronised BatchNorm, resnetc --sync-batch-norm): nothing, or sum
  * it over the ranks in place, as is (statistics of the forward pass) or as

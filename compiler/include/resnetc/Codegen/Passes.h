@@ -9,6 +9,12 @@
 
 namespace resnetc {
 
+/// The LLVM symbol of step function `step` (rn::kTrainStep, ...), which
+/// rn_program points at: rn_train_step, rn_eval_step, rn_prepare_eval.
+inline std::string stepSymbol(llvm::StringRef step) {
+  return ("rn_" + step).str();
+}
+
 #define GEN_PASS_DECL
 #include "resnetc/Codegen/Passes.h.inc"
 

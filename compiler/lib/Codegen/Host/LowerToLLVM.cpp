@@ -24,7 +24,9 @@
 #include "resnetc/Codegen/KernelCall.h"
 #include "resnetc/Codegen/Passes.h"
 #include "resnetc/Dialect/RN/IR/RNOps.h"
-#include "resnetrt/Program.h" // rn_rank_sum
+#include "resnetrt/Program.h" // rn_rank_sum, rn_step_params
+
+#include "HalideRuntime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -40,6 +42,37 @@ using namespace resnetc;
 using kernels::ElemType;
 using kernels::TensorKind;
 using kernels::TensorSpec;
+
+// The layouts this lowering restates (see above), pinned.
+static_assert(offsetof(halide_buffer_t, host) == 16 &&
+                  offsetof(halide_buffer_t, type) == 32 &&
+                  offsetof(halide_buffer_t, dimensions) == 36 &&
+                  offsetof(halide_buffer_t, dim) == 40 &&
+                  sizeof(halide_buffer_t) == 56 &&
+                  sizeof(halide_dimension_t) == 16,
+              "Halide's buffer layout changed: update bufferType");
+// rn_step_params: one 4-byte field per rn.step_param, in enum order.
+static_assert(offsetof(rn_step_params, lr) == 4 * size_t(rn::StepParam::lr) &&
+                  offsetof(rn_step_params, momentum) ==
+                      4 * size_t(rn::StepParam::momentum) &&
+                  offsetof(rn_step_params, weight_decay) ==
+                      4 * size_t(rn::StepParam::weight_decay) &&
+                  offsetof(rn_step_params, nesterov) ==
+                      4 * size_t(rn::StepParam::nesterov) &&
+                  offsetof(rn_step_params, beta1) ==
+                      4 * size_t(rn::StepParam::beta1) &&
+                  offsetof(rn_step_params, beta2) ==
+                      4 * size_t(rn::StepParam::beta2) &&
+                  offsetof(rn_step_params, epsilon) ==
+                      4 * size_t(rn::StepParam::epsilon) &&
+                  offsetof(rn_step_params, label_smoothing) ==
+                      4 * size_t(rn::StepParam::label_smoothing) &&
+                  offsetof(rn_step_params, step) ==
+                      4 * size_t(rn::StepParam::step) &&
+                  offsetof(rn_step_params, seed) ==
+                      4 * size_t(rn::StepParam::seed) &&
+                  sizeof(rn_step_params) == 40,
+              "rn_step_params and the rn.step_param enum differ");
 
 namespace {
 
@@ -60,7 +93,8 @@ public:
   }
 
   /// Lowers `step` into `name`; `withParams` adds the rn_step_params arg.
-  LogicalResult lower(func::FuncOp step, StringRef name, bool withParams);
+  /// `step` as the LLVM function stepSymbol(its name).
+  LogicalResult lower(func::FuncOp step, bool withParams);
 
   /// The sites of every kernel call lowered so far, in hook index order:
   /// each an array of four strings [step, kernel, layer, location].
@@ -68,9 +102,10 @@ public:
 
   /// A function of `step`'s lowered signature that runs nothing and
   /// returns -1 (halide_error_code_generic_error).
-  void lowerUnavailable(func::FuncOp step, StringRef name, bool withParams) {
+  void lowerUnavailable(func::FuncOp step, bool withParams) {
     loc = step.getLoc();
-    builder.setInsertionPointToStart(stepFunction(name, withParams));
+    builder.setInsertionPointToStart(
+        stepFunction(stepSymbol(step.getSymName()), withParams));
     builder.create<LLVM::ReturnOp>(loc, constant(i32, -1));
   }
 
@@ -377,8 +412,7 @@ void StepLowering::callHook(Operation *op, StringRef kernel, unsigned first,
   builder.setInsertionPointToStart(next);
 }
 
-LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
-                                  bool withParams) {
+LogicalResult StepLowering::lower(func::FuncOp step, bool withParams) {
   loc = step.getLoc();
   // Descriptors for the call with the most tensor arguments.
   size_t maxBuffers = 1;
@@ -393,8 +427,8 @@ LogicalResult StepLowering::lower(func::FuncOp step, StringRef name,
   if (walk.wasInterrupted())
     return failure();
 
-  stepName = name.starts_with("rn_") ? name.drop_front(3) : name;
-  Block *entry = stepFunction(name, withParams);
+  stepName = step.getSymName();
+  Block *entry = stepFunction(stepSymbol(stepName), withParams);
   auto func = cast<LLVM::LLVMFuncOp>(entry->getParentOp());
   arena = entry->getArgument(0);
   batch = entry->getArgument(1);
@@ -442,8 +476,8 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto arena = module->getAttrOfType<DictionaryAttr>("rn.arena");
-    auto train = module.lookupSymbol<func::FuncOp>("train_step");
-    auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+    auto train = module.lookupSymbol<func::FuncOp>(rn::kTrainStep);
+    auto eval = module.lookupSymbol<func::FuncOp>(rn::kEvalStep);
     if (!arena || !train || !eval) {
       module.emitError("rn-lower-to-llvm needs planned @train_step and "
                        "@eval_step (run rn-plan-memory first)");
@@ -452,15 +486,15 @@ struct LowerToLLVM : resnetc::impl::LowerToLLVMBase<LowerToLLVM> {
     int64_t fixedBytes = arena.getAs<IntegerAttr>("fixed_bytes").getInt();
     StepLowering lowering(module, fixedBytes, device);
     if (trainStep) {
-      if (failed(lowering.lower(train, "rn_train_step", true)))
+      if (failed(lowering.lower(train, true)))
         return signalPassFailure();
     } else {
-      lowering.lowerUnavailable(train, "rn_train_step", true);
+      lowering.lowerUnavailable(train, true);
     }
-    if (failed(lowering.lower(eval, "rn_eval_step", false)))
+    if (failed(lowering.lower(eval, false)))
       return signalPassFailure();
-    if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
-      if (failed(lowering.lower(prepare, "rn_prepare_eval", false)))
+    if (auto prepare = module.lookupSymbol<func::FuncOp>(rn::kPrepareEval))
+      if (failed(lowering.lower(prepare, false)))
         return signalPassFailure();
     // Only the LLVM functions (and the hook's global) remain.
     for (Operation &op : llvm::make_early_inc_range(*module.getBody()))

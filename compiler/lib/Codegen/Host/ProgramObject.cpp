@@ -8,6 +8,7 @@
 
 #include "resnetc/Codegen/ProgramObject.h"
 #include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Codegen/Passes.h"
 #include "resnetc/Dialect/RN/IR/RNOps.h"
 #include "resnetrt/Program.h"
 
@@ -31,6 +32,7 @@
 #include "llvm/Target/TargetOptions.h"
 
 #include <cstddef>
+#include <string_view>
 
 using namespace mlir;
 using namespace resnetc;
@@ -63,6 +65,16 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_kernel_site, rank_sum_output) == 36,
               "rn_program changed: update programType()");
 
+/// Whether the runtime's name `runtime` of a step function is `dialect`.
+static constexpr bool sameName(std::string_view runtime,
+                               llvm::StringLiteral dialect) {
+  return runtime == std::string_view(dialect.data(), dialect.size());
+}
+static_assert(sameName(RN_TRAIN_STEP, rn::kTrainStep) &&
+                  sameName(RN_EVAL_STEP, rn::kEvalStep) &&
+                  sameName(RN_PREPARE_EVAL, rn::kPrepareEval),
+              "the runtime and the dialect name the step functions apart");
+
 //===----------------------------------------------------------------------===//
 // Collecting the program's description
 //===----------------------------------------------------------------------===//
@@ -85,8 +97,8 @@ static std::pair<int64_t, int64_t> fans(ArrayRef<int64_t> shape) {
 FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
   auto arena = planned->getAttrOfType<DictionaryAttr>("rn.arena");
   auto recipe = planned->getAttrOfType<DictionaryAttr>("rn.recipe");
-  auto train = planned.lookupSymbol<func::FuncOp>("train_step");
-  auto eval = planned.lookupSymbol<func::FuncOp>("eval_step");
+  auto train = planned.lookupSymbol<func::FuncOp>(rn::kTrainStep);
+  auto eval = planned.lookupSymbol<func::FuncOp>(rn::kEvalStep);
   if (!arena || !recipe || !train || !eval)
     return planned.emitError("the module is not a planned training program");
 
@@ -426,8 +438,9 @@ void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
             string(info.recipeFlags, "rn.recipe"), i32(info.trainKernels),
             i32(info.evalKernels), i64(info.parametersOffset),
             i64(info.gradientsOffset), i64(info.parametersBytes),
-            function("rn_train_step"), function("rn_eval_step"),
-            function("rn_prepare_eval"), i64(info.alignment), deviceApi,
+            function(stepSymbol(rn::kTrainStep)),
+            function(stepSymbol(rn::kEvalStep)),
+            function(stepSymbol(rn::kPrepareEval)), i64(info.alignment), deviceApi,
             deviceInterface, string(info.fingerprint, "rn.fingerprint"),
             i32(sites ? sites.size() : 0), siteTable(sites),
             i64(info.logitsOffset),

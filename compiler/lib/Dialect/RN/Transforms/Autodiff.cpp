@@ -136,7 +136,7 @@ LogicalResult GradientBuilder::run(LossOpInterface loss) {
 struct Autodiff : rn::impl::AutodiffBase<Autodiff> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto step = module.lookupSymbol<func::FuncOp>("train_step");
+    auto step = module.lookupSymbol<func::FuncOp>(kTrainStep);
     if (!step) {
       module.emitError("rn-autodiff needs a @train_step (run "
                        "rn-build-train-step first)");

@@ -44,7 +44,7 @@ LogicalResult buildStep(ModuleOp module, func::FuncOp forward, bool training,
   auto lossType = RankedTensorType::get({}, builder.getF32Type());
   auto correctType = RankedTensorType::get({}, builder.getI32Type());
   auto step = builder.create<func::FuncOp>(
-      forward.getLoc(), training ? "train_step" : "eval_step",
+      forward.getLoc(), training ? kTrainStep : kEvalStep,
       builder.getFunctionType({images, labels}, {lossType, correctType}));
   Block *entry = step.addEntryBlock();
   entry->getArgument(0).setLoc(forward.getArgument(0).getLoc());
@@ -110,12 +110,12 @@ struct BuildTrainStep : rn::impl::BuildTrainStepBase<BuildTrainStep> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = module.lookupSymbol<func::FuncOp>(kForwardFunction);
     if (!forward) {
       module.emitError("rn-build-train-step needs a @forward function");
       return signalPassFailure();
     }
-    if (module.lookupSymbol("train_step") || module.lookupSymbol("eval_step")) {
+    if (module.lookupSymbol(kTrainStep) || module.lookupSymbol(kEvalStep)) {
       module.emitError("the module already has a training step");
       return signalPassFailure();
     }

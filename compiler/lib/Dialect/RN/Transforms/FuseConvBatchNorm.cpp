@@ -387,7 +387,7 @@ func::FuncOp Fuser::prepareEval() {
   if (prepare)
     return prepare;
   builder.setInsertionPointToEnd(module.getBody());
-  prepare = builder.create<func::FuncOp>(module.getLoc(), "prepare_eval",
+  prepare = builder.create<func::FuncOp>(module.getLoc(), kPrepareEval,
                                          builder.getFunctionType({}, {}));
   builder.setInsertionPointToEnd(prepare.addEntryBlock());
   builder.create<func::ReturnOp>(module.getLoc());
@@ -400,12 +400,12 @@ struct FuseConvBatchNorm
   using FuseConvBatchNormBase::FuseConvBatchNormBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (module.lookupSymbol("prepare_eval")) {
+    if (module.lookupSymbol(kPrepareEval)) {
       module.emitError("rn-fuse-conv-bn-relu has already run on this module");
       return signalPassFailure();
     }
     Fuser fuser(module, report);
-    if (auto train = module.lookupSymbol<func::FuncOp>("train_step")) {
+    if (auto train = module.lookupSymbol<func::FuncOp>(kTrainStep)) {
       Block &body = train.getBody().front();
       if (!body.getOps<ApplyGradientsOp>().empty() ||
           !body.getOps<SGDUpdateOp>().empty() ||
@@ -415,7 +415,7 @@ struct FuseConvBatchNorm
       }
       fuser.fuseTraining(train);
     }
-    if (auto eval = module.lookupSymbol<func::FuncOp>("eval_step"))
+    if (auto eval = module.lookupSymbol<func::FuncOp>(kEvalStep))
       fuser.fuseInference(eval);
   }
 };

@@ -298,8 +298,8 @@ LogicalResult MemoryPlanner::planStep(func::FuncOp step) {
 }
 
 LogicalResult MemoryPlanner::run() {
-  auto train = module.lookupSymbol<func::FuncOp>("train_step");
-  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  auto train = module.lookupSymbol<func::FuncOp>(kTrainStep);
+  auto eval = module.lookupSymbol<func::FuncOp>(kEvalStep);
   if (!train || !eval)
     return module.emitError("rn-plan-memory needs @train_step and "
                             "@eval_step (run rn-build-train-step first)");
@@ -308,7 +308,7 @@ LogicalResult MemoryPlanner::run() {
   planVariables(update);
   if (failed(planStep(train)) || failed(planStep(eval)))
     return failure();
-  if (auto prepare = module.lookupSymbol<func::FuncOp>("prepare_eval"))
+  if (auto prepare = module.lookupSymbol<func::FuncOp>(kPrepareEval))
     if (failed(planStep(prepare)))
       return failure();
   module->setAttr("rn.arena",

@@ -61,6 +61,15 @@ class NoKernel : public ::mlir::OpTrait::TraitBase<ConcreteType, NoKernel> {};
 
 namespace mlir::rn {
 
+/// The functions of a module, named for the stage that makes them: the
+/// front end's forward graph; rn-build-train-step's training and evaluation
+/// steps; rn-fuse-conv-bn-relu's computation of the derived variables. The
+/// runtime knows the steps by the same names (Program.h, RN_TRAIN_STEP).
+inline constexpr llvm::StringLiteral kForwardFunction = "forward";
+inline constexpr llvm::StringLiteral kTrainStep = "train_step";
+inline constexpr llvm::StringLiteral kEvalStep = "eval_step";
+inline constexpr llvm::StringLiteral kPrepareEval = "prepare_eval";
+
 /// Whether `value` holds one slice per image of the batch (its first
 /// dimension is the batch), as activations, labels and their gradients do,
 /// rather than being independent of the batch (variables, their gradients,
