@@ -135,6 +135,18 @@ def against_accumulate(program, flags, workdir, name):
     return same, float(np.sqrt(num / den))
 
 
+def against_sync(sync, local, flags, workdir, name):
+    """One process against 2 ranks of the --sync-batch-norm build `sync`,
+    and 2 ranks of the per-rank build `local`: (relative difference of the
+    weights from one process's, synchronised and per rank)."""
+    runs = {"sync-1": (sync, None), "sync-2": (sync, 2), "local-2": (local, 2)}
+    for run, (built, ranks) in runs.items():
+        train(built, ranks, flags + [f"--export={workdir}/{name}-{run}.st"])
+    weights = [split_state(workdir / f"{name}-{run}.st")[0] for run in runs]
+    return (relative_tensors(weights[0], weights[1]),
+            relative_tensors(weights[0], weights[2]))
+
+
 def identical(a, b):
     return pathlib.Path(a).read_bytes() == pathlib.Path(b).read_bytes()
 
@@ -355,14 +367,9 @@ def main():
     default, sync = work / "default", work / "sync"
     build(args.resnetc, args.bn_model, sync, "--sync-batch-norm")
     for steps, bound in ((1, 1e-6), (2, 1e-4)):
-        flags = ["--seed=3", f"--steps={steps}"]
-        runs = {"sync-1": (sync, None), "sync-2": (sync, 2),
-                "local-2": (default, 2)}
-        for name, (built, ranks) in runs.items():
-            train(built, ranks, flags + [f"--export={work}/{name}.st"])
-        weights = [split_state(work / f"{name}.st")[0] for name in runs]
-        same, local = (relative_tensors(weights[0], weights[1]),
-                       relative_tensors(weights[0], weights[2]))
+        same, local = against_sync(sync, default,
+                                   ["--seed=3", f"--steps={steps}"], work,
+                                   "default")
         check(same <= bound and local >= 100 * same,
               f"--sync-batch-norm, {steps} step(s): 2 ranks' weights within "
               f"{same:.1e} of one process's (bound {bound:.0e}; BatchNorm "
@@ -398,14 +405,8 @@ def main():
     sync = work / "sync-opencl"
     build(args.resnetc, args.bn_model, sync, "--target=opencl",
           "--sync-batch-norm")
-    flags = tiny + ["--seed=3", "--steps=1"]
-    runs = {"sync-1": (sync, None), "sync-2": (sync, 2),
-            "local-2": (default, 2)}
-    for name, (built, ranks) in runs.items():
-        train(built, ranks, flags + [f"--export={work}/{name}-opencl.st"])
-    weights = [split_state(work / f"{name}-opencl.st")[0] for name in runs]
-    same, local = (relative_tensors(weights[0], weights[1]),
-                   relative_tensors(weights[0], weights[2]))
+    same, local = against_sync(sync, default, tiny + ["--seed=3", "--steps=1"],
+                               work, "opencl")
     check(same <= 1e-6 and local >= 100 * same,
           f"OpenCL build, --sync-batch-norm, 1 step: 2 ranks' weights within "
           f"{same:.1e} of one process's (bound 1e-6; BatchNorm per rank "

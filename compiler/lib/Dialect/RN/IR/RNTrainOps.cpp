@@ -132,3 +132,192 @@ LogicalResult ApplyGradientsOp::verify() {
                                << getParameters().size() << " parameters";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Backward ops: their gradients against the forward op's shape rule
+//===----------------------------------------------------------------------===//
+
+/// The forward op's result type, as its shape rule computes it from the
+/// tensors the backward op differentiates, must be `outputGradient`'s.
+static LogicalResult expectForward(Operation *op,
+                                   FailureOr<RankedTensorType> forward,
+                                   Value outputGradient) {
+  if (failed(forward))
+    return failure(); // the shape rule said why
+  if (*forward != outputGradient.getType())
+    return op->emitOpError("has output gradient ")
+           << outputGradient.getType() << ", but its forward op computes "
+           << *forward;
+  return success();
+}
+
+/// Two tensors of one type: a gradient and what it is the gradient of.
+static LogicalResult expectSameType(Operation *op, Value gradient,
+                                    Value of) {
+  if (gradient.getType() != of.getType())
+    return op->emitOpError("has gradient ")
+           << gradient.getType() << " of a " << of.getType();
+  return success();
+}
+
+LogicalResult Conv2DBackwardDataOp::verify() {
+  return expectForward(
+      *this,
+      Conv2DOp::inferResultType(getLoc(), getInputGradient().getType(),
+                                getFilter().getType(), Type(), getStrides(),
+                                getPadding(), getDilations(), getGroups()),
+      getOutputGradient());
+}
+
+LogicalResult Conv2DBackwardFilterOp::verify() {
+  Type bias = getBiasGradient() ? getBiasGradient().getType() : Type();
+  return expectForward(
+      *this,
+      Conv2DOp::inferResultType(getLoc(), getInput().getType(),
+                                getFilterGradient().getType(), bias,
+                                getStrides(), getPadding(), getDilations(),
+                                getGroups()),
+      getOutputGradient());
+}
+
+LogicalResult DenseBackwardDataOp::verify() {
+  return expectForward(*this,
+                       DenseOp::inferResultType(getLoc(),
+                                                getInputGradient().getType(),
+                                                getWeight().getType(), Type()),
+                       getOutputGradient());
+}
+
+LogicalResult DenseBackwardWeightsOp::verify() {
+  Type bias = getBiasGradient() ? getBiasGradient().getType() : Type();
+  return expectForward(*this,
+                       DenseOp::inferResultType(getLoc(), getInput().getType(),
+                                                getWeightGradient().getType(),
+                                                bias),
+                       getOutputGradient());
+}
+
+/// BatchNorm's gradients: dy, x and dx of one type, and every per-channel
+/// tensor [C] for the C channels of dimension 1.
+static LogicalResult verifyBatchNormGradient(Operation *op, Value dy, Value x,
+                                             Value dx, ValueRange channelwise) {
+  if (failed(expectSameType(op, dy, x)) || failed(expectSameType(op, dx, x)))
+    return failure();
+  int64_t channels = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  for (Value v : channelwise)
+    if (cast<RankedTensorType>(v.getType()).getDimSize(0) != channels)
+      return op->emitOpError("has per-channel tensor ")
+             << v.getType() << " for " << channels << " channels";
+  return success();
+}
+
+LogicalResult BatchNormBackwardOp::verify() {
+  return verifyBatchNormGradient(
+      *this, getOutputGradient(), getInput(), getInputGradient(),
+      {getScale(), getMean(), getInvstd(), getScaleGradient(),
+       getOffsetGradient()});
+}
+
+LogicalResult BatchNormGlobalBackwardOp::verify() {
+  if (failed(verifyBatchNormGradient(*this, getOutputGradient(), getInput(),
+                                     getInputGradient(),
+                                     {getScale(), getMean(), getInvstd()})))
+    return failure();
+  int64_t channels = getScale().getType().getDimSize(0);
+  auto expectRows = [&](Value sums, int64_t rows) -> LogicalResult {
+    auto type = cast<RankedTensorType>(sums.getType());
+    if (type.getDimSize(0) != rows || type.getDimSize(1) != channels)
+      return emitOpError("has sums ")
+             << type << ", not " << rows << "x" << channels;
+    return success();
+  };
+  // rn.batch_norm_grad_sums' [4, C]; rn.batch_norm_sums' [3, C].
+  return failure(failed(expectRows(getSums(), 4)) ||
+                 failed(expectRows(getBatchSums(), 3)));
+}
+
+LogicalResult MaxPool2DBackwardOp::verify() {
+  if (failed(expectSameType(*this, getInputGradient(), getInput())))
+    return failure();
+  return expectForward(*this,
+                       MaxPool2DOp::inferResultType(getLoc(),
+                                                    getInput().getType(),
+                                                    getKernel(), getStrides(),
+                                                    getPadding()),
+                       getOutputGradient());
+}
+
+LogicalResult AvgPool2DBackwardOp::verify() {
+  return expectForward(
+      *this,
+      AvgPool2DOp::inferResultType(getLoc(), getInputGradient().getType(),
+                                   getKernel(), getStrides(), getPadding()),
+      getOutputGradient());
+}
+
+LogicalResult GlobalAvgPoolBackwardOp::verify() {
+  return expectForward(
+      *this,
+      GlobalAvgPoolOp::inferResultType(getLoc(), getInputGradient().getType()),
+      getOutputGradient());
+}
+
+LogicalResult GlobalMaxPoolBackwardOp::verify() {
+  if (failed(expectSameType(*this, getInputGradient(), getInput())))
+    return failure();
+  return expectForward(
+      *this, GlobalMaxPoolOp::inferResultType(getLoc(), getInput().getType()),
+      getOutputGradient());
+}
+
+LogicalResult ZeroPadBackwardOp::verify() {
+  return expectForward(*this,
+                       ZeroPadOp::inferResultType(getLoc(),
+                                                  getInputGradient().getType(),
+                                                  getLow(), getHigh()),
+                       getOutputGradient());
+}
+
+LogicalResult SubsampleBackwardOp::verify() {
+  return expectForward(
+      *this,
+      SubsampleOp::inferResultType(getLoc(), getInputGradient().getType(),
+                                   getStrides()),
+      getOutputGradient());
+}
+
+LogicalResult ConcatBackwardOp::verify() {
+  return expectForward(
+      *this,
+      ConcatOp::inferResultType(getLoc(), getInputGradients().getTypes()),
+      getOutputGradient());
+}
+
+LogicalResult FlattenBackwardOp::verify() {
+  return expectForward(
+      *this, FlattenOp::inferResultType(getLoc(), getInputGradient().getType()),
+      getOutputGradient());
+}
+
+/// A mask's gradient: dx like dy, and a rate the forward op could have.
+static LogicalResult verifyMaskGradient(Operation *op, Value dy, Value dx,
+                                        double rate) {
+  if (failed(expectSameType(op, dx, dy)))
+    return failure();
+  if (!(rate >= 0 && rate < 1))
+    return op->emitOpError("rate must be in [0, 1), got ") << rate;
+  return success();
+}
+
+LogicalResult DropoutBackwardOp::verify() {
+  return verifyMaskGradient(*this, getOutputGradient(), getInputGradient(),
+                            getRate().convertToDouble());
+}
+
+LogicalResult DropBlockBackwardOp::verify() {
+  if (getBlockSize() < 1)
+    return emitOpError("block_size must be at least 1, got ")
+           << getBlockSize();
+  return verifyMaskGradient(*this, getOutputGradient(), getInputGradient(),
+                            getRate().convertToDouble());
+}

@@ -283,9 +283,12 @@ def RN_SoftmaxCrossEntropyOp : RN_Op<"softmax_cross_entropy", [Pure,
 // Backward ops
 //===----------------------------------------------------------------------===//
 
+// A backward op's verifier checks its gradients against the forward op's
+// shape rule (RNTrainOps.cpp).
 class RN_BackwardOp<string mnemonic, string of, list<Trait> traits = []>
     : RN_Op<mnemonic, !listconcat([Pure], traits)> {
   let summary = "gradient of " # of;
+  let hasVerifier = 1;
 }
 
 def RN_Conv2DBackwardDataOp : RN_BackwardOp<"conv2d_backward_data",
@@ -469,6 +472,8 @@ class RN_ActivationBackwardOp<string mnemonic, string of, string saved,
   let assemblyFormat = [{
     $output_gradient `,` $saved attr-dict `:` type($input_gradient)
   }];
+  // AllTypesMatch is the whole rule.
+  let hasVerifier = 0;
 }
 
 def RN_ReluBackwardOp : RN_ActivationBackwardOp<"relu_backward", "rn.relu",
