@@ -6,7 +6,7 @@
 //   fused_conv2d              = conv2d + bias + residual, ReLU
 //   batch_norm_apply          = batch_norm_train from the moments + add + ReLU
 //   batch_norm_apply_backward = ReLU mask, then batch_norm_backward
-//   fold_batch_norm           then fused_conv2d = conv2d + batch_norm_inference
+//   fold_batch_norm           then fused_conv2d = conv2d + batch_norm
 // over the shapes the conv schedules treat differently: tiled (16, 32, 64
 // output channels), 8-lane vectors under AVX-512 (24), >= 256 output channels
 // (groups of images per task), input channels in L1 blocks, the plain
@@ -697,7 +697,7 @@ TEST(FusedConv, FoldThenFusedConv2dMatchesConvThenInferenceBatchNorm) {
         runKernel(batchNormInferenceSpec(p.yShape(), epsilon),
                   {convolved, bn.gamma, bn.beta, mean, var})[0];
     EXPECT_LT(relativeError(y, epilogue(normalised)), tolerance)
-        << "against conv2d + batch_norm_inference";
+        << "against conv2d + batch_norm";
 
     HostTensor reference = p.forward(x, w, p.bias ? &b : nullptr);
     for (size_t i = 0; i < reference.size(); ++i) {

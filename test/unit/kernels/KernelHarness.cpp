@@ -504,7 +504,7 @@ KernelSpec batchNormTrainSpec(const Shape &shape, double epsilon,
 
 KernelSpec batchNormInferenceSpec(const Shape &shape, double epsilon) {
   KernelSpec spec;
-  spec.family = "batch_norm_inference";
+  spec.family = "batch_norm";
   TensorSpec c = perChannel(shape[1]);
   spec.inputs = {{shape}, c, c, c, c};
   spec.outputs = {{shape}};

@@ -64,16 +64,18 @@ double commonScale(const HostTensor &x, const HostTensor &y) {
   return scale;
 }
 
-/// A backward kernel of a mask-and-scale forward must give dy * y / x.
-void expectBackwardUsesForwardMask(const std::string &family,
+/// The backward kernel of a mask-and-scale forward (`layer`_train) must
+/// give dy * y / x.
+void expectBackwardUsesForwardMask(const std::string &layer,
                                    const Shape &shape, double rate,
                                    int64_t blockSize, std::mt19937 &rng) {
   const std::map<std::string, double> seed = {{"seed", 77}};
   HostTensor x = nonZeroTensor(shape, rng), dy = randomTensor(shape, rng);
   HostTensor y =
-      runKernel(dropSpec(family, shape, rate, blockSize), {x}, seed)[0];
+      runKernel(dropSpec(layer + "_train", shape, rate, blockSize), {x},
+                seed)[0];
   HostTensor dx = runKernel(
-      dropSpec(family + "_backward", shape, rate, blockSize), {dy}, seed)[0];
+      dropSpec(layer + "_backward", shape, rate, blockSize), {dy}, seed)[0];
   HostTensor expected(shape);
   for (size_t i = 0; i < x.size(); ++i)
     expected[i] = dy[i] * y[i] / x[i];
@@ -90,7 +92,7 @@ TEST(Dropout, KeepsAboutOneMinusRateScaledByItsInverse) {
   const double rate = 0.3;
   Shape shape{8, 32, 16, 16}; // 65536 elements: the fraction's sd is 0.0018
   HostTensor x = nonZeroTensor(shape, rng);
-  auto y = runKernel(dropSpec("dropout", shape, rate), {x}, {{"seed", 1}});
+  auto y = runKernel(dropSpec("dropout_train", shape, rate), {x}, {{"seed", 1}});
   EXPECT_NEAR(keptFraction(y[0]), 1 - rate, 0.01);
   EXPECT_NEAR(commonScale(x, y[0]), 1 / (1 - rate), 1e-6);
 }
@@ -100,8 +102,8 @@ TEST(Dropout, LayersOfOneShapeDrawDifferentMasks) {
   const double rate = 0.5;
   Shape shape{4, 20, 8, 8};
   HostTensor x = nonZeroTensor(shape, rng);
-  auto a = runKernel(dropSpec("dropout", shape, rate, 0, 1), {x}, {{"seed", 5}});
-  auto b = runKernel(dropSpec("dropout", shape, rate, 0, 2), {x}, {{"seed", 5}});
+  auto a = runKernel(dropSpec("dropout_train", shape, rate, 0, 1), {x}, {{"seed", 5}});
+  auto b = runKernel(dropSpec("dropout_train", shape, rate, 0, 2), {x}, {{"seed", 5}});
   EXPECT_NEAR(maskDifference(a[0], b[0]), 2 * rate * (1 - rate), 0.02);
 }
 
@@ -109,7 +111,7 @@ TEST(Dropout, MaskDependsOnTheSeedOnly) {
   std::mt19937 rng(2);
   const double rate = 0.5;
   Shape shape{4, 20, 8, 8};
-  KernelSpec spec = dropSpec("dropout", shape, rate);
+  KernelSpec spec = dropSpec("dropout_train", shape, rate);
   HostTensor x1 = nonZeroTensor(shape, rng), x2 = nonZeroTensor(shape, rng);
   auto a = runKernel(spec, {x1}, {{"seed", 5}});
   auto b = runKernel(spec, {x2}, {{"seed", 5}});
@@ -129,7 +131,7 @@ TEST(Dropout, RateZeroIsTheIdentity) {
   std::mt19937 rng(4);
   Shape shape{2, 17};
   HostTensor x = nonZeroTensor(shape, rng);
-  auto y = runKernel(dropSpec("dropout", shape, 0.0), {x}, {{"seed", 3}});
+  auto y = runKernel(dropSpec("dropout_train", shape, 0.0), {x}, {{"seed", 3}});
   EXPECT_EQ(relativeError(y[0], x), 0.0);
 }
 
@@ -164,7 +166,7 @@ TEST(DropBlock, KeepsAboutOneMinusRateAndPreservesTheSum) {
   Shape shape{4, 16, 32, 32}; // 65536 elements in ~700 blocks
   HostTensor x = nonZeroTensor(shape, rng);
   auto y =
-      runKernel(dropSpec("dropblock", shape, rate, block), {x}, {{"seed", 9}});
+      runKernel(dropSpec("dropblock_train", shape, rate, block), {x}, {{"seed", 9}});
   double kept = keptFraction(y[0]);
   EXPECT_NEAR(kept, 1 - rate, 0.02);
   // Blocks drop ~9 elements together: the sd of the fraction is ~0.004.
@@ -178,7 +180,7 @@ TEST(DropBlock, MasksConsistOfWholeSquareBlocks) {
   for (int64_t block : {1, 3, 4}) {
     Shape shape{2, 5, 11, 9};
     HostTensor x = nonZeroTensor(shape, rng);
-    auto y = runKernel(dropSpec("dropblock", shape, 0.2, block), {x},
+    auto y = runKernel(dropSpec("dropblock_train", shape, 0.2, block), {x},
                        {{"seed", 4}})[0];
     auto dropped = [&](int64_t n, int64_t c, int64_t iy, int64_t ix) {
       return y.at({n, c, iy, ix}) == 0;
@@ -217,7 +219,7 @@ TEST(DropBlock, MasksConsistOfWholeSquareBlocks) {
 TEST(DropBlock, MaskDependsOnTheSeedOnly) {
   std::mt19937 rng(7);
   Shape shape{2, 8, 12, 12};
-  KernelSpec spec = dropSpec("dropblock", shape, 0.3, 3);
+  KernelSpec spec = dropSpec("dropblock_train", shape, 0.3, 3);
   HostTensor x1 = nonZeroTensor(shape, rng), x2 = nonZeroTensor(shape, rng);
   auto a = runKernel(spec, {x1}, {{"seed", 5}});
   auto b = runKernel(spec, {x2}, {{"seed", 5}});
@@ -236,7 +238,7 @@ TEST(DropBlock, NothingDropsWhereNoBlockFits) {
   std::mt19937 rng(9);
   Shape shape{2, 4, 3, 5};
   HostTensor x = nonZeroTensor(shape, rng);
-  auto y = runKernel(dropSpec("dropblock", shape, 0.5, 4), {x}, {{"seed", 1}});
+  auto y = runKernel(dropSpec("dropblock_train", shape, 0.5, 4), {x}, {{"seed", 1}});
   EXPECT_EQ(relativeError(y[0], x), 0.0);
 }
 

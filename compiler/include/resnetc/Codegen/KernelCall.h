@@ -25,6 +25,10 @@ struct KernelCall {
   llvm::SmallVector<KernelBuffer> outputs; ///< In spec order.
 };
 
+/// Whether `op` runs as a kernel: every rn op but those marked RN_NoKernel.
+/// Its family (Kernels.h) has its name without the dialect prefix.
+bool runsAKernel(mlir::RegisteredOperationName op);
+
 /// Attaches KernelOpInterface to every rn op that runs as a kernel.
 void registerKernelCallModels(mlir::DialectRegistry &registry);
 

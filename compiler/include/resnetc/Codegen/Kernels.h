@@ -35,7 +35,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The families. "in" and "out" are logical shapes; ints/floats are attributes.
+// The families, each named as the rn op that runs it (rn.conv2d runs
+// conv2d; KernelCalls.cpp attaches the call to every rn op but those marked
+// RN_NoKernel). "in" and "out" are logical shapes; ints/floats are
+// attributes.
 //
 // Forward
 //   conv2d               in  x[N,C,H,W], w[O,C/g,KH,KW], (b[O])
@@ -53,7 +56,7 @@
 //                        with the unbiased batch variance (m/(m-1)), as PyTorch
 //                        (for m = 1 the biased one, 0, not a division by 0).
 //                        The two new_running_* outputs alias the inputs.
-//   batch_norm_inference in  x, gamma[C], beta[C], running_mean[C], running_var[C]
+//   batch_norm (inference)  x, gamma[C], beta[C], running_mean[C], running_var[C]
 //                        floats epsilon                      out y
 //   relu | sigmoid | tanh | gelu (exact erf) | leaky_relu (floats alpha)
 //                        in  x (2-D or 4-D)                  out y
@@ -69,8 +72,8 @@
 //                        in  x[N,C,H,W]                      out y[N,C]
 //   zero_pad             in  x; ints low[3], high[3] ([C,H,W]) out y
 //   subsample            in  x; ints strides[2]              out y (x[:, :, ::sh, ::sw])
-//   dropout              in  x; floats rate; scalar seed:u32 out y
-//   dropblock            in  x[N,C,H,W]; floats rate; ints block_size[1];
+//   dropout_train        in  x; floats rate; scalar seed:u32 out y
+//   dropblock_train      in  x[N,C,H,W]; floats rate; ints block_size[1];
 //                        scalar seed:u32                     out y
 //                        Both draw their mask from a counter-based hash of
 //                        (seed, element index), so the backward kernel

@@ -1,10 +1,11 @@
 //===- KernelCalls.cpp - which kernel each rn op runs as ---------------------===//
 //
-// Most ops map to the family of their own name generically: tensor operands
-// are the kernel's inputs, scalar operands its run-time scalars, results its
-// outputs, and inherent attributes its integer and float attributes. A few
-// ops say more (the family names of Kernels.h where they differ from the
-// op's, the loss's flags, the optimizers' flat views of the arena).
+// Every rn op but those marked RN_NoKernel runs as the family of its own
+// name (Kernels.h), generically: tensor operands are the kernel's inputs,
+// scalar operands its run-time scalars, results its outputs, and inherent
+// attributes its integer and float attributes. A few ops say more (the
+// fused conv's optional operands, the loss's flag, the optimizers' flat
+// views of the arena).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,22 +63,6 @@ KernelCall genericCall(Operation *op, StringRef family) {
       call.spec.floats[name] = real.getValueAsDouble();
   }
   return call;
-}
-
-template <typename OpT> FailureOr<KernelCall> callFor(OpT op) {
-  return genericCall(op, op->getName().stripDialect());
-}
-
-FailureOr<KernelCall> callFor(rn::BatchNormOp op) {
-  return genericCall(op, "batch_norm_inference");
-}
-
-FailureOr<KernelCall> callFor(rn::DropoutTrainOp op) {
-  return genericCall(op, "dropout");
-}
-
-FailureOr<KernelCall> callFor(rn::DropBlockTrainOp op) {
-  return genericCall(op, "dropblock");
 }
 
 FailureOr<KernelCall> callFor(rn::FusedConv2DOp op) {
@@ -183,6 +168,7 @@ FailureOr<KernelCall> callFor(rn::AdamUpdateOp op) {
   return call;
 }
 
+/// The ops above, which say more than the generic call.
 template <typename OpT>
 struct KernelModel
     : public KernelOpInterface::ExternalModel<KernelModel<OpT>, OpT> {
@@ -191,36 +177,31 @@ struct KernelModel
   }
 };
 
-template <typename... Ops> void attach(MLIRContext *ctx) {
-  (Ops::template attachInterface<KernelModel<Ops>>(*ctx), ...);
-}
+/// Every other op with a kernel.
+struct GenericKernelModel
+    : public KernelOpInterface::FallbackModel<GenericKernelModel> {
+  FailureOr<KernelCall> getKernelCall(Operation *op) const {
+    return genericCall(op, op->getName().stripDialect());
+  }
+};
 
 } // namespace
+
+bool resnetc::runsAKernel(RegisteredOperationName op) {
+  return op.getDialectNamespace() == rn::RNDialect::getDialectNamespace() &&
+         !op.hasTrait<rn::OpTrait::NoKernel>();
+}
 
 void resnetc::registerKernelCallModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, rn::RNDialect *) {
     using namespace rn;
-    // Forward.
-    attach<Conv2DOp, DenseOp, BatchNormOp, BatchNormTrainOp, ReluOp,
-           LeakyReluOp, SigmoidOp, TanhOp, GeluOp, SoftmaxOp, AddOp, ConcatOp,
-           MaxPool2DOp, AvgPool2DOp, GlobalAvgPoolOp, GlobalMaxPoolOp,
-           ZeroPadOp, SubsampleOp, DropoutTrainOp, DropBlockTrainOp,
-           SoftmaxCrossEntropyOp>(ctx);
-    // Synchronised BatchNorm (resnetc --sync-batch-norm).
-    attach<BatchNormSumsOp, BatchNormDeviationsOp, BatchNormGlobalOp,
-           BatchNormGradSumsOp, BatchNormGlobalBackwardOp>(ctx);
-    // Fused (rn-fuse-conv-bn-relu).
-    attach<Conv2DStatsOp, AddStatsOp, BatchNormApplyOp, BatchNormApplyBackwardOp,
-           FoldBatchNormOp, FusedConv2DOp>(ctx);
-    // Backward.
-    attach<Conv2DBackwardDataOp, Conv2DBackwardFilterOp, DenseBackwardDataOp,
-           DenseBackwardWeightsOp, BatchNormBackwardOp, ReluBackwardOp,
-           LeakyReluBackwardOp, SigmoidBackwardOp, TanhBackwardOp,
-           GeluBackwardOp, MaxPool2DBackwardOp, AvgPool2DBackwardOp,
-           GlobalAvgPoolBackwardOp, GlobalMaxPoolBackwardOp,
-           ZeroPadBackwardOp, SubsampleBackwardOp, ConcatBackwardOp,
-           DropoutBackwardOp, DropBlockBackwardOp>(ctx);
-    // Optimizers.
-    attach<SGDUpdateOp, AdamUpdateOp>(ctx);
+    FusedConv2DOp::attachInterface<KernelModel<FusedConv2DOp>>(*ctx);
+    SoftmaxCrossEntropyOp::attachInterface<KernelModel<SoftmaxCrossEntropyOp>>(
+        *ctx);
+    SGDUpdateOp::attachInterface<KernelModel<SGDUpdateOp>>(*ctx);
+    AdamUpdateOp::attachInterface<KernelModel<AdamUpdateOp>>(*ctx);
+    for (RegisteredOperationName op : ctx->getRegisteredOperations())
+      if (runsAKernel(op) && !op.hasInterface<KernelOpInterface>())
+        op.attachInterface<GenericKernelModel>();
   });
 }

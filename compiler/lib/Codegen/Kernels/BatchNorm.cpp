@@ -193,7 +193,7 @@ private:
   std::vector<Var> vars;
 };
 
-/// batch_norm_inference: y = (x - running_mean) / sqrt(running_var + eps)
+/// batch_norm (inference): y = (x - running_mean) / sqrt(running_var + eps)
 /// * gamma + beta, with one scale per channel.
 class BatchNormInference : public Family {
 public:
@@ -724,7 +724,7 @@ public:
     if (spec.inputs.size() == 6)
       bias = input(5, "b")(o);
     const float epsilon = float(floatAttr("epsilon"));
-    // The scale batch_norm_inference uses, so folded and unfused inference
+    // The scale batch_norm uses, so folded and unfused inference
     // round alike.
     scale(o) = inferenceScale(gamma, variance, epsilon, o);
     foldedFilter(kx, ky, i, o) = w(kx, ky, i, o) * scale(o);
@@ -750,7 +750,7 @@ private:
 
 void registerBatchNormFamilies(FamilyRegistry &registry) {
   registry.add<BatchNormTrain>("batch_norm_train");
-  registry.add<BatchNormInference>("batch_norm_inference");
+  registry.add<BatchNormInference>("batch_norm");
   registry.add<BatchNormBackward>("batch_norm_backward");
   registry.add<BatchNormApply>("batch_norm_apply");
   registry.add<BatchNormBackward>("batch_norm_apply_backward");

@@ -234,9 +234,9 @@ private:
 } // namespace
 
 void registerRegularizationFamilies(FamilyRegistry &registry) {
-  registry.add<Dropout>("dropout");
+  registry.add<Dropout>("dropout_train");
   registry.add<Dropout>("dropout_backward");
-  registry.add<DropBlock>("dropblock");
+  registry.add<DropBlock>("dropblock_train");
   registry.add<DropBlock>("dropblock_backward");
 }
 

@@ -32,8 +32,10 @@ class RN_Op<string mnemonic, list<Trait> traits = []>
     : Op<RN_Dialect, mnemonic, traits>;
 
 // An op that runs no kernel: its result is where the memory plan put it
-// (a variable's load or store, a step parameter, a view), so lowering
-// emits no call for it.
+// (a variable, its load or store, a step parameter, a view), so lowering
+// emits no call for it; or it never reaches a planned step (dropout's and
+// DropBlock's forward-graph forms, rn.apply_gradients). Every other rn op
+// runs as the kernel family of its name (Codegen/Kernels.h).
 def RN_NoKernel : NativeOpTrait<"NoKernel"> {
   let cppNamespace = "::mlir::rn::OpTrait";
 }

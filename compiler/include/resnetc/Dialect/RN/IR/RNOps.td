@@ -21,7 +21,7 @@ include "mlir/Interfaces/ViewLikeInterface.td"
 // State: variables, loads and stores
 //===----------------------------------------------------------------------===//
 
-def RN_VariableOp : RN_Op<"variable", [Symbol]> {
+def RN_VariableOp : RN_Op<"variable", [Symbol, RN_NoKernel]> {
   let summary = "a persistent tensor of the model (weight, bias, statistic)";
   let description = [{
     Declares one tensor of the model's state at module level. `trainable`
@@ -407,7 +407,7 @@ def RN_FlattenOp : RN_Op<"flatten", [Pure, InferTypeOpAdaptor, RN_NoKernel,
 // Regularisation (identity outside training)
 //===----------------------------------------------------------------------===//
 
-def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType,
+def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType, RN_NoKernel,
     DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
     DeclareOpInterfaceMethods<RN_StepFormOpInterface>]> {
   let summary = "zeroes a fraction `rate` of elements while training";
@@ -425,7 +425,7 @@ def RN_DropoutOp : RN_Op<"dropout", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
-def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType,
+def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType, RN_NoKernel,
     DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>,
     DeclareOpInterfaceMethods<RN_StepFormOpInterface>]> {
   let summary = "drops square blocks of a feature map while training";

@@ -667,7 +667,7 @@ def RN_DropBlockBackwardOp : RN_BackwardOp<"dropblock_backward",
 // Optimizer
 //===----------------------------------------------------------------------===//
 
-def RN_ApplyGradientsOp : RN_Op<"apply_gradients", [
+def RN_ApplyGradientsOp : RN_Op<"apply_gradients", [RN_NoKernel,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     MemoryEffects<[MemWrite]>]> {
   let summary = "the gradients of the trainable variables, for the optimizer";
