@@ -260,6 +260,12 @@ template <typename Fn> Fn symbol(void *library, const char *name) {
   return reinterpret_cast<Fn>(dlsym(library, name));
 }
 
+/// The device of `devices` this process takes for --gpu=`index`: a rank of
+/// an MPI job the index + its place on the machine, modulo the devices.
+int32_t rankDevice(int32_t index, int64_t devices) {
+  return int32_t((index + launcherLocalRank()) % devices);
+}
+
 DeviceInfo probeCuda(int32_t index) {
   void *cuda = openCuda();
   if (!cuda)
@@ -286,7 +292,7 @@ DeviceInfo probeCuda(int32_t index) {
   if (index >= devices)
     fail("--gpu={}, but this machine has {} GPU(s), numbered from 0", index,
          devices);
-  index = (index + launcherLocalRank()) % devices;
+  index = rankDevice(index, devices);
   int device = 0;
   char name[256] = {};
   size_t bytes = 0;
@@ -327,7 +333,7 @@ DeviceInfo probeOpenCL(int32_t index) {
     fail("--gpu={}, but the OpenCL platform has {} device(s), numbered from "
          "0",
          index, found);
-  index = int32_t((uint32_t(index) + uint32_t(launcherLocalRank())) % found);
+  index = rankDevice(index, found);
   void *device = list[index];
   char name[256] = {};
   uint64_t memory = 0, maxAllocation = 0;
@@ -401,12 +407,9 @@ void DeviceMemory::copy(uint8_t *host, int64_t offset, int64_t bytes,
     if (window(&whole, offset, width, rows, &device, deviceDims))
       fail("cannot address bytes {} to {} of the device arena", offset,
            offset + width * rows);
-    halide_buffer_t mirror = device;
+    halide_buffer_t mirror = hostTwin(device, host);
     std::copy(deviceDims, deviceDims + 2, hostDims);
     mirror.dim = hostDims;
-    mirror.device = 0;
-    mirror.device_interface = nullptr;
-    mirror.host = host;
     int status = toDevice ? halide_buffer_copy(nullptr, &mirror,
                                                whole.device_interface, &device)
                           : halide_buffer_copy(nullptr, &device, nullptr,

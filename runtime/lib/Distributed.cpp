@@ -236,9 +236,7 @@ void GradientReducer::start(size_t bucket) {
 }
 
 void GradientReducer::sumOverRanks(halide_buffer_t &output, bool gradients) {
-  int64_t n = 1;
-  for (int32_t d = 0; d < output.dimensions; ++d)
-    n *= output.dim[d].extent;
+  const auto n = int64_t(output.number_of_elements());
   const double start = MPI_Wtime();
   // A GPU kernel's output is a view of the device arena: summed in host
   // memory.

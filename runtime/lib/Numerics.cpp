@@ -32,9 +32,7 @@ const float *hostValues(const halide_buffer_t &buffer, int64_t &count,
   status = 0;
   if (buffer.type.code != halide_type_float || buffer.type.bits != 32)
     return nullptr;
-  count = 1;
-  for (int32_t d = 0; d < buffer.dimensions; ++d)
-    count *= buffer.dim[d].extent;
+  count = int64_t(buffer.number_of_elements());
   if (buffer.host)
     return reinterpret_cast<const float *>(buffer.host);
   scratch.resize(size_t(count));

@@ -28,9 +28,10 @@
 // Open MPI is not CUDA-aware, so on a GPU the gradients go through host
 // memory: once train_step's last backward kernel is queued and has run,
 // each bucket is copied to the host once and its all-reduce started, and
-// when all are done each is copied back once, before the update is queued. The all-reduce overlaps the other
-// buckets' copies, not the backward pass: the host queues the kernels far
-// ahead of the device. Synchronised BatchNorm's sums go the same way.
+// when all are done each is copied back once, before the update is queued.
+// The all-reduce overlaps the other buckets' copies, not the backward pass:
+// the host queues the kernels far ahead of the device. Synchronised
+// BatchNorm's sums go the same way.
 //
 //===----------------------------------------------------------------------===//
 

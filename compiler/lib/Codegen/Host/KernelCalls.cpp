@@ -107,15 +107,14 @@ FailureOr<int64_t> valueOffset(Operation *op, Value value) {
 }
 
 /// The flat update over runs starting at the first parameter, the first
-/// gradient and the first entry of each state run: in place, so the
-/// parameter and state runs are both inputs and outputs. A run spans its
+/// gradient and the first entry of each slot list: in place, so the
+/// parameter and slot runs are both inputs and outputs. A run spans its
 /// tensors, the gaps a GPU's plan leaves between them, and its end up to a
 /// multiple of the plan's alignment (zeros all, which the update keeps).
-FailureOr<KernelCall> flatUpdate(Operation *op, StringRef family,
-                                 ValueRange gradients, ArrayAttr parameters,
-                                 ArrayRef<ArrayAttr> states,
-                                 ValueRange scalars) {
-  FailureOr<int64_t> weights = variableOffset(op, parameters);
+FailureOr<KernelCall> flatUpdate(rn::OptimizerUpdateOpInterface op,
+                                 StringRef family, ValueRange scalars) {
+  ValueRange gradients = op.getGradients();
+  FailureOr<int64_t> weights = variableOffset(op, op.getParameters());
   if (failed(weights))
     return failure();
   FailureOr<int64_t> grads = valueOffset(op, gradients[0]);
@@ -137,8 +136,8 @@ FailureOr<KernelCall> flatUpdate(Operation *op, StringRef family,
   call.spec.family = family.str();
   call.inputs = {{Value(), *weights}, {Value(), *grads}};
   call.outputs = {{Value(), *weights}};
-  for (ArrayAttr state : states) {
-    FailureOr<int64_t> offset = variableOffset(op, state);
+  for (ArrayAttr slots : op.getSlotLists()) {
+    FailureOr<int64_t> offset = variableOffset(op, slots);
     if (failed(offset))
       return failure();
     call.inputs.push_back({Value(), *offset});
@@ -151,16 +150,14 @@ FailureOr<KernelCall> flatUpdate(Operation *op, StringRef family,
 }
 
 FailureOr<KernelCall> callFor(rn::SGDUpdateOp op) {
-  return flatUpdate(op, "sgd_update", op.getGradients(), op.getParameters(),
-                    {op.getMomenta()},
+  return flatUpdate(op, "sgd_update",
                     {op.getLr(), op.getMomentum(), op.getWeightDecay(),
                      op.getNesterov()});
 }
 
 FailureOr<KernelCall> callFor(rn::AdamUpdateOp op) {
   FailureOr<KernelCall> call = flatUpdate(
-      op, "adam_update", op.getGradients(), op.getParameters(),
-      {op.getFirstMoments(), op.getSecondMoments()},
+      op, "adam_update",
       {op.getLr(), op.getBeta1(), op.getBeta2(), op.getEpsilon(),
        op.getWeightDecay(), op.getStep()});
   if (succeeded(call))

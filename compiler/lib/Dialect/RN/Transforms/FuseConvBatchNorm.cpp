@@ -408,8 +408,7 @@ struct FuseConvBatchNorm
     if (auto train = module.lookupSymbol<func::FuncOp>(kTrainStep)) {
       Block &body = train.getBody().front();
       if (!body.getOps<ApplyGradientsOp>().empty() ||
-          !body.getOps<SGDUpdateOp>().empty() ||
-          !body.getOps<AdamUpdateOp>().empty()) {
+          !body.getOps<OptimizerUpdateOpInterface>().empty()) {
         module.emitError("rn-fuse-conv-bn-relu runs before rn-autodiff");
         return signalPassFailure();
       }
