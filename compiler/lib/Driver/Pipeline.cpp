@@ -7,7 +7,7 @@ void resnetc::buildTrainingPipeline(mlir::OpPassManager &pm,
                                     const PipelineOptions &options) {
   pm.addPass(mlir::rn::createBuildTrainStep({options.syncBatchNorm}));
   if (options.fuse)
-    pm.addPass(mlir::rn::createFuseConvBatchNorm({options.fusionReport}));
+    pm.addPass(mlir::rn::createFuseConvBnRelu({options.fusionReport}));
   pm.addPass(mlir::rn::createAutodiff());
   pm.addPass(mlir::rn::createOptimizer());
   pm.addPass(mlir::rn::createPlanMemory(

@@ -62,22 +62,44 @@ LogicalResult ApplyGradientsOp::verifySymbolUses(SymbolTableCollection &symbols)
                             getGradients().getTypes(), true, "parameters");
 }
 
-LogicalResult SGDUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  TypeRange types = getGradients().getTypes();
-  return failure(
-      failed(verifyVariableList(*this, symbols, getParameters(), types, true,
-                                "parameters")) ||
-      failed(verifyVariableList(*this, symbols, getMomenta(), types, false,
-                                "momentum buffers")));
+/// The attribute of `op` that holds `list`, for messages.
+static StringRef listName(Operation *op, ArrayAttr list) {
+  for (NamedAttribute attr : op->getAttrs())
+    if (attr.getValue() == list)
+      return attr.getName().strref();
+  return "slots";
 }
 
-LogicalResult AdamUpdateOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  TypeRange types = getGradients().getTypes();
-  return failure(
-      failed(verifyVariableList(*this, symbols, getParameters(), types, true,
-                                "parameters")) ||
-      failed(verifyVariableList(*this, symbols, getFirstMoments(), types,
-                                false, "first moments")) ||
-      failed(verifyVariableList(*this, symbols, getSecondMoments(), types,
-                                false, "second moments")));
+LogicalResult mlir::rn::verifyOptimizerUpdate(Operation *op) {
+  auto update = cast<OptimizerUpdateOpInterface>(op);
+  size_t gradients = update.getGradients().size();
+  if (gradients == 0)
+    return op->emitOpError("updates no parameter");
+  SmallVector<ArrayAttr> lists{update.getParameters()};
+  llvm::append_range(lists, update.getSlotLists());
+  DenseSet<Attribute> named;
+  for (ArrayAttr list : lists) {
+    if (list.size() != gradients)
+      return op->emitOpError("has ")
+             << gradients << " gradients but " << list.size() << " '"
+             << listName(op, list) << "'";
+    for (Attribute name : list)
+      if (!named.insert(name).second)
+        return op->emitOpError("names ") << name << " twice";
+  }
+  return success();
+}
+
+LogicalResult mlir::rn::verifyUpdatedVariables(
+    OptimizerUpdateOpInterface update, SymbolTableCollection &symbols) {
+  Operation *op = update;
+  TypeRange types = update.getGradients().getTypes();
+  if (failed(verifyVariableList(op, symbols, update.getParameters(), types,
+                                /*trainable=*/true, "parameters")))
+    return failure();
+  for (ArrayAttr slots : update.getSlotLists())
+    if (failed(verifyVariableList(op, symbols, slots, types,
+                                  /*trainable=*/false, listName(op, slots))))
+      return failure();
+  return success();
 }

@@ -166,6 +166,9 @@ def RN_OptimizerUpdateOpInterface : OpInterface<"OptimizerUpdateOpInterface"> {
                     "parameter.",
                     "::llvm::SmallVector<::mlir::ArrayAttr>", "getSlotLists">
   ];
+  // One parameter and one slot of each list per gradient, no variable
+  // named twice (the kernel would update it twice).
+  let verify = [{ return ::mlir::rn::verifyOptimizerUpdate($_op); }];
 }
 
 #endif // RESNETC_DIALECT_RN_IR_RNINTERFACES_TD

@@ -46,6 +46,15 @@ private:
   int64_t salt = 0;
 };
 
+class OptimizerUpdateOpInterface;
+/// OptimizerUpdateOpInterface's verifier: one parameter and one slot of
+/// each list per gradient, no variable named twice.
+LogicalResult verifyOptimizerUpdate(Operation *op);
+/// An optimizer update's symbol check: each parameter a trainable variable
+/// and each slot a variable, of its gradient's type.
+LogicalResult verifyUpdatedVariables(OptimizerUpdateOpInterface update,
+                                     SymbolTableCollection &symbols);
+
 namespace OpTrait {
 /// RN_NoKernel (RNBase.td): lowering emits no call for the op.
 template <typename ConcreteType>

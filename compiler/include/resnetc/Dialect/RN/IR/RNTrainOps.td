@@ -686,9 +686,25 @@ def RN_ApplyGradientsOp : RN_Op<"apply_gradients", [RN_NoKernel,
   let hasVerifier = 1;
 }
 
-def RN_SGDUpdateOp : RN_Op<"sgd_update", [RN_OptimizerUpdateOpInterface,
-    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemRead, MemWrite]>]> {
+// An optimizer's in-place update. `slotLists` lists the attributes that
+// name its slot variables, one list per kind of slot. The interface checks
+// the lists' lengths and names; verifySymbolUses that every name is a
+// variable of its gradient's type, every parameter a trainable one.
+class RN_OptimizerUpdateOp<string mnemonic, string slotLists>
+    : RN_Op<mnemonic, [RN_OptimizerUpdateOpInterface, SymbolUserOpInterface,
+                       MemoryEffects<[MemRead, MemWrite]>]> {
+  let extraClassDeclaration = [{
+    ::llvm::SmallVector<::mlir::ArrayAttr> getSlotLists() {
+      return {}] # slotLists # [{};
+    }
+    ::mlir::LogicalResult verifySymbolUses(
+        ::mlir::SymbolTableCollection &symbols) {
+      return ::mlir::rn::verifyUpdatedVariables(*this, symbols);
+    }
+  }];
+}
+
+def RN_SGDUpdateOp : RN_OptimizerUpdateOp<"sgd_update", "getMomenta()"> {
   let summary = "SGD with momentum, Nesterov and weight decay, in place";
   let description = [{
     For every parameter `w` with gradient `g` and momentum buffer `m`, as
@@ -713,16 +729,10 @@ def RN_SGDUpdateOp : RN_Op<"sgd_update", [RN_OptimizerUpdateOpInterface,
     `(` $gradients `)` `lr` $lr `momentum` $momentum `weight_decay`
     $weight_decay `nesterov` $nesterov attr-dict `:` type($gradients)
   }];
-  let extraClassDeclaration = [{
-    ::llvm::SmallVector<::mlir::ArrayAttr> getSlotLists() {
-      return {getMomenta()};
-    }
-  }];
 }
 
-def RN_AdamUpdateOp : RN_Op<"adam_update", [RN_OptimizerUpdateOpInterface,
-    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    MemoryEffects<[MemRead, MemWrite]>]> {
+def RN_AdamUpdateOp : RN_OptimizerUpdateOp<"adam_update",
+                                           "getFirstMoments(), getSecondMoments()"> {
   let summary = "Adam or AdamW (decoupled weight decay), in place";
   let description = [{
     PyTorch's Adam (`decoupled = false`: weight decay added to the gradient)
@@ -745,11 +755,6 @@ def RN_AdamUpdateOp : RN_Op<"adam_update", [RN_OptimizerUpdateOpInterface,
     `(` $gradients `)` `lr` $lr `beta1` $beta1 `beta2` $beta2 `epsilon`
     $epsilon `weight_decay` $weight_decay `step` $step attr-dict `:`
     type($gradients)
-  }];
-  let extraClassDeclaration = [{
-    ::llvm::SmallVector<::mlir::ArrayAttr> getSlotLists() {
-      return {getFirstMoments(), getSecondMoments()};
-    }
   }];
 }
 

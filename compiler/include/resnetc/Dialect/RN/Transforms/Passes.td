@@ -35,7 +35,7 @@ def BuildTrainStep : Pass<"rn-build-train-step", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
-def FuseConvBatchNorm : Pass<"rn-fuse-conv-bn-relu", "mlir::ModuleOp"> {
+def FuseConvBnRelu : Pass<"rn-fuse-conv-bn-relu", "mlir::ModuleOp"> {
   let summary = "Fuses conv -> BatchNorm -> (add) -> ReLU chains of the steps";
   let description = [{
     Runs after rn-build-train-step and before rn-autodiff. A chain is a
