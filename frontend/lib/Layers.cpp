@@ -95,18 +95,42 @@ FailureOr<Named> nameFor(CallContext &c, llvm::StringRef kind) {
   return Named{*name, c.el.layerLoc(*name, c.callLoc)};
 }
 
-/// Applies `activation = relu` (any one-input layer) to a layer's result.
+/// An activation layer: one tensor in, the same type out, and the op's
+/// floating-point attributes as the layer's optional arguments (each within
+/// +-1e6). The elementwise ones are defined in RNActivations.td.
+struct Activation {
+  struct Param {
+    const char *name;
+    double byDefault;
+  };
+  const char *name;
+  llvm::StringLiteral op;
+  std::vector<Param> params = {};
+  std::vector<int64_t> ranks = {4, 2};
+};
+
+const Activation kActivations[] = {
+    {"relu", rn::ReluOp::getOperationName()},
+    {"leaky_relu", rn::LeakyReluOp::getOperationName(), {{"alpha", 0.01}}},
+    {"sigmoid", rn::SigmoidOp::getOperationName()},
+    {"tanh", rn::TanhOp::getOperationName()},
+    {"gelu", rn::GeluOp::getOperationName()},
+    {"softmax", rn::SoftmaxOp::getOperationName(), {}, {2}},
+};
+
+/// Applies `activation = relu` (any activation layer) to a layer's result.
 FailureOr<DslValue> applyActivation(CallContext &c, FailureOr<DslValue> result) {
   if (failed(result) || !c.given("activation"))
     return result;
   const DslValue &act = c.get("activation");
+  auto named = [&](const Activation &a) { return act.getName() == a.name; };
   if (!act.is(DslValue::Kind::Callable) || act.getBlock() ||
-      !llvm::is_contained({"relu", "leaky_relu", "sigmoid", "tanh", "gelu",
-                           "softmax"},
-                          act.getName())) {
-    c.error("activation") << "activation must be one of relu, leaky_relu, "
-                             "sigmoid, tanh, gelu, softmax or none; got "
-                          << act.describe();
+      llvm::none_of(kActivations, named)) {
+    std::string names;
+    for (const Activation &a : kActivations)
+      names += (names.empty() ? "" : ", ") + std::string(a.name);
+    c.error("activation") << "activation must be one of " << names
+                          << " or none; got " << act.describe();
     return failure();
   }
   return c.el.call(act, {{"", *result, c.callLoc}}, c.loc("activation"));
@@ -274,35 +298,28 @@ FailureOr<DslValue> buildBatchNorm(CallContext &c) {
   return c.el.finishLayer(op.getResult(), named->name, c.callLoc);
 }
 
-/// relu, sigmoid, tanh, gelu, softmax: one tensor in, same type out.
-template <typename OpT>
-FailureOr<DslValue> buildActivation(CallContext &c, const char *kind,
-                                 llvm::ArrayRef<int64_t> ranks = {4, 2}) {
-  FailureOr<DslValue> x = c.tensor("x", ranks);
+FailureOr<DslValue> buildActivation(CallContext &c, const Activation &act) {
+  FailureOr<DslValue> x = c.tensor("x", act.ranks);
   if (failed(x))
     return failure();
-  FailureOr<Named> named = nameFor(c, kind);
+  OpBuilder &builder = c.el.builder;
+  SmallVector<NamedAttribute> attrs;
+  for (const Activation::Param &param : act.params) {
+    FailureOr<double> value = c.number(param.name, -1e6, 1e6);
+    if (failed(value))
+      return failure();
+    attrs.push_back(
+        builder.getNamedAttr(param.name, builder.getF64FloatAttr(*value)));
+  }
+  FailureOr<Named> named = nameFor(c, act.name);
   if (failed(named))
     return failure();
-  auto op = c.el.builder.create<OpT>(named->loc, x->getTensorType(),
-                                     x->getTensor());
-  return c.el.finishLayer(op.getResult(), named->name, c.callLoc);
-}
-
-FailureOr<DslValue> buildLeakyRelu(CallContext &c) {
-  FailureOr<DslValue> x = c.tensor("x", {4, 2});
-  if (failed(x))
-    return failure();
-  FailureOr<double> alpha = c.number("alpha", -1e6, 1e6);
-  if (failed(alpha))
-    return failure();
-  FailureOr<Named> named = nameFor(c, "leaky_relu");
-  if (failed(named))
-    return failure();
-  auto op = c.el.builder.create<rn::LeakyReluOp>(
-      named->loc, x->getTensorType(), x->getTensor(),
-      c.el.builder.getF64FloatAttr(*alpha));
-  return c.el.finishLayer(op.getResult(), named->name, c.callLoc);
+  OperationState state(named->loc, act.op);
+  state.addOperands(x->getTensor());
+  state.addTypes(x->getTensorType());
+  state.addAttributes(attrs);
+  return c.el.finishLayer(builder.create(state)->getResult(0), named->name,
+                          c.callLoc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -614,29 +631,14 @@ void resnetc::addLayerBuiltins(std::vector<Builtin> &t) {
                {required("x"), optional("momentum", DslValue::real(0.9)),
                 optional("epsilon", DslValue::real(1e-5)), optionalNone("name")},
                false, buildBatchNorm});
-  auto activation = [&](const char *name, auto body) {
-    t.push_back({name, Kind::Layer, {required("x"), optionalNone("name")},
-                 false, body});
-  };
-  activation("relu", [](CallContext &c) {
-    return buildActivation<rn::ReluOp>(c, "relu");
-  });
-  activation("sigmoid", [](CallContext &c) {
-    return buildActivation<rn::SigmoidOp>(c, "sigmoid");
-  });
-  activation("tanh", [](CallContext &c) {
-    return buildActivation<rn::TanhOp>(c, "tanh");
-  });
-  activation("gelu", [](CallContext &c) {
-    return buildActivation<rn::GeluOp>(c, "gelu");
-  });
-  activation("softmax", [](CallContext &c) {
-    return buildActivation<rn::SoftmaxOp>(c, "softmax", {2});
-  });
-  t.push_back({"leaky_relu", Kind::Layer,
-               {required("x"), optional("alpha", DslValue::real(0.01)),
-                optionalNone("name")},
-               false, buildLeakyRelu});
+  for (const Activation &act : kActivations) {
+    std::vector<ParamSpec> params{required("x")};
+    for (const Activation::Param &param : act.params)
+      params.push_back(optional(param.name, DslValue::real(param.byDefault)));
+    params.push_back(optionalNone("name"));
+    t.push_back({act.name, Kind::Layer, params, false,
+                 [&act](CallContext &c) { return buildActivation(c, act); }});
+  }
   t.push_back({"add", Kind::Layer,
                {required("x"), required("y"), optionalNone("name")}, true,
                buildAdd});

@@ -58,8 +58,9 @@
 //                        The two new_running_* outputs alias the inputs.
 //   batch_norm (inference)  x, gamma[C], beta[C], running_mean[C], running_var[C]
 //                        floats epsilon                      out y
-//   relu | sigmoid | tanh | gelu (exact erf) | leaky_relu (floats alpha)
-//                        in  x (2-D or 4-D)                  out y
+//   each activation of RNActivations.td (relu, leaky_relu, ...)
+//                        in  x (2-D or 4-D); floats: the op's attributes
+//                                                            out y
 //   softmax              in  x[N,K]                          out y[N,K]
 //   add                  in  a, b (same shape)               out c
 //   concat               in  k >= 2 tensors                  out y (channels joined)
@@ -91,9 +92,9 @@
 //   dense_backward_weights  in x[N,K], dy[N,M]         out dw[M,K], (db[M])
 //   batch_norm_backward     in dy, x, gamma, mean, invstd (batch stats)
 //                           out dx, dgamma[C], dbeta[C]
-//   relu_backward           in dy, y (the relu's output)  out dx
-//   sigmoid_backward | tanh_backward   in dy, y           out dx
-//   gelu_backward | leaky_relu_backward (floats alpha)  in dy, x   out dx
+//   <activation>_backward   in dy, saved (the forward input or output,
+//                           as RNActivations.td says); floats as forward
+//                                                         out dx
 //   max_pool2d_backward     in dy, x; ints as forward     out dx
 //   avg_pool2d_backward     in dy; ints as forward        out dx
 //   global_avg_pool_backward in dy[N,C]                   out dx[N,C,H,W]

@@ -1,6 +1,7 @@
 //===- RNGradients.cpp - each op's vector-Jacobian product ------------------===//
 //
-// GradientOpInterface for every differentiable op. Each builds the backward
+// GradientOpInterface for every differentiable op but the activations,
+// whose gradient RNActivations.td writes. Each builds the backward
 // ops of the gradients it is asked for and nothing else (the stem conv's
 // input gradient, for instance, is never built). The formulas live in the
 // backward ops' kernels; here is only which backward op answers which
@@ -97,7 +98,7 @@ LogicalResult DenseOp::buildGradient(OpBuilder &builder,
 }
 
 //===----------------------------------------------------------------------===//
-// Normalisation and activations
+// Normalisation
 //===----------------------------------------------------------------------===//
 
 LogicalResult
@@ -170,62 +171,6 @@ BatchNormApplyOp::buildGradient(OpBuilder &builder,
   if (getResidual() && needed[7])
     operandGradients[7] = maskedResidual ? backward.getResidualGradient() : dy;
   return success();
-}
-
-/// dx = Backward(dy, saved) for the elementwise activations.
-template <typename BackwardOp, typename... Attrs>
-static LogicalResult activationGradient(OpBuilder &builder, Operation *op,
-                                        Value saved,
-                                        ArrayRef<Value> resultGradients,
-                                        MutableArrayRef<Value> operandGradients,
-                                        Attrs... attrs) {
-  Value dy = resultGradients[0];
-  if (!dy)
-    return success();
-  operandGradients[0] = builder.create<BackwardOp>(
-      op->getLoc(), dy.getType(), dy, saved, attrs...);
-  return success();
-}
-
-LogicalResult ReluOp::buildGradient(OpBuilder &builder,
-                                    ArrayRef<Value> resultGradients,
-                                    ArrayRef<bool>,
-                                    MutableArrayRef<Value> operandGradients) {
-  return activationGradient<ReluBackwardOp>(builder, *this, getResult(),
-                                            resultGradients, operandGradients);
-}
-
-LogicalResult SigmoidOp::buildGradient(OpBuilder &builder,
-                                       ArrayRef<Value> resultGradients,
-                                       ArrayRef<bool>,
-                                       MutableArrayRef<Value> operandGradients) {
-  return activationGradient<SigmoidBackwardOp>(
-      builder, *this, getResult(), resultGradients, operandGradients);
-}
-
-LogicalResult TanhOp::buildGradient(OpBuilder &builder,
-                                    ArrayRef<Value> resultGradients,
-                                    ArrayRef<bool>,
-                                    MutableArrayRef<Value> operandGradients) {
-  return activationGradient<TanhBackwardOp>(builder, *this, getResult(),
-                                            resultGradients, operandGradients);
-}
-
-LogicalResult GeluOp::buildGradient(OpBuilder &builder,
-                                    ArrayRef<Value> resultGradients,
-                                    ArrayRef<bool>,
-                                    MutableArrayRef<Value> operandGradients) {
-  return activationGradient<GeluBackwardOp>(builder, *this, getInput(),
-                                            resultGradients, operandGradients);
-}
-
-LogicalResult LeakyReluOp::buildGradient(OpBuilder &builder,
-                                         ArrayRef<Value> resultGradients,
-                                         ArrayRef<bool>,
-                                         MutableArrayRef<Value> operandGradients) {
-  return activationGradient<LeakyReluBackwardOp>(
-      builder, *this, getInput(), resultGradients, operandGradients,
-      getAlphaAttr());
 }
 
 //===----------------------------------------------------------------------===//

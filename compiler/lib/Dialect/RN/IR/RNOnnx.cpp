@@ -56,24 +56,12 @@ LogicalResult BatchNormOp::exportToOnnx(OnnxGraphBuilder &builder) {
 // Activations
 //===----------------------------------------------------------------------===//
 
-LogicalResult ReluOp::exportToOnnx(OnnxGraphBuilder &builder) {
-  builder.addNode(*this, "Relu");
-  return success();
-}
-
-LogicalResult LeakyReluOp::exportToOnnx(OnnxGraphBuilder &builder) {
-  builder.addNode(*this, "LeakyRelu")
-      .attr("alpha", getAlpha().convertToDouble());
-  return success();
-}
-
-LogicalResult SigmoidOp::exportToOnnx(OnnxGraphBuilder &builder) {
-  builder.addNode(*this, "Sigmoid");
-  return success();
-}
-
-LogicalResult TanhOp::exportToOnnx(OnnxGraphBuilder &builder) {
-  builder.addNode(*this, "Tanh");
+LogicalResult mlir::rn::exportActivation(OnnxGraphBuilder &builder,
+                                        Operation *op, StringRef node) {
+  auto &added = builder.addNode(op, node);
+  for (NamedAttribute attr : op->getAttrs())
+    if (auto real = dyn_cast<FloatAttr>(attr.getValue()))
+      added.attr(attr.getName().strref(), real.getValueAsDouble());
   return success();
 }
 

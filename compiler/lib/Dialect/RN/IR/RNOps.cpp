@@ -282,10 +282,13 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
 // Activations and regularisation
 //===----------------------------------------------------------------------===//
 
-LogicalResult LeakyReluOp::verify() {
-  double alpha = getAlpha().convertToDouble();
-  if (!std::isfinite(alpha))
-    return emitOpError("alpha must be a finite number, got ") << alpha;
+LogicalResult mlir::rn::verifyActivation(Operation *op) {
+  for (NamedAttribute attr : op->getAttrs())
+    if (auto real = dyn_cast<FloatAttr>(attr.getValue());
+        real && !std::isfinite(real.getValueAsDouble()))
+      return op->emitOpError()
+             << attr.getName() << " must be a finite number, got "
+             << real.getValueAsDouble();
   return success();
 }
 

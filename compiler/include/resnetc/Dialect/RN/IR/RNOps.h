@@ -55,6 +55,29 @@ LogicalResult verifyOptimizerUpdate(Operation *op);
 LogicalResult verifyUpdatedVariables(OptimizerUpdateOpInterface update,
                                      SymbolTableCollection &symbols);
 
+/// An activation's verifier (RNActivations.td): its attributes are finite.
+LogicalResult verifyActivation(Operation *op);
+/// An activation as the ONNX node `node` with the op's floating-point
+/// attributes under their own names (LeakyRelu's alpha).
+LogicalResult exportActivation(resnetc::OnnxGraphBuilder &builder,
+                               Operation *op, StringRef node);
+
+/// An activation's gradient (RNActivations.td): its backward op of dy and
+/// `saved` (the forward op's input or result), with the forward op's
+/// attributes.
+template <typename BackwardOp>
+LogicalResult activationGradient(Operation *op, Value saved,
+                                 OpBuilder &builder,
+                                 ArrayRef<Value> resultGradients,
+                                 MutableArrayRef<Value> operandGradients) {
+  Value dy = resultGradients[0];
+  if (dy)
+    operandGradients[0] = builder.create<BackwardOp>(
+        op->getLoc(), TypeRange{dy.getType()}, ValueRange{dy, saved},
+        op->getAttrs());
+  return success();
+}
+
 namespace OpTrait {
 /// RN_NoKernel (RNBase.td): lowering emits no call for the op.
 template <typename ConcreteType>

@@ -175,32 +175,7 @@ def RN_BatchNormOp : RN_Op<"batch_norm", [Pure, InferTypeOpAdaptor,
 // Elementwise activations
 //===----------------------------------------------------------------------===//
 
-class RN_ActivationOp<string mnemonic, string formula, dag extraArgs = (ins),
-                      string attrExample = "">
-    : RN_Op<mnemonic, [Pure, SameOperandsAndResultType,
-                       DeclareOpInterfaceMethods<RN_GradientOpInterface>,
-                       DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
-  let summary = "elementwise " # formula;
-  let description = [{
-    Applies `}] # formula # [{` to every element.
-
-    ```mlir
-    %y = rn.}] # mnemonic # [{ %x }] # attrExample # [{: tensor<8x16x32x32xf32>
-    ```
-  }];
-  let arguments = !con((ins RN_Tensor:$input), extraArgs);
-  let results = (outs RN_Tensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($result)";
-}
-
-def RN_ReluOp : RN_ActivationOp<"relu", "max(x, 0)">;
-def RN_LeakyReluOp : RN_ActivationOp<"leaky_relu", "x > 0 ? x : alpha * x",
-    (ins F64Attr:$alpha), "{alpha = 1.0e-01 : f64} "> {
-  let hasVerifier = 1;
-}
-def RN_SigmoidOp : RN_ActivationOp<"sigmoid", "1 / (1 + exp(-x))">;
-def RN_TanhOp : RN_ActivationOp<"tanh", "tanh(x)">;
-def RN_GeluOp : RN_ActivationOp<"gelu", "x * Phi(x) (Gaussian CDF, exact erf form)">;
+// relu, leaky_relu, sigmoid, tanh, gelu: RNActivations.td.
 
 def RN_SoftmaxOp : RN_Op<"softmax", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<RN_OnnxExportOpInterface>]> {
@@ -446,6 +421,7 @@ def RN_DropBlockOp : RN_Op<"dropblock", [Pure, SameOperandsAndResultType, RN_NoK
 }
 
 include "resnetc/Dialect/RN/IR/RNTrainOps.td"
+include "resnetc/Dialect/RN/IR/RNActivations.td"
 include "resnetc/Dialect/RN/IR/RNFusedOps.td"
 
 #endif // RESNETC_DIALECT_RN_IR_RNOPS_TD

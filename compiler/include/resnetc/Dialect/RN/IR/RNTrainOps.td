@@ -453,39 +453,7 @@ def RN_BatchNormGlobalBackwardOp : RN_BackwardOp<"batch_norm_global_backward",
   }];
 }
 
-/// dx from dy and one saved tensor of the forward op (its result or input).
-class RN_ActivationBackwardOp<string mnemonic, string of, string saved,
-                              dag extraArgs = (ins)>
-    : RN_BackwardOp<mnemonic, of, [AllTypesMatch<["output_gradient", "saved",
-                                                  "input_gradient"]>]> {
-  let description = [{
-    Computes the input gradient from `dy` and the forward op's }] # saved #
-    [{.
-
-    ```mlir
-    %dx = rn.}] # mnemonic # [{ %dy, %saved : tensor<8x16x32x32xf32>
-    ```
-  }];
-  let arguments = !con((ins RN_Tensor:$output_gradient, RN_Tensor:$saved),
-                       extraArgs);
-  let results = (outs RN_Tensor:$input_gradient);
-  let assemblyFormat = [{
-    $output_gradient `,` $saved attr-dict `:` type($input_gradient)
-  }];
-  // AllTypesMatch is the whole rule.
-  let hasVerifier = 0;
-}
-
-def RN_ReluBackwardOp : RN_ActivationBackwardOp<"relu_backward", "rn.relu",
-                                                "result">;
-def RN_SigmoidBackwardOp : RN_ActivationBackwardOp<"sigmoid_backward",
-                                                   "rn.sigmoid", "result">;
-def RN_TanhBackwardOp : RN_ActivationBackwardOp<"tanh_backward", "rn.tanh",
-                                                "result">;
-def RN_GeluBackwardOp : RN_ActivationBackwardOp<"gelu_backward", "rn.gelu",
-                                                "input">;
-def RN_LeakyReluBackwardOp : RN_ActivationBackwardOp<"leaky_relu_backward",
-    "rn.leaky_relu", "input", (ins F64Attr:$alpha)>;
+// The activations' backward ops: RNActivations.td.
 
 def RN_MaxPool2DBackwardOp : RN_BackwardOp<"max_pool2d_backward",
     "rn.max_pool2d"> {
