@@ -149,8 +149,7 @@ private:
                          double &out);
   LogicalResult readData(const ast::RecipeEntry &entry);
   LogicalResult readTransform(const ast::Expr &expr);
-  LogicalResult readDirectory(const ast::RecipeEntry &entry, StringRef key,
-                              StringRef flag);
+  LogicalResult readDirectory(const ast::RecipeEntry &entry, StringRef key);
   LogicalResult readOptimizer(const ast::RecipeEntry &entry);
   LogicalResult readSchedule(const ast::RecipeEntry &entry);
   LogicalResult readLoss(const ast::RecipeEntry &entry);
@@ -341,7 +340,7 @@ LogicalResult RecipeBuilder::readData(const ast::RecipeEntry &entry) {
       if (!needsValidation)
         needsValidation = {child.loc, "`validation_steps`"};
     } else if (child.key == "path") {
-      if (failed(readDirectory(child, "data_path", "--data")))
+      if (failed(readDirectory(child, "data_path")))
         return failure();
     } else {
       return unknownKey(child, {"augment", "validation_split",
@@ -351,11 +350,10 @@ LogicalResult RecipeBuilder::readData(const ast::RecipeEntry &entry) {
   return success();
 }
 
-/// A directory in quotes, kept as the recipe setting `key`: train's default
-/// for `flag`. It reaches train among blank-separated flags, so it may hold
-/// no blank.
+/// A directory in quotes, kept as the recipe setting `key` (rn_recipe's
+/// field of that name, a default of train's flags).
 LogicalResult RecipeBuilder::readDirectory(const ast::RecipeEntry &entry,
-                                           StringRef key, StringRef flag) {
+                                           StringRef key) {
   FailureOr<DslValue> v = single(entry);
   if (failed(v))
     return failure();
@@ -363,12 +361,6 @@ LogicalResult RecipeBuilder::readDirectory(const ast::RecipeEntry &entry,
     el.error(entry.values[0]->getLoc())
         << "`" << entry.key << "` is a directory in quotes, got "
         << v->describe();
-    return failure();
-  }
-  if (StringRef(v->getString()).find_first_of(" \t\n") != StringRef::npos) {
-    el.error(entry.values[0]->getLoc())
-        << "`" << entry.key << "` cannot hold blanks (" << v->str()
-        << "); give it to train as " << flag << "=DIR instead";
     return failure();
   }
   setStr(key, v->getString());
@@ -699,7 +691,7 @@ FailureOr<Recipe> RecipeBuilder::build(const ast::TrainDecl *train) {
         return failure();
       setI64("steps_per_epoch", *v);
     } else if (key == "log") {
-      ok = readDirectory(entry, "log_dir", "--log-dir");
+      ok = readDirectory(entry, "log_dir");
     } else if (key == "early_stopping") {
       ok = readEarlyStopping(entry);
     } else if (key == "reduce_lr_on_plateau") {

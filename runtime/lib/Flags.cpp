@@ -9,7 +9,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <thread>
 
 namespace resnetrt {
@@ -281,7 +283,8 @@ public:
       values[std::string(flag.name)] = {std::string(flag.fallback)};
     setFallback("batch", std::to_string(program.compiled_batch));
     setFallback("optimizer", program.optimizer);
-    readRecipe(program.recipe ? program.recipe : "");
+    if (program.recipe)
+      readRecipe(*program.recipe);
   }
 
   void readArgs(const std::vector<std::string> &args) {
@@ -336,28 +339,45 @@ private:
       found->second.text = std::move(text);
   }
 
-  /// The recipe holds train's flags; a tool with fewer flags takes those it
-  /// has, and still rejects what train would not know.
-  void readRecipe(std::string_view recipe) {
-    size_t pos = 0;
-    while ((pos = recipe.find_first_not_of(" \t\n", pos)) !=
-           std::string_view::npos) {
-      size_t end = std::min(recipe.find_first_of(" \t\n", pos), recipe.size());
-      std::string_view token = recipe.substr(pos, end - pos);
-      pos = end;
-      size_t equals = token.find('=');
-      std::string_view name =
-          equals == std::string_view::npos ? "" : token.substr(2, equals - 2);
-      if (token.substr(0, 2) != "--" || !findFlag(flagTable(), name) ||
-          name == "help")
-        usageError("the compiled recipe has '{}', which this runtime does not "
-                   "know; rebuild the program with the resnetc that matches "
-                   "this runtime",
-                   token);
-      if (findFlag(table, name))
-        values[std::string(name)] = {std::string(token.substr(equals + 1)),
-                                     Origin::Recipe};
-    }
+  /// The recipe's fields as the values of their flags; a tool with fewer
+  /// flags (classify) takes those it has.
+  void readRecipe(const rn_recipe &recipe) {
+    auto text = [](const char *value) -> std::optional<std::string> {
+      if (!value)
+        return std::nullopt;
+      return value;
+    };
+    auto real = [](double value) -> std::optional<std::string> {
+      if (std::isnan(value))
+        return std::nullopt;
+      return fmt::format("{}", value);
+    };
+    auto integer = [](int64_t value) -> std::optional<std::string> {
+      if (value == RN_RECIPE_UNSET)
+        return std::nullopt;
+      return std::to_string(value);
+    };
+    auto boolean = [](int64_t value) -> std::optional<std::string> {
+      if (value == RN_RECIPE_UNSET)
+        return std::nullopt;
+      return value ? "true" : "false";
+    };
+    auto set = [&](std::string_view flag, std::optional<std::string> value) {
+      if (value && findFlag(table, flag))
+        values[std::string(flag)] = {std::move(*value), Origin::Recipe};
+    };
+#define RN_RECIPE_READ_TEXT text
+#define RN_RECIPE_READ_REAL real
+#define RN_RECIPE_READ_INT integer
+#define RN_RECIPE_READ_BOOL boolean
+#define RN_RECIPE_FIELD(kind, field, flag)                                     \
+  set(flag, RN_RECIPE_READ_##kind(recipe.field));
+    RN_RECIPE_FIELDS(RN_RECIPE_FIELD)
+#undef RN_RECIPE_FIELD
+#undef RN_RECIPE_READ_TEXT
+#undef RN_RECIPE_READ_REAL
+#undef RN_RECIPE_READ_INT
+#undef RN_RECIPE_READ_BOOL
   }
 
   const std::vector<FlagInfo> &table;

@@ -4,18 +4,12 @@
 // precedence: the command line, the recipe compiled into the program
 // (rn_program_info.recipe), the fallback in the table in Flags.cpp.
 //
-// The recipe string (what resnetc emits from the DSL's train block) is a
-// whitespace-separated list of `--name=value` tokens using exactly the flag
-// names below; values contain no blanks; booleans are `--name=true|false`.
-// A flag the runtime does not know is an error, so the compiler and the
-// runtime cannot drift apart silently. Example:
-//   --dataset=cifar10 --batch=128 --epochs=160 --optimizer=sgd --lr=0.1
-//   --momentum=0.9 --nesterov=false --weight-decay=1e-4 --schedule=step
-//   --schedule-at=80,120 --schedule-factor=0.1
-//   --augment=random_crop(32,pad=4),flip_horizontal
-//   --normalize=0.4914,0.4822,0.4465/0.2470,0.2435,0.2616
-//   --validation-split=0 --label-smoothing=0 --seed=0
-//
+// The recipe (rn_recipe, what resnetc makes of the DSL's train block) has
+// one field per flag it sets, listed with the flag's name once in
+// RN_RECIPE_FIELDS (Program.h), which both the compiler and the runtime
+// expand; its values go through the same checks as the command line's, and
+// an error names the recipe as their origin.
+
 // The flags (see --help or flagTable() for each one's fallback):
 //   data        --data=DIR --dataset=fashion_mnist|mnist|cifar10|cifar100|
 //               folder --resize=HxW|none --augment=LIST

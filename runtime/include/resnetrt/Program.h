@@ -2,7 +2,7 @@
  *
  * resnetc compiles a model into one object file that defines
  * `rn_program_info`: the model's variables and where they live, the size of
- * its memory arena, the recipe's defaults, and the generated step functions.
+ * its memory arena, its training recipe, and the generated step functions.
  * libresnetrt (data, training loop, checkpoints, the command line) reads that
  * table and nothing else, so the runtime never changes with the model. The
  * same object linked with libresnetrt-classify.a makes `classify`, which
@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 9
+#define RN_PROGRAM_ABI_VERSION 10
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -122,6 +122,70 @@ typedef struct rn_kernel_site {
   int32_t rank_sum_output;
 } rn_kernel_site;
 
+/* The training recipe compiled into the program: the DSL's train block with
+ * every default filled in (resnetc --emit=mlir's module attribute
+ * rn.recipe), which are the defaults of train's flags; the command line
+ * overrides them. RN_RECIPE_FIELDS lists each field once, as
+ * X(KIND, field, "flag"): the compiler fills `field` from rn.recipe's entry
+ * of that name, the runtime reads it as the default of --flag. KIND is TEXT
+ * (a string; lists in the flag's syntax, e.g. schedule_at "80,120"), REAL,
+ * INT or BOOL (0 or 1). A field the recipe leaves out is unset (null text,
+ * NaN, RN_RECIPE_UNSET): the flag keeps the runtime's default. Every field
+ * is 8 bytes, so field i lies at offset 8 * i. */
+#define RN_RECIPE_FIELDS(X)                                                   \
+  X(TEXT, dataset, "dataset")                                                 \
+  X(TEXT, data_path, "data")                                                  \
+  X(TEXT, resize, "resize")                                                   \
+  X(TEXT, augment, "augment")                                                 \
+  X(TEXT, normalize, "normalize")                                             \
+  X(REAL, validation_split, "validation-split")                               \
+  X(INT, validation_steps, "validation-steps")                                \
+  X(INT, batch, "batch")                                                      \
+  X(INT, epochs, "epochs")                                                    \
+  X(INT, steps, "steps")                                                      \
+  X(INT, steps_per_epoch, "steps-per-epoch")                                  \
+  X(TEXT, optimizer, "optimizer")                                             \
+  X(REAL, lr, "lr")                                                           \
+  X(REAL, momentum, "momentum")                                               \
+  X(BOOL, nesterov, "nesterov")                                               \
+  X(REAL, weight_decay, "weight-decay")                                       \
+  X(REAL, beta1, "beta1")                                                     \
+  X(REAL, beta2, "beta2")                                                     \
+  X(REAL, epsilon, "eps")                                                     \
+  X(BOOL, keras_epsilon, "keras-epsilon")                                     \
+  X(REAL, label_smoothing, "label-smoothing")                                 \
+  X(TEXT, schedule, "schedule")                                               \
+  X(TEXT, schedule_at, "schedule-at")                                         \
+  X(REAL, schedule_factor, "schedule-factor")                                 \
+  X(REAL, warmup_epochs, "warmup-epochs")                                     \
+  X(REAL, min_lr, "min-lr")                                                   \
+  X(REAL, max_lr, "max-lr")                                                   \
+  X(REAL, pct_start, "pct-start")                                             \
+  X(TEXT, early_stopping, "early-stopping")                                   \
+  X(INT, early_stopping_patience, "early-stopping-patience")                  \
+  X(REAL, early_stopping_min_delta, "early-stopping-min-delta")               \
+  X(BOOL, restore_best, "restore-best")                                       \
+  X(TEXT, reduce_lr_on_plateau, "reduce-lr-on-plateau")                       \
+  X(REAL, plateau_factor, "plateau-factor")                                   \
+  X(INT, plateau_patience, "plateau-patience")                                \
+  X(REAL, plateau_min_delta, "plateau-min-delta")                             \
+  X(REAL, plateau_min_lr, "plateau-min-lr")                                   \
+  X(INT, plateau_cooldown, "plateau-cooldown")                                \
+  X(INT, seed, "seed")                                                        \
+  X(TEXT, log_dir, "log-dir")
+
+#define RN_RECIPE_UNSET INT64_MIN
+#define RN_RECIPE_TYPE_TEXT const char *
+#define RN_RECIPE_TYPE_REAL double
+#define RN_RECIPE_TYPE_INT int64_t
+#define RN_RECIPE_TYPE_BOOL int64_t
+
+typedef struct rn_recipe {
+#define RN_RECIPE_FIELD(kind, field, flag) RN_RECIPE_TYPE_##kind field;
+  RN_RECIPE_FIELDS(RN_RECIPE_FIELD)
+#undef RN_RECIPE_FIELD
+} rn_recipe;
+
 typedef struct rn_program {
   int32_t abi_version;               /* RN_PROGRAM_ABI_VERSION */
   const char *model_name;
@@ -138,11 +202,7 @@ typedef struct rn_program {
   int32_t num_variables;
   const rn_variable *variables;
   const char *optimizer;             /* "sgd", "adam" or "adamw" */
-  const char *recipe;                /* defaults of train's flags, e.g.
-                                        "--batch=128 --epochs=160 ...":
-                                        blank-separated --name=value tokens,
-                                        names and values as in
-                                        runtime/include/resnetrt/Flags.h */
+  const rn_recipe *recipe;           /* defaults of train's flags */
   int32_t train_kernels, eval_kernels; /* kernel calls per step, for reports */
   /* The trainable parameters the optimizer updates are one dense run of
    * parameters_bytes at parameters_offset (fixed), in the order of the

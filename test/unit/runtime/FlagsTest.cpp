@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace resnetrt;
 using namespace resnetrt::test;
 
@@ -26,9 +28,9 @@ std::string flagError(const std::vector<std::string> &args,
   return "";
 }
 
-rn_program withRecipe(const char *recipe) {
+rn_program withRecipe(const rn_recipe &recipe) {
   rn_program program = mnistLogistic();
-  program.recipe = recipe;
+  program.recipe = &recipe;
   return program;
 }
 
@@ -54,7 +56,8 @@ TEST(FlagsTest, DefaultsComeFromTheRecipe) {
 }
 
 TEST(FlagsTest, FallbacksFillWhatTheRecipeLeavesOut) {
-  Options options = parseFlags(withRecipe(""), {});
+  rn_recipe unset = unsetRecipe();
+  Options options = parseFlags(withRecipe(unset), {});
   EXPECT_EQ(options.batch, 64); // compiled_batch
   EXPECT_EQ(options.optimizer, "sgd");
   EXPECT_EQ(options.epochs, 1);
@@ -184,13 +187,47 @@ TEST(FlagsTest, DeviceAndModeConflicts) {
 }
 
 TEST(FlagsTest, TheRecipeIsCheckedToo) {
-  EXPECT_CONTAINS(flagError({}, withRecipe("--batch=64 --learning-rate=1")),
-                  "the compiled recipe has '--learning-rate=1', which this "
-                  "runtime does not know");
-  EXPECT_CONTAINS(flagError({}, withRecipe("--lr=fast")),
-                  "--lr=fast (from the compiled recipe): expected a number");
-  EXPECT_CONTAINS(flagError({}, withRecipe("--help=true")),
-                  "the compiled recipe has '--help=true'");
+  rn_recipe recipe = unsetRecipe();
+  recipe.lr = -1;
+  EXPECT_CONTAINS(flagError({}, withRecipe(recipe)),
+                  "--lr=-1 (from the compiled recipe): expected a number");
+  recipe = unsetRecipe();
+  recipe.schedule = "sometimes";
+  EXPECT_CONTAINS(flagError({}, withRecipe(recipe)),
+                  "--schedule=sometimes (from the compiled recipe)");
+}
+
+TEST(FlagsTest, EveryRecipeFieldIsOneOfTrainsFlags) {
+  // RN_RECIPE_FIELDS names the flag each field sets; a misspelt one would
+  // silently never reach the run.
+  std::vector<std::string> flags;
+#define RN_RECIPE_FIELD(kind, field, flag) flags.push_back(flag);
+  RN_RECIPE_FIELDS(RN_RECIPE_FIELD)
+#undef RN_RECIPE_FIELD
+  for (const std::string &flag : flags)
+    EXPECT_TRUE(std::any_of(flagTable().begin(), flagTable().end(),
+                            [&](const FlagInfo &info) {
+      return info.name == flag;
+    })) << flag;
+}
+
+TEST(FlagsTest, RecipeValuesReadBackExactly) {
+  // Reals go through text on their way to the options: the shortest text
+  // that reads back as the same double.
+  rn_recipe recipe = unsetRecipe();
+  recipe.lr = 0.1;
+  recipe.beta2 = 0.999;
+  recipe.weight_decay = 5e-4;
+  recipe.epsilon = 1e-7;
+  recipe.keras_epsilon = 1;
+  recipe.epochs = 26;
+  Options options = parseFlags(withRecipe(recipe), {});
+  EXPECT_EQ(options.schedule.lr, 0.1);
+  EXPECT_EQ(options.beta2, 0.999);
+  EXPECT_EQ(options.weightDecay, 5e-4);
+  EXPECT_EQ(options.eps, 1e-7);
+  EXPECT_TRUE(options.kerasEpsilon);
+  EXPECT_EQ(options.epochs, 26);
 }
 
 TEST(FlagsTest, HelpListsEveryFlagWithItsDefault) {

@@ -257,7 +257,7 @@ template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
        0},
   };
 
-  static rn_program program(const char *name, const char *recipe) {
+  static rn_program program(const char *name, const rn_recipe *recipe) {
     rn_program p{};
     p.abi_version = RN_PROGRAM_ABI_VERSION;
     p.model_name = name;
@@ -291,13 +291,53 @@ template <int H, int W, int C, int K, bool Folded = false> struct Logistic {
 
 } // namespace
 
+rn_recipe unsetRecipe() {
+  rn_recipe recipe;
+#define RN_RECIPE_UNSET_TEXT nullptr
+#define RN_RECIPE_UNSET_REAL std::nan("")
+#define RN_RECIPE_UNSET_INT RN_RECIPE_UNSET
+#define RN_RECIPE_UNSET_BOOL RN_RECIPE_UNSET
+#define RN_RECIPE_FIELD(kind, field, flag) recipe.field = RN_RECIPE_UNSET_##kind;
+  RN_RECIPE_FIELDS(RN_RECIPE_FIELD)
+#undef RN_RECIPE_FIELD
+  return recipe;
+}
+
+namespace {
+
+/// The recipe of an SGD run with these settings, the rest as resnetc
+/// leaves them by default.
+rn_recipe sgdRecipe(const char *dataset, int64_t batch, int64_t epochs,
+                    double lr, double momentum, double weightDecay,
+                    const char *schedule) {
+  rn_recipe r = unsetRecipe();
+  r.dataset = dataset;
+  r.batch = batch;
+  r.epochs = epochs;
+  r.optimizer = "sgd";
+  r.lr = lr;
+  r.momentum = momentum;
+  r.nesterov = 0;
+  r.weight_decay = weightDecay;
+  r.schedule = schedule;
+  r.validation_split = 0;
+  r.label_smoothing = 0;
+  r.seed = 0;
+  return r;
+}
+
+} // namespace
+
 const rn_program &mnistLogistic() {
-  static const rn_program program = Logistic<28, 28, 1, 10>::program(
-      "logistic_mnist",
-      "--dataset=fashion_mnist --batch=64 --epochs=1 --optimizer=sgd "
-      "--lr=0.02 --momentum=0.9 --nesterov=false --weight-decay=0 "
-      "--schedule=cosine --augment=none --normalize=0.286/0.353 "
-      "--validation-split=0 --label-smoothing=0 --seed=0");
+  static const rn_recipe recipe = [] {
+    rn_recipe r =
+        sgdRecipe("fashion_mnist", 64, 1, 0.02, 0.9, 0, "cosine");
+    r.augment = "none";
+    r.normalize = "0.286/0.353";
+    return r;
+  }();
+  static const rn_program program =
+      Logistic<28, 28, 1, 10>::program("logistic_mnist", &recipe);
   return program;
 }
 
@@ -308,14 +348,16 @@ const rn_program &mnistLogisticFolded() {
 }
 
 const rn_program &cifarLogistic() {
-  static const rn_program program = Logistic<32, 32, 3, 10>::program(
-      "logistic_cifar",
-      "--dataset=cifar10 --batch=128 --epochs=160 --optimizer=sgd --lr=0.1 "
-      "--momentum=0.9 --weight-decay=1e-4 --schedule=step "
-      "--schedule-at=80,120 --schedule-factor=0.1 "
-      "--augment=random_crop(32,pad=4),flip_horizontal "
-      "--normalize=0.4914,0.4822,0.4465/0.2470,0.2435,0.2616 "
-      "--validation-split=0 --label-smoothing=0 --seed=0");
+  static const rn_recipe recipe = [] {
+    rn_recipe r = sgdRecipe("cifar10", 128, 160, 0.1, 0.9, 1e-4, "step");
+    r.schedule_at = "80,120";
+    r.schedule_factor = 0.1;
+    r.augment = "random_crop(32,pad=4),flip_horizontal";
+    r.normalize = "0.4914,0.4822,0.4465/0.2470,0.2435,0.2616";
+    return r;
+  }();
+  static const rn_program program =
+      Logistic<32, 32, 3, 10>::program("logistic_cifar", &recipe);
   return program;
 }
 

@@ -40,6 +40,9 @@ struct ProgramHooks {
 extern ProgramHooks hooks;
 
 /// 28x28x1 images, 10 classes: MNIST and Fashion-MNIST.
+/// An rn_recipe with every field unset (the runtime's fallbacks).
+rn_recipe unsetRecipe();
+
 const rn_program &mnistLogistic();
 /// 32x32x3 images, 10 classes: CIFAR-10.
 const rn_program &cifarLogistic();

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace resnetc {
@@ -28,9 +29,14 @@ struct ProgramVariable {
   int64_t fanIn, fanOut;
 };
 
+/// One field of rn_recipe, in the order of Program.h's RN_RECIPE_FIELDS:
+/// unset, text, a real, or an integer (INT and BOOL fields).
+using RecipeValue = std::variant<std::monostate, std::string, double, int64_t>;
+
 /// Everything rn_program_info holds but the step functions.
 struct ProgramInfo {
-  std::string modelName, target, optimizer, recipeFlags;
+  std::string modelName, target, optimizer;
+  std::vector<RecipeValue> recipe; ///< rn_recipe's fields
   std::string deviceApi; ///< "cuda", "opencl", or "" for the CPU.
   std::string fingerprint; ///< programFingerprint()
   int64_t alignment = 64;
@@ -54,8 +60,10 @@ std::string programFingerprint(mlir::ModuleOp planned,
                                llvm::StringRef kernelTarget,
                                llvm::StringRef scheduler);
 
-/// The recipe (`rn.recipe`) as the default flags of `train`.
-std::string recipeFlags(mlir::DictionaryAttr recipe);
+/// The recipe (`rn.recipe`) as rn_recipe's fields, the defaults of train's
+/// flags; an error at `module` for an entry no field holds.
+mlir::FailureOr<std::vector<RecipeValue>>
+recipeValues(mlir::Operation *module, mlir::DictionaryAttr recipe);
 
 /// Translates a module after rn-lower-to-llvm to LLVM IR, adds
 /// rn_program_info, optimises, and writes an x86-64 object (or, with

@@ -31,6 +31,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 
+#include <cmath>
 #include <cstddef>
 #include <string_view>
 
@@ -140,7 +141,11 @@ FailureOr<ProgramInfo> resnetc::collectProgramInfo(ModuleOp planned) {
     return planned.emitError("eval_step's logits are not per-sample");
   info.logitsOffset = logitsSlot.getOffset();
   info.optimizer = recipe.getAs<StringAttr>("optimizer").str();
-  info.recipeFlags = recipeFlags(recipe);
+  FailureOr<std::vector<RecipeValue>> recipeFields =
+      recipeValues(planned, recipe);
+  if (failed(recipeFields))
+    return failure();
+  info.recipe = std::move(*recipeFields);
 
   // Roles: the step stores state; the optimizer names its slots.
   llvm::StringSet<> stored, slots;
@@ -204,94 +209,53 @@ std::string resnetc::programFingerprint(ModuleOp planned,
   return llvm::toHex(llvm::ArrayRef(hash).take_front(16), /*LowerCase=*/true);
 }
 
-std::string resnetc::recipeFlags(DictionaryAttr recipe) {
-  std::string flags;
-  llvm::raw_string_ostream os(flags);
-  auto flag = [&](StringRef name) -> llvm::raw_ostream & {
-    os << (flags.empty() ? "" : " ") << "--" << name << "=";
-    return os;
-  };
-  // Shortest text that reads back as the same float: 0.999, 1e-08.
-  auto real = [](double v) { return llvm::formatv("{0}", llvm::format("%.9g", v)); };
-  auto number = [&](StringRef key) {
-    Attribute a = recipe.get(key);
-    if (auto f = dyn_cast_or_null<FloatAttr>(a))
-      os << real(f.getValueAsDouble());
-    else if (auto i = dyn_cast_or_null<IntegerAttr>(a))
-      os << i.getInt();
-  };
-  auto simple = [&](StringRef key, StringRef name) {
-    if (recipe.get(key)) {
-      flag(name);
-      number(key);
-    }
-  };
-  auto boolean = [&](StringRef key, StringRef name) {
-    if (auto value = recipe.getAs<BoolAttr>(key))
-      flag(name) << (value.getValue() ? "true" : "false");
-  };
-  if (auto dataset = recipe.getAs<StringAttr>("dataset"))
-    flag("dataset") << dataset.getValue();
-  if (auto path = recipe.getAs<StringAttr>("data_path"))
-    flag("data") << path.getValue();
-  simple("batch", "batch");
-  simple("epochs", "epochs");
-  simple("steps", "steps");
-  flag("optimizer") << recipe.getAs<StringAttr>("optimizer").getValue();
-  simple("lr", "lr");
-  simple("momentum", "momentum");
-  boolean("nesterov", "nesterov");
-  simple("weight_decay", "weight-decay");
-  simple("beta1", "beta1");
-  simple("beta2", "beta2");
-  simple("epsilon", "eps");
-  boolean("keras_epsilon", "keras-epsilon");
-  flag("schedule") << recipe.getAs<StringAttr>("schedule").getValue();
+namespace {
+
+/// rn_recipe's fields, from RN_RECIPE_FIELDS.
+enum class RecipeKind { TEXT, REAL, INT, BOOL };
+struct RecipeField {
+  RecipeKind kind;
+  llvm::StringLiteral name;
+};
+constexpr RecipeField kRecipeFields[] = {
+#define RN_RECIPE_FIELD(kind, field, flag) {RecipeKind::kind, #field},
+    RN_RECIPE_FIELDS(RN_RECIPE_FIELD)
+#undef RN_RECIPE_FIELD
+};
+#define RN_RECIPE_FIELD(kind, field, flag) +1
+static_assert(sizeof(rn_recipe) == 8 * (0 RN_RECIPE_FIELDS(RN_RECIPE_FIELD)),
+              "every rn_recipe field is 8 bytes: update recipeTable()");
+#undef RN_RECIPE_FIELD
+
+/// Shortest text that reads back as the same float: 0.999, 1e-08.
+std::string shortest(double v) {
+  return llvm::formatv("{0}", llvm::format("%.9g", v)).str();
+}
+
+/// The recipe's lists as the text of their flags (runtime/lib/Flags.h):
+/// schedule_at "80,120"; the augment list split into resize "32x32",
+/// augment "random_crop(32,pad=4),flip_horizontal" (or "none") and
+/// normalize "m1,m2,m3/s1,s2,s3".
+llvm::StringMap<std::string> listTexts(DictionaryAttr recipe) {
+  llvm::StringMap<std::string> texts;
   if (auto at = recipe.getAs<DenseI64ArrayAttr>("schedule_at")) {
-    flag("schedule-at");
+    llvm::raw_string_ostream os(texts["schedule_at"]);
     llvm::interleave(at.asArrayRef(), os, ",");
   }
-  simple("schedule_factor", "schedule-factor");
-  simple("warmup_epochs", "warmup-epochs");
-  simple("min_lr", "min-lr");
-  simple("max_lr", "max-lr");
-  simple("pct_start", "pct-start");
-  simple("label_smoothing", "label-smoothing");
-  simple("validation_split", "validation-split");
-  simple("validation_steps", "validation-steps");
-  simple("steps_per_epoch", "steps-per-epoch");
-  if (auto metric = recipe.getAs<StringAttr>("early_stopping")) {
-    flag("early-stopping") << metric.getValue();
-    simple("early_stopping_patience", "early-stopping-patience");
-    simple("early_stopping_min_delta", "early-stopping-min-delta");
-    boolean("restore_best", "restore-best");
-  }
-  if (auto metric = recipe.getAs<StringAttr>("reduce_lr_on_plateau")) {
-    flag("reduce-lr-on-plateau") << metric.getValue();
-    simple("plateau_factor", "plateau-factor");
-    simple("plateau_patience", "plateau-patience");
-    simple("plateau_min_delta", "plateau-min-delta");
-    simple("plateau_min_lr", "plateau-min-lr");
-    simple("plateau_cooldown", "plateau-cooldown");
-  }
-  simple("seed", "seed");
-  if (auto dir = recipe.getAs<StringAttr>("log_dir"))
-    flag("log-dir") << dir.getValue();
-  // Transforms, in the runtime's syntax (runtime/lib/Flags.h):
-  // --augment=random_crop(32,pad=4),flip_horizontal
-  // --normalize=m1,m2,m3/s1,s2,s3
-  std::string augment, normalize;
-  for (Attribute a : recipe.getAs<ArrayAttr>("augment")) {
+  std::string augment;
+  llvm::raw_string_ostream aug(augment);
+  auto transforms = recipe.getAs<ArrayAttr>("augment");
+  for (Attribute a : transforms ? transforms.getValue() : ArrayRef<Attribute>()) {
     auto t = cast<DictionaryAttr>(a);
     StringRef kind = t.getAs<StringAttr>("kind").getValue();
     if (kind == "resize") { // once, when loading: a flag of its own
       ArrayRef<int64_t> size = t.getAs<DenseI64ArrayAttr>("size");
-      flag("resize") << size[0] << "x" << size[1];
+      texts["resize"] = llvm::formatv("{0}x{1}", size[0], size[1]).str();
       continue;
     }
     if (kind == "normalize") {
-      llvm::raw_string_ostream n(normalize);
-      auto print = [&](double v) { n << real(v); };
+      llvm::raw_string_ostream n(texts["normalize"]);
+      auto print = [&](double v) { n << shortest(v); };
       llvm::interleave(t.getAs<DenseF64ArrayAttr>("mean").asArrayRef(), n,
                        print, ",");
       n << "/";
@@ -299,7 +263,6 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
                        print, ",");
       continue;
     }
-    llvm::raw_string_ostream aug(augment);
     aug << (augment.empty() ? "" : ",") << kind;
     if (auto size = t.getAs<DenseI64ArrayAttr>("size")) {
       aug << "(" << size[0]; // crops are square
@@ -308,10 +271,66 @@ std::string resnetc::recipeFlags(DictionaryAttr recipe) {
       aug << ")";
     }
   }
-  flag("augment") << (augment.empty() ? "none" : augment);
-  if (!normalize.empty())
-    flag("normalize") << normalize;
-  return flags;
+  texts["augment"] = augment.empty() ? "none" : augment;
+  return texts;
+}
+
+} // namespace
+
+FailureOr<std::vector<RecipeValue>>
+resnetc::recipeValues(Operation *module, DictionaryAttr recipe) {
+  llvm::StringMap<std::string> lists = listTexts(recipe);
+  std::vector<RecipeValue> values;
+  for (const RecipeField &field : kRecipeFields) {
+    Attribute attr = recipe.get(field.name);
+    auto wrong = [&](StringRef expected) {
+      return module->emitError("rn.recipe's '")
+             << field.name << "' is " << attr << ", not " << expected;
+    };
+    RecipeValue value;
+    switch (field.kind) {
+    case RecipeKind::TEXT:
+      if (auto list = lists.find(field.name); list != lists.end())
+        value = list->second;
+      else if (auto text = dyn_cast_or_null<StringAttr>(attr))
+        value = text.str();
+      else if (attr)
+        return wrong("a string");
+      break;
+    case RecipeKind::REAL:
+      if (auto real = dyn_cast_or_null<FloatAttr>(attr))
+        value = real.getValueAsDouble();
+      else if (auto integer = dyn_cast_or_null<IntegerAttr>(attr))
+        value = double(integer.getInt());
+      else if (attr)
+        return wrong("a number");
+      break;
+    case RecipeKind::INT:
+      if (auto integer = dyn_cast_or_null<IntegerAttr>(attr);
+          integer && !integer.getType().isInteger(1))
+        value = integer.getInt();
+      else if (attr)
+        return wrong("an integer");
+      break;
+    case RecipeKind::BOOL:
+      if (auto flag = dyn_cast_or_null<BoolAttr>(attr))
+        value = int64_t(flag.getValue());
+      else if (attr)
+        return wrong("true or false");
+      break;
+    }
+    values.push_back(std::move(value));
+  }
+  // One vocabulary: an entry with no field would never reach train.
+  for (NamedAttribute entry : recipe)
+    if (llvm::none_of(kRecipeFields, [&](const RecipeField &field) {
+          return field.name == entry.getName().strref();
+        }))
+      return module->emitError("rn.recipe has '")
+             << entry.getName().strref()
+             << "', which rn_recipe (runtime/include/resnetrt/Program.h) has "
+                "no field for";
+  return values;
 }
 
 //===----------------------------------------------------------------------===//
@@ -349,6 +368,8 @@ private:
     return global;
   }
   llvm::Constant *variable(const ProgramVariable &v, size_t index);
+  /// The rn_recipe struct.
+  llvm::Constant *recipeTable(const std::vector<RecipeValue> &recipe);
   /// The rn_kernel_site array; null when there are no sites.
   llvm::Constant *siteTable(ArrayAttr sites);
 
@@ -393,6 +414,40 @@ llvm::Constant *TableBuilder::variable(const ProgramVariable &v,
             i64(v.initSeed), i64(v.fanIn), i64(v.fanOut)});
 }
 
+llvm::Constant *
+TableBuilder::recipeTable(const std::vector<RecipeValue> &recipe) {
+  SmallVector<llvm::Constant *> fields;
+  for (auto [field, value] : llvm::zip_equal(kRecipeFields, recipe)) {
+    llvm::Constant *constant = nullptr;
+    switch (field.kind) {
+    case RecipeKind::TEXT:
+      constant = std::holds_alternative<std::string>(value)
+                     ? string(std::get<std::string>(value),
+                              "rn.recipe." + field.name)
+                     : llvm::ConstantPointerNull::get(
+                           llvm::PointerType::getUnqual(ctx));
+      break;
+    case RecipeKind::REAL:
+      constant = llvm::ConstantFP::get(
+          llvm::Type::getDoubleTy(ctx),
+          std::holds_alternative<double>(value) ? std::get<double>(value)
+                                                : std::nan(""));
+      break;
+    case RecipeKind::INT:
+    case RecipeKind::BOOL:
+      constant = i64(std::holds_alternative<int64_t>(value)
+                         ? std::get<int64_t>(value)
+                         : RN_RECIPE_UNSET);
+      break;
+    }
+    fields.push_back(constant);
+  }
+  llvm::Constant *init = llvm::ConstantStruct::getAnon(ctx, fields);
+  return new llvm::GlobalVariable(module, init->getType(), true,
+                                  llvm::GlobalValue::PrivateLinkage, init,
+                                  "rn.recipe");
+}
+
 void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
   SmallVector<llvm::Constant *> variables;
   for (auto [i, v] : llvm::enumerate(info.variables))
@@ -435,7 +490,7 @@ void TableBuilder::build(const ProgramInfo &info, ArrayAttr sites) {
             i64(info.lossOffset), i64(info.correctOffset),
             i32(info.variables.size()), table,
             string(info.optimizer, "rn.optimizer"),
-            string(info.recipeFlags, "rn.recipe"), i32(info.trainKernels),
+            recipeTable(info.recipe), i32(info.trainKernels),
             i32(info.evalKernels), i64(info.parametersOffset),
             i64(info.gradientsOffset), i64(info.parametersBytes),
             function(stepSymbol(rn::kTrainStep)),
