@@ -60,6 +60,20 @@ const char *schedulerName(Scheduler scheduler);
 /// of Kernels.h). An activation's batch extent is its logical (estimate) value.
 std::vector<int> halideExtents(const TensorSpec &tensor);
 
+/// One Halide dimension of a tensor's buffer as every kernel and its caller
+/// agree on it: dense (each stride the product of the extents inside it),
+/// and for an activation the outermost one, the batch, given at run time
+/// (`extent` is then the compiled batch, an estimate).
+struct BufferDimension {
+  int extent;
+  int64_t stride;
+  bool runtimeExtent;
+};
+/// The dimensions of `tensor`'s buffer, innermost first: the layout the
+/// kernels are compiled for (constrainLayout) and the step's lowering
+/// describes at each call (rn-lower-to-llvm).
+std::vector<BufferDimension> bufferLayout(const TensorSpec &tensor);
+
 } // namespace resnetc::kernels
 
 #endif // RESNETC_CODEGEN_KERNELSPEC_H

@@ -239,7 +239,7 @@ void StepLowering::checkStatus(Value status) {
 
 Value StepLowering::describe(unsigned index, const TensorSpec &tensor,
                              Value host) {
-  std::vector<int> extents = kernels::halideExtents(tensor);
+  std::vector<kernels::BufferDimension> layouts = kernels::bufferLayout(tensor);
   Value buffer = builder.create<LLVM::GEPOp>(
       loc, ptr, bufferType, buffers, ArrayRef<LLVM::GEPArg>{int32_t(index)});
   Value dims = builder.create<LLVM::GEPOp>(
@@ -261,21 +261,17 @@ Value StepLowering::describe(unsigned index, const TensorSpec &tensor,
   store(constant(i8, code), field(buffer, bufferType, 4));
   store(constant(i8, 32), field(buffer, bufferType, 5));
   store(constant(i16, 1), field(buffer, bufferType, 6));
-  store(constant(i32, extents.size()), field(buffer, bufferType, 7));
+  store(constant(i32, layouts.size()), field(buffer, bufferType, 7));
   store(dims, field(buffer, bufferType, 8));
   store(null, field(buffer, bufferType, 9));
-  int64_t stride = 1;
-  for (size_t d = 0; d < extents.size(); ++d) {
-    Value dim = builder.create<LLVM::GEPOp>(loc, ptr, dimensionType, dims,
-                                            ArrayRef<LLVM::GEPArg>{int32_t(d)});
-    bool runtimeBatch =
-        tensor.kind == TensorKind::Activation && d + 1 == extents.size();
+  for (auto [d, layout] : llvm::enumerate(layouts)) {
+    Value dim = builder.create<LLVM::GEPOp>(
+        loc, ptr, dimensionType, dims, ArrayRef<LLVM::GEPArg>{int32_t(d)});
     store(constant(i32, 0), field(dim, dimensionType, 0));
-    store(runtimeBatch ? batch : constant(i32, extents[d]),
+    store(layout.runtimeExtent ? batch : constant(i32, layout.extent),
           field(dim, dimensionType, 1));
-    store(constant(i32, stride), field(dim, dimensionType, 2));
+    store(constant(i32, layout.stride), field(dim, dimensionType, 2));
     store(constant(i32, 0), field(dim, dimensionType, 3));
-    stride *= extents[d];
   }
   return buffer;
 }

@@ -68,6 +68,18 @@ std::vector<int> halideExtents(const TensorSpec &tensor) {
   return std::vector<int>(s.rbegin(), s.rend());
 }
 
+std::vector<BufferDimension> bufferLayout(const TensorSpec &tensor) {
+  std::vector<int> extents = halideExtents(tensor);
+  std::vector<BufferDimension> dims;
+  int64_t stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    bool batch =
+        tensor.kind == TensorKind::Activation && d + 1 == extents.size();
+    dims.push_back({extents[d], stride, batch});
+    stride *= extents[d];
+  }
+  return dims;
+}
 
 const char *schedulerName(Scheduler scheduler) {
   switch (scheduler) {

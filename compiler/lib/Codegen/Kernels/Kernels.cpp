@@ -34,16 +34,11 @@ std::vector<Argument> Kernel::arguments() const {
 //===----------------------------------------------------------------------===//
 
 void constrainLayout(OutputImageParam buffer, const TensorSpec &tensor) {
-  std::vector<int> extents = halideExtents(tensor);
-  Expr stride = 1;
-  for (size_t d = 0; d < extents.size(); ++d) {
-    bool runtimeBatch =
-        tensor.kind == TensorKind::Activation && d + 1 == extents.size();
-    buffer.dim(d).set_min(0).set_stride(stride);
-    if (runtimeBatch)
-      break;
-    buffer.dim(d).set_extent(extents[d]);
-    stride = stride * extents[d];
+  std::vector<BufferDimension> layout = bufferLayout(tensor);
+  for (size_t d = 0; d < layout.size(); ++d) {
+    buffer.dim(d).set_min(0).set_stride(int(layout[d].stride));
+    if (!layout[d].runtimeExtent)
+      buffer.dim(d).set_extent(layout[d].extent);
   }
 }
 
