@@ -129,12 +129,6 @@ void Ranks::abort(int status) const {
 //===----------------------------------------------------------------------===//
 
 namespace {
-GradientReducer *activeReducer = nullptr;
-
-extern "C" int32_t reduceAfterKernel(int32_t site, halide_buffer_t *outputs,
-                                     int32_t count) {
-  return activeReducer->afterKernel(site, outputs, count);
-}
 
 /// Bytes [begin, end) that a dense host buffer covers.
 std::pair<const uint8_t *, const uint8_t *> span(const halide_buffer_t &b) {
@@ -164,8 +158,7 @@ TrainSites::TrainSites(const rn_program &program) {
 GradientReducer::GradientReducer(const rn_program &program, Arena &arena,
                                  int64_t bucketBytes)
     : program(program), arena(arena), sites(program),
-      gradients(arena.data() + program.gradients_offset),
-      previousHook(rn_kernel_hook) {
+      gradients(arena.data() + program.gradients_offset) {
 
   // The parameters' places in the gradient run, which has their layout
   // (Program.h); the run may end in padding that no kernel writes.
@@ -198,13 +191,6 @@ GradientReducer::GradientReducer(const rn_program &program, Arena &arena,
   started.assign(bucketRanges.size(), false);
   requests.assign(bucketRanges.size(), MPI_REQUEST_NULL);
   startTimes.assign(bucketRanges.size(), 0);
-  activeReducer = this;
-  rn_kernel_hook = reduceAfterKernel;
-}
-
-GradientReducer::~GradientReducer() {
-  rn_kernel_hook = previousHook;
-  activeReducer = nullptr;
 }
 
 bool GradientReducer::synchronisesBatchNorm() const {
@@ -295,9 +281,6 @@ void GradientReducer::waitAll() {
 
 int32_t GradientReducer::afterKernel(int32_t site, halide_buffer_t *outputs,
                                      int32_t count) {
-  if (previousHook)
-    if (int32_t status = previousHook(site, outputs, count))
-      return status;
   if (!sites.contains(site))
     return 0;
   // Called from the step function's frame, so problems are returned, not
@@ -386,15 +369,8 @@ void GradientReducer::endStep(int32_t status) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-GradientAccumulator *activeAccumulator = nullptr;
-
 /// What the hook returns to stop a micro-batch's step before its update.
 constexpr int32_t kMicroBatchDone = 0x4d4221; // "MB!"
-
-extern "C" int32_t accumulateAfterKernel(int32_t site, halide_buffer_t *outputs,
-                                         int32_t count) {
-  return activeAccumulator->afterKernel(site, outputs, count);
-}
 } // namespace
 
 GradientAccumulator::GradientAccumulator(const rn_program &program,
@@ -403,16 +379,7 @@ GradientAccumulator::GradientAccumulator(const rn_program &program,
       sites(program),
       gradients(reinterpret_cast<float *>(arena.data() +
                                           program.gradients_offset)),
-      previousHook(rn_kernel_hook),
-      sum(size_t(program.parameters_bytes) / sizeof(float)) {
-  activeAccumulator = this;
-  rn_kernel_hook = accumulateAfterKernel;
-}
-
-GradientAccumulator::~GradientAccumulator() {
-  rn_kernel_hook = previousHook;
-  activeAccumulator = nullptr;
-}
+      sum(size_t(program.parameters_bytes) / sizeof(float)) {}
 
 void GradientAccumulator::copyState(std::vector<float> &to) const {
   arena.downloadVariables();
@@ -482,9 +449,6 @@ int32_t GradientAccumulator::endMicroBatch(int32_t status) {
 int32_t GradientAccumulator::afterKernel(int32_t site,
                                          halide_buffer_t *outputs,
                                          int32_t count) {
-  if (previousHook)
-    if (int32_t status = previousHook(site, outputs, count))
-      return status;
   if (site != sites.lastBackward)
     return 0;
   try {

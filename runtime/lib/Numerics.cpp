@@ -13,21 +13,16 @@
 #include <cmath>
 #include <vector>
 
-extern "C" {
-int32_t (*rn_kernel_hook)(int32_t, halide_buffer_t *, int32_t) = nullptr;
-}
-
 namespace resnetrt {
 namespace {
 
-const rn_program *checked = nullptr;
-std::string report;
-std::vector<float> scratch; ///< a GPU kernel's output, in host memory
+std::string report; ///< what the last check found
 
-/// The values of a dense f32 buffer in host memory (copied there from a
-/// GPU program's device view: 0 or a Halide error in `status`), or null
-/// for other types; their number in `count`.
-const float *hostValues(const halide_buffer_t &buffer, int64_t &count,
+/// The values of a dense f32 buffer in host memory (copied to `scratch`
+/// from a GPU program's device view: 0 or a Halide error in `status`), or
+/// null for other types; their number in `count`.
+const float *hostValues(const halide_buffer_t &buffer,
+                        std::vector<float> &scratch, int64_t &count,
                         int32_t &status) {
   status = 0;
   if (buffer.type.code != halide_type_float || buffer.type.bits != 32)
@@ -40,12 +35,20 @@ const float *hostValues(const halide_buffer_t &buffer, int64_t &count,
   return scratch.data();
 }
 
-extern "C" int32_t checkOutputs(int32_t site, halide_buffer_t *outputs,
-                                int32_t count) {
+} // namespace
+
+NumericsCheck::NumericsCheck(const rn_program &program) : program(program) {
+  report.clear();
+}
+
+NumericsCheck::~NumericsCheck() = default;
+
+int32_t NumericsCheck::afterKernel(int32_t site, halide_buffer_t *outputs,
+                                   int32_t count) {
   for (int32_t i = 0; i < count; ++i) {
     int64_t elements = 0;
     int32_t status = 0;
-    const float *values = hostValues(outputs[i], elements, status);
+    const float *values = hostValues(outputs[i], scratch, elements, status);
     if (status)
       return status;
     if (!values)
@@ -58,8 +61,8 @@ extern "C" int32_t checkOutputs(int32_t site, halide_buffer_t *outputs,
     int64_t bad = found - values;
     float value = *found;
     rn_kernel_site where{"", "", "", ""};
-    if (site >= 0 && site < checked->num_kernel_sites)
-      where = checked->kernel_sites[site];
+    if (site >= 0 && site < program.num_kernel_sites)
+      where = program.kernel_sites[site];
     report = fmt::format(
         "kernel {} of {} (layer {} at {}) wrote {} to element {} of its "
         "output {} of {}",
@@ -68,19 +71,6 @@ extern "C" int32_t checkOutputs(int32_t site, halide_buffer_t *outputs,
     return kNonFiniteStatus;
   }
   return 0;
-}
-
-} // namespace
-
-NumericsCheck::NumericsCheck(const rn_program &program) {
-  checked = &program;
-  report.clear();
-  rn_kernel_hook = checkOutputs;
-}
-
-NumericsCheck::~NumericsCheck() {
-  rn_kernel_hook = nullptr;
-  checked = nullptr;
 }
 
 std::string nonFiniteReport() { return report; }

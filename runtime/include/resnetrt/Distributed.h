@@ -39,6 +39,7 @@
 #define RESNETRT_DISTRIBUTED_H
 
 #include "resnetrt/Launcher.h"
+#include "resnetrt/KernelHook.h"
 #include "resnetrt/Program.h"
 
 #include <mpi.h>
@@ -127,19 +128,15 @@ struct ReduceTimes {
   int64_t steps = 0;
 };
 
-/// The bucketed, overlapped all-reduce of the gradients (see above). While
-/// alive it is the program's rn_kernel_hook, calling the hook it replaced
-/// (--check-numerics) first.
-class GradientReducer {
+/// The bucketed, overlapped all-reduce of the gradients (see above), done
+/// from a KernelHook.
+class GradientReducer : public KernelHook {
 public:
   /// Buckets of at most `bucketBytes` (0: a quarter of the gradients, at
   /// most 25 MiB), at variable boundaries, the last variables first.
   /// MPI must be initialised (a distributed Ranks).
   GradientReducer(const rn_program &program, Arena &arena,
                   int64_t bucketBytes = 0);
-  ~GradientReducer();
-  GradientReducer(const GradientReducer &) = delete;
-  GradientReducer &operator=(const GradientReducer &) = delete;
 
   /// Before train_step: this rank's images and the global batch's. Each
   /// rank's mean gradient is scaled by its share of the global batch, so
@@ -159,7 +156,7 @@ public:
 
   /// The hook's work for kernel call `site`.
   int32_t afterKernel(int32_t site, struct halide_buffer_t *outputs,
-                      int32_t count);
+                      int32_t count) override;
 
 private:
   struct Range {
@@ -181,7 +178,6 @@ private:
   uint8_t *gradients; ///< in host memory (a GPU program's mirror)
   std::vector<Range> bucketRanges;
   std::vector<int64_t> expected; ///< parameter bytes in each bucket
-  int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
 
   // This step.
   float scale = 1;
@@ -204,13 +200,10 @@ private:
 /// ranks' all-reduce. BatchNorm sees each micro-batch alone (as on M ranks,
 /// or PyTorch's gradient accumulation), and the running statistics each
 /// micro-batch would have left are averaged (as the ranks' are).
-class GradientAccumulator {
+class GradientAccumulator : public KernelHook {
 public:
   GradientAccumulator(const rn_program &program, Arena &arena,
                       int32_t microBatches);
-  ~GradientAccumulator();
-  GradientAccumulator(const GradientAccumulator &) = delete;
-  GradientAccumulator &operator=(const GradientAccumulator &) = delete;
 
   /// Before train_step on micro-batch `index` of `images` out of a batch of
   /// `batchImages`.
@@ -220,7 +213,7 @@ public:
   int32_t endMicroBatch(int32_t status);
 
   int32_t afterKernel(int32_t site, struct halide_buffer_t *outputs,
-                      int32_t count);
+                      int32_t count) override;
 
 private:
   /// The state variables (BatchNorm running statistics), in table order.
@@ -233,7 +226,6 @@ private:
   TrainSites sites;
   float *gradients; ///< in host memory (a GPU program's mirror)
   std::exception_ptr thrown; ///< in the hook, which must not throw
-  int32_t (*previousHook)(int32_t, struct halide_buffer_t *, int32_t);
   std::vector<float> sum;             ///< of the scaled gradients so far
   std::vector<float> stateBefore, stateSum, scratch;
   int32_t index = 0;

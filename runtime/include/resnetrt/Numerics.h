@@ -14,24 +14,32 @@
 #ifndef RESNETRT_NUMERICS_H
 #define RESNETRT_NUMERICS_H
 
+#include "resnetrt/KernelHook.h"
 #include "resnetrt/Program.h"
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace resnetrt {
 
 /// The status a step returns when the check found a non-finite value.
 constexpr int32_t kNonFiniteStatus = 0x4e614e; // "NaN"
 
-/// While alive, every kernel's outputs are checked (rn_kernel_hook).
-class NumericsCheck {
+/// While alive, every kernel's f32 outputs are checked for NaN and
+/// infinity (a KernelHook).
+class NumericsCheck : public KernelHook {
 public:
   explicit NumericsCheck(const rn_program &program);
-  ~NumericsCheck();
-  NumericsCheck(const NumericsCheck &) = delete;
-  NumericsCheck &operator=(const NumericsCheck &) = delete;
+  ~NumericsCheck() override;
+
+  int32_t afterKernel(int32_t site, halide_buffer_t *outputs,
+                      int32_t count) override;
+
+private:
+  const rn_program &program;
+  std::vector<float> scratch; ///< a GPU kernel's output, in host memory
 };
 
 /// What the check found last, e.g. "kernel rn_conv2d_stats_12ab of
