@@ -710,34 +710,126 @@ FailureOr<DslValue> Elaborator::addTensors(const DslValue &lhs, const DslValue &
   return finishLayer(op.getResult(), *name, at);
 }
 
+FailureOr<DslValue> Elaborator::evalLogical(const ast::BinaryExpr &expr,
+                                            const DslValue &lhs) {
+  ast::BinaryOp op = expr.getOp();
+  auto needBool = [&](const DslValue &value, const ast::Expr &side) {
+    if (value.is(DslValue::Kind::Bool))
+      return success();
+    error(side.getLoc()) << "`" << spelling(op) << "` needs true or false, got "
+                         << value.describe();
+    return failure();
+  };
+  if (failed(needBool(lhs, expr.getLhs())))
+    return failure();
+  if (lhs.getBool() == (op == ast::BinaryOp::Or))
+    return lhs;
+  FailureOr<DslValue> rhs = eval(expr.getRhs());
+  if (failed(rhs) || failed(needBool(*rhs, expr.getRhs())))
+    return failure();
+  return *rhs;
+}
+
+FailureOr<DslValue> Elaborator::join(const DslValue &a, const DslValue &b,
+                                     SourceLoc at) {
+  // Checked before joining, so that doubling a value in a loop stops at the
+  // limit instead of allocating past it.
+  bool isString = a.is(DslValue::Kind::String);
+  int64_t size = isString ? int64_t(a.getString().size() + b.getString().size())
+                          : a.getCount() + b.getCount();
+  int64_t limit = isString ? kMaxStringBytes : kMaxListValues;
+  if (size > limit) {
+    error(at) << (isString ? "this string would be " : "this list would hold ")
+              << size << (isString ? " bytes long" : " values")
+              << "; the limit is " << limit;
+    return failure();
+  }
+  DslValue joined;
+  if (isString) {
+    joined = DslValue::string(a.getString() + b.getString());
+  } else {
+    std::vector<DslValue> items = a.getList();
+    items.insert(items.end(), b.getList().begin(), b.getList().end());
+    joined = DslValue::list(std::move(items));
+  }
+  if (failed(checkNewValue(joined, at)))
+    return failure();
+  return joined;
+}
+
+FailureOr<std::optional<DslValue>>
+Elaborator::arithmetic(ast::BinaryOp op, const DslValue &a, const DslValue &b,
+                       SourceLoc at) {
+  bool integers = a.is(DslValue::Kind::Int) && b.is(DslValue::Kind::Int);
+  if (!a.isNumber() || !b.isNumber() || (op == ast::BinaryOp::Mod && !integers))
+    return std::optional<DslValue>();
+  if ((op == ast::BinaryOp::Div || op == ast::BinaryOp::Mod) &&
+      b.getNumber() == 0) {
+    error(at) << "division by zero";
+    return failure();
+  }
+  if (op == ast::BinaryOp::Mod) {
+    // The sign of the divisor, as Python's %.
+    if (b.getInt() == -1)
+      return std::optional(DslValue::integer(0));
+    int64_t r = a.getInt() % b.getInt();
+    return std::optional(DslValue::integer(
+        r != 0 && (r < 0) != (b.getInt() < 0) ? r + b.getInt() : r));
+  }
+  if (op == ast::BinaryOp::Div) {
+    // Integer division stays an integer when it is exact: 64 / 4 is 16.
+    if (integers && b.getInt() != -1 && a.getInt() % b.getInt() == 0)
+      return std::optional(DslValue::integer(a.getInt() / b.getInt()));
+    return std::optional(DslValue::real(a.getNumber() / b.getNumber()));
+  }
+  if (integers) {
+    int64_t result;
+    bool overflow =
+        op == ast::BinaryOp::Add   ? __builtin_add_overflow(a.getInt(), b.getInt(), &result)
+        : op == ast::BinaryOp::Sub ? __builtin_sub_overflow(a.getInt(), b.getInt(), &result)
+                                   : __builtin_mul_overflow(a.getInt(), b.getInt(), &result);
+    if (overflow) {
+      error(at) << "integer overflow in " << a.str() << " " << spelling(op)
+                << " " << b.str();
+      return failure();
+    }
+    return std::optional(DslValue::integer(result));
+  }
+  double x = a.getNumber(), y = b.getNumber();
+  return std::optional(DslValue::real(op == ast::BinaryOp::Add   ? x + y
+                                      : op == ast::BinaryOp::Sub ? x - y
+                                                                 : x * y));
+}
+
+/// `== != < <= > >=`; null when ordering values that are not numbers.
+static std::optional<DslValue> compare(ast::BinaryOp op, const DslValue &a,
+                                       const DslValue &b) {
+  if (op == ast::BinaryOp::Eq || op == ast::BinaryOp::Ne) {
+    bool equal;
+    if (a.isNumber() && b.isNumber())
+      equal = a.getNumber() == b.getNumber();
+    else if (a.getKind() != b.getKind())
+      equal = false;
+    else
+      equal = a.str() == b.str();
+    return DslValue::boolean(equal == (op == ast::BinaryOp::Eq));
+  }
+  if (!a.isNumber() || !b.isNumber())
+    return std::nullopt;
+  double x = a.getNumber(), y = b.getNumber();
+  return DslValue::boolean(op == ast::BinaryOp::Lt   ? x < y
+                           : op == ast::BinaryOp::Le ? x <= y
+                           : op == ast::BinaryOp::Gt ? x > y
+                                                     : x >= y);
+}
+
 FailureOr<DslValue> Elaborator::evalBinary(const ast::BinaryExpr &expr) {
   ast::BinaryOp op = expr.getOp();
   FailureOr<DslValue> lhs = eval(expr.getLhs());
   if (failed(lhs))
     return failure();
-
-  // `and` and `or` look at their right side only when they must.
-  if (op == ast::BinaryOp::And || op == ast::BinaryOp::Or) {
-    if (!lhs->is(DslValue::Kind::Bool)) {
-      error(expr.getLhs().getLoc())
-          << "`" << spelling(op) << "` needs true or false, got "
-          << lhs->describe();
-      return failure();
-    }
-    if (lhs->getBool() == (op == ast::BinaryOp::Or))
-      return *lhs;
-    FailureOr<DslValue> rhs = eval(expr.getRhs());
-    if (failed(rhs))
-      return failure();
-    if (!rhs->is(DslValue::Kind::Bool)) {
-      error(expr.getRhs().getLoc())
-          << "`" << spelling(op) << "` needs true or false, got "
-          << rhs->describe();
-      return failure();
-    }
-    return *rhs;
-  }
-
+  if (op == ast::BinaryOp::And || op == ast::BinaryOp::Or)
+    return evalLogical(expr, *lhs);
   FailureOr<DslValue> rhs = eval(expr.getRhs());
   if (failed(rhs))
     return failure();
@@ -758,110 +850,29 @@ FailureOr<DslValue> Elaborator::evalBinary(const ast::BinaryExpr &expr) {
     }
     return mismatch();
   }
-
   switch (op) {
   case ast::BinaryOp::Add:
+    if (a.getKind() == b.getKind() &&
+        (a.is(DslValue::Kind::String) || a.is(DslValue::Kind::List)))
+      return join(a, b, expr.getLoc());
+    [[fallthrough]];
   case ast::BinaryOp::Sub:
-  case ast::BinaryOp::Mul: {
-    if (op == ast::BinaryOp::Add && a.getKind() == b.getKind() &&
-        (a.is(DslValue::Kind::String) || a.is(DslValue::Kind::List))) {
-      // Checked before joining, so that doubling a value in a loop stops
-      // at the limit instead of allocating past it.
-      bool isString = a.is(DslValue::Kind::String);
-      int64_t size = isString
-                         ? int64_t(a.getString().size() + b.getString().size())
-                         : a.getCount() + b.getCount();
-      int64_t limit = isString ? kMaxStringBytes : kMaxListValues;
-      if (size > limit) {
-        error(expr.getLoc())
-            << (isString ? "this string would be " : "this list would hold ")
-            << size << (isString ? " bytes long" : " values")
-            << "; the limit is " << limit;
-        return failure();
-      }
-      DslValue joined;
-      if (isString) {
-        joined = DslValue::string(a.getString() + b.getString());
-      } else {
-        std::vector<DslValue> items = a.getList();
-        items.insert(items.end(), b.getList().begin(), b.getList().end());
-        joined = DslValue::list(std::move(items));
-      }
-      if (failed(checkNewValue(joined, expr.getLoc())))
-        return failure();
-      return joined;
-    }
-    if (!a.isNumber() || !b.isNumber())
-      return mismatch();
-    if (a.is(DslValue::Kind::Int) && b.is(DslValue::Kind::Int)) {
-      int64_t result;
-      bool overflow =
-          op == ast::BinaryOp::Add   ? __builtin_add_overflow(a.getInt(), b.getInt(), &result)
-          : op == ast::BinaryOp::Sub ? __builtin_sub_overflow(a.getInt(), b.getInt(), &result)
-                                     : __builtin_mul_overflow(a.getInt(), b.getInt(), &result);
-      if (overflow) {
-        error(expr.getLoc()) << "integer overflow in " << a.str() << " "
-                             << spelling(op) << " " << b.str();
-        return failure();
-      }
-      return DslValue::integer(result);
-    }
-    double x = a.getNumber(), y = b.getNumber();
-    return DslValue::real(op == ast::BinaryOp::Add   ? x + y
-                       : op == ast::BinaryOp::Sub ? x - y
-                                                  : x * y);
-  }
+  case ast::BinaryOp::Mul:
   case ast::BinaryOp::Div:
   case ast::BinaryOp::Mod: {
-    if (!a.isNumber() || !b.isNumber() ||
-        (op == ast::BinaryOp::Mod &&
-         (!a.is(DslValue::Kind::Int) || !b.is(DslValue::Kind::Int))))
-      return mismatch();
-    if (b.getNumber() == 0) {
-      error(expr.getLoc()) << "division by zero";
+    FailureOr<std::optional<DslValue>> result =
+        arithmetic(op, a, b, expr.getLoc());
+    if (failed(result))
       return failure();
-    }
-    if (op == ast::BinaryOp::Mod) {
-      if (b.getInt() == -1)
-        return DslValue::integer(0);
-      int64_t r = a.getInt() % b.getInt();
-      return DslValue::integer(r != 0 && (r < 0) != (b.getInt() < 0) ? r + b.getInt() : r);
-    }
-    // Integer division stays an integer when it is exact: 64 / 4 is 16.
-    if (a.is(DslValue::Kind::Int) && b.is(DslValue::Kind::Int) &&
-        b.getInt() != -1 && a.getInt() % b.getInt() == 0)
-      return DslValue::integer(a.getInt() / b.getInt());
-    return DslValue::real(a.getNumber() / b.getNumber());
-  }
-  case ast::BinaryOp::Eq:
-  case ast::BinaryOp::Ne: {
-    bool equal;
-    if (a.isNumber() && b.isNumber())
-      equal = a.getNumber() == b.getNumber();
-    else if (a.getKind() != b.getKind())
-      equal = false;
-    else
-      equal = a.str() == b.str();
-    return DslValue::boolean(equal == (op == ast::BinaryOp::Eq));
-  }
-  case ast::BinaryOp::Lt:
-  case ast::BinaryOp::Le:
-  case ast::BinaryOp::Gt:
-  case ast::BinaryOp::Ge: {
-    if (!a.isNumber() || !b.isNumber())
+    if (!*result)
       return mismatch();
-    double x = a.getNumber(), y = b.getNumber();
-    bool result = op == ast::BinaryOp::Lt   ? x < y
-                  : op == ast::BinaryOp::Le ? x <= y
-                  : op == ast::BinaryOp::Gt ? x > y
-                                            : x >= y;
-    return DslValue::boolean(result);
+    return **result;
   }
-  case ast::BinaryOp::And:
-  case ast::BinaryOp::Or:
-    break;
+  default:
+    if (std::optional<DslValue> result = compare(op, a, b))
+      return *result;
+    return mismatch();
   }
-  return mismatch();
 }
 
 //===----------------------------------------------------------------------===//

@@ -186,6 +186,17 @@ private:
                                SourceLoc at);
   mlir::FailureOr<DslValue> lookup(const std::string &name, SourceLoc at);
   mlir::FailureOr<DslValue> evalBinary(const ast::BinaryExpr &expr);
+  /// `and`, `or`: the right side only when the left does not decide.
+  mlir::FailureOr<DslValue> evalLogical(const ast::BinaryExpr &expr,
+                                        const DslValue &lhs);
+  /// `+` of two strings or two lists, within the size limits.
+  mlir::FailureOr<DslValue> join(const DslValue &a, const DslValue &b,
+                                 SourceLoc at);
+  /// `+ - * / %` of two numbers; null without a diagnostic when either is
+  /// not a number (or, for `%`, not an integer).
+  mlir::FailureOr<std::optional<DslValue>>
+  arithmetic(ast::BinaryOp op, const DslValue &a, const DslValue &b,
+             SourceLoc at);
   mlir::FailureOr<DslValue> evalCall(const ast::Expr &callee,
                                   const std::vector<ast::Argument> &args,
                                   std::optional<CallArg> piped, SourceLoc at);

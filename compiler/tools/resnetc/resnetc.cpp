@@ -286,8 +286,18 @@ int printFusionReport(mlir::ModuleOp fused, mlir::ModuleOp unfused,
   return 0;
 }
 
-int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
-        const char *argv0) {
+/// Each stage of run() either ends the invocation, with its exit status,
+/// or leaves the rest to the next stage (nullopt).
+using Outcome = std::optional<int>;
+
+/// What the command line asks for, its flags checked against each other.
+struct Request {
+  std::string output; ///< a path, or "-" for standard output
+  bool toFile;        ///< a program, object or ONNX file, not text
+  std::string target, deviceApi;
+};
+
+Outcome checkRequest(Request &request) {
   if (compileOnly)
     emit = Emit::Obj;
   if (emit == Emit::Onnx && weightsFile.empty())
@@ -296,177 +306,139 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                 "./classify --checkpoint=C --export=FILE)");
   if (emit != Emit::Onnx && !weightsFile.empty())
     return fail("--weights is read by --emit=onnx only");
-  bool toFile = emit == Emit::Program || emit == Emit::Obj ||
-                emit == Emit::Onnx;
-  std::string output = outputFilename;
-  if (output.empty())
-    output = emit == Emit::Program ? (mode == Mode::Infer ? "classify" : "train")
-             : emit == Emit::Obj
-                 ? llvm::sys::path::stem(inputFilename).str() + ".o"
-             : emit == Emit::Onnx
-                 ? llvm::sys::path::stem(inputFilename).str() + ".onnx"
-                 : "-";
+  request.toFile =
+      emit == Emit::Program || emit == Emit::Obj || emit == Emit::Onnx;
+  request.output = outputFilename;
+  if (request.output.empty())
+    request.output =
+        emit == Emit::Program ? (mode == Mode::Infer ? "classify" : "train")
+        : emit == Emit::Obj
+            ? llvm::sys::path::stem(inputFilename).str() + ".o"
+        : emit == Emit::Onnx
+            ? llvm::sys::path::stem(inputFilename).str() + ".onnx"
+            : "-";
   if (batchOverride < 0 || batchOverride > 65536)
     return fail("--batch must be from 1 to 65536, got " +
                 llvm::Twine(batchOverride));
-  std::string target = kernels::resolveTarget(targetName);
-  if (target.empty())
+  request.target = kernels::resolveTarget(targetName);
+  if (request.target.empty())
     return fail("unknown --target '" + targetName +
                 "'; use cpu, cuda, opencl, avx512, avx2 or a Halide target "
                 "string");
-  const std::string deviceApi = kernels::deviceApi(target);
-  if (!deviceApi.empty() && scheduler != kernels::Scheduler::Hand)
+  request.deviceApi = kernels::deviceApi(request.target);
+  if (!request.deviceApi.empty() && scheduler != kernels::Scheduler::Hand)
     return fail("Halide's autoschedulers build CPU kernels only; use "
                 "--scheduler=hand (the default) with --target=" +
                 targetName);
-  if (emit == Emit::PTX && deviceApi != "cuda")
+  if (emit == Emit::PTX && request.deviceApi != "cuda")
     return fail("--emit=ptx prints CUDA kernels; add --target=cuda");
+  return std::nullopt;
+}
 
-  std::string displayName =
-      inputFilename == "-" ? std::string("<stdin>") : inputFilename;
-  Diagnostics diags(context, displayName);
-  std::optional<llvm::StringRef> source =
-      loadModelFile(inputFilename, sourceMgr, diags);
-  if (!source)
-    return 1;
-  std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> text;
-  if (!toFile) {
-    text = mlir::openOutputFile(output, &errorMessage);
-    if (!text)
-      return fail(errorMessage);
-  }
+/// Writes `print`'s text to the output file and keeps it.
+int writeText(llvm::ToolOutputFile &text,
+              llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  print(text.os());
+  text.keep();
+  return 0;
+}
 
-  std::unique_ptr<ast::File> file = parseFile(*source, diags);
-  if (!file)
-    return 1;
-  if (emit == Emit::AST) {
-    ast::dump(*file, text->os());
-    text->keep();
-    return 0;
-  }
-  ElaborateOptions options;
-  if (batchOverride > 0)
-    options.batch = batchOverride;
-  mlir::OwningOpRef<mlir::ModuleOp> module = elaborate(*file, diags, options);
-  if (!module)
-    return 1;
-
-  std::optional<ModelSummary> summary;
-  if (printSummaryTable) {
-    mlir::FailureOr<ModelSummary> table = summarize(*module);
-    if (mlir::failed(table))
-      return 1;
-    summary = *table;
-  }
-  if (emit == Emit::MLIR) {
-    module->print(text->os());
-    text->os() << "\n";
-    text->keep();
-    return 0;
-  }
+/// --emit=mlir and --emit=onnx stop at the forward graph.
+Outcome emitForwardGraph(mlir::ModuleOp module, const Request &request,
+                         llvm::ToolOutputFile *text) {
+  if (emit == Emit::MLIR)
+    return writeText(*text, [&](llvm::raw_ostream &os) {
+      module.print(os);
+      os << "\n";
+    });
   if (emit == Emit::Onnx) {
-    mlir::FailureOr<OnnxGraph> graph = buildOnnxGraph(*module);
+    mlir::FailureOr<OnnxGraph> graph = buildOnnxGraph(module);
     if (mlir::failed(graph))
       return 1;
     if (std::optional<std::string> error =
-            writeOnnxModel(*graph, weightsFile, output))
+            writeOnnxModel(*graph, weightsFile, request.output))
       return fail(*error);
     return 0;
   }
+  return std::nullopt;
+}
 
-  // The training program, planned. The fusion report compares with the
-  // same module planned without fusion.
+/// Runs the training pipeline on `module` (the forward graph); with
+/// --fusion-report, prints the kernels and bytes each step moves with and
+/// without fusion instead.
+Outcome planProgram(mlir::MLIRContext &context, mlir::ModuleOp module,
+                    const Request &request, llvm::raw_ostream &report) {
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (fusionReport)
-    unfused = module->clone();
+    unfused = module.clone();
   PipelineOptions pipeline;
   pipeline.reuseMemory = !noMemoryReuse;
   pipeline.fuse = !noFusion;
   pipeline.syncBatchNorm = syncBatchNorm;
   pipeline.fusionReport = fusionReport;
-  pipeline.gpu = !deviceApi.empty();
+  pipeline.gpu = !request.deviceApi.empty();
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
   buildTrainingPipeline(pm, pipeline);
-  if (mlir::failed(pm.run(*module)))
+  if (mlir::failed(pm.run(module)))
     return 1;
-  if (fusionReport) {
-    mlir::PassManager plain(&context);
-    pipeline.fuse = false;
-    buildTrainingPipeline(plain, pipeline);
-    if (mlir::failed(plain.run(*unfused)))
-      return 1;
-    llvm::raw_ostream &os = text ? text->os() : llvm::outs();
-    if (int status = printFusionReport(*module, *unfused, os))
-      return status;
-    if (text)
-      text->keep();
-    return 0;
-  }
+  if (!fusionReport)
+    return std::nullopt;
+  mlir::PassManager plain(&context);
+  pipeline.fuse = false;
+  buildTrainingPipeline(plain, pipeline);
+  if (mlir::failed(plain.run(*unfused)))
+    return 1;
+  return printFusionReport(module, *unfused, report);
+}
+
+/// --summary, --emit=train and --emit=memory stop at the planned program.
+Outcome emitPlanned(mlir::ModuleOp planned,
+                    const std::optional<ModelSummary> &summary,
+                    llvm::ToolOutputFile *text) {
   if (summary) {
     llvm::raw_ostream &os = text ? text->os() : llvm::outs();
     printSummary(*summary, os);
-    printArenaLine(*arenaSize(*module), summary->batch, os);
+    printArenaLine(*arenaSize(planned), summary->batch, os);
     if (text)
       text->keep();
     return 0;
   }
-  if (emit == Emit::Train || emit == Emit::Memory) {
-    if (emit == Emit::Train)
-      module->print(text->os());
-    else if (mlir::failed(printMemoryPlan(*module, text->os())))
+  if (emit == Emit::Train)
+    return writeText(*text, [&](llvm::raw_ostream &os) { planned.print(os); });
+  if (emit == Emit::Memory) {
+    if (mlir::failed(printMemoryPlan(planned, text->os())))
       return 1;
     text->keep();
     return 0;
   }
+  return std::nullopt;
+}
 
-  mlir::FailureOr<std::vector<kernels::KernelSpec>> specs =
-      collectKernels(*module, mode == Mode::Train);
-  if (mlir::failed(specs))
-    return 1;
-  kernels::CompileOptions compile;
-  compile.target = target;
-  compile.scheduler = scheduler;
-  compile.jobs = jobs;
-  compile.compilerId = compilerId(argv0);
-  if (emit == Emit::Halide || emit == Emit::PTX) {
-    std::set<std::string> printed;
-    for (const kernels::KernelSpec &spec : *specs) {
-      if (!printed.insert(spec.symbolName()).second)
-        continue;
-      text->os() << "// " << spec.symbolName() << ": " << spec.key() << "\n"
-                 << (emit == Emit::PTX
-                         ? kernels::deviceCode(spec, compile)
-                         : kernels::loweredStatement(spec, compile))
-                 << "\n";
-    }
-    text->keep();
-    return 0;
+/// --emit=halide and --emit=ptx print each distinct kernel once.
+int printKernels(const std::vector<kernels::KernelSpec> &specs,
+                 const kernels::CompileOptions &compile,
+                 llvm::ToolOutputFile &text) {
+  std::set<std::string> printed;
+  for (const kernels::KernelSpec &spec : specs) {
+    if (!printed.insert(spec.symbolName()).second)
+      continue;
+    text.os() << "// " << spec.symbolName() << ": " << spec.key() << "\n"
+              << (emit == Emit::PTX ? kernels::deviceCode(spec, compile)
+                                    : kernels::loweredStatement(spec, compile))
+              << "\n";
   }
+  text.keep();
+  return 0;
+}
 
-  mlir::FailureOr<ProgramInfo> info = collectProgramInfo(*module);
-  if (mlir::failed(info))
-    return 1;
-  info->target = target;
-  info->deviceApi = deviceApi;
-  info->fingerprint = programFingerprint(*module, target,
-                                         kernels::schedulerName(scheduler));
-  if (mode == Mode::Infer)
-    info->trainKernels = 0; // its train_step is a stub
-  mlir::PassManager lower(&context);
-  if (mlir::failed(mlir::applyPassManagerCLOptions(lower)))
-    return 1;
-  lower.addPass(createLowerToLLVM(
-      {/*trainStep=*/mode == Mode::Train, /*device=*/!deviceApi.empty()}));
-  if (mlir::failed(lower.run(*module)))
-    return 1;
-  if (emit == Emit::LLVM) {
-    text->keep();
-    return mlir::failed(emitProgramObject(*module, *info, output, true));
-  }
-
+/// Compiles the kernels (with a progress count on a terminal) and links
+/// them, the lowered steps and the runtime into `request.output`.
+int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
+                const std::vector<kernels::KernelSpec> &specs,
+                kernels::CompileOptions compile, const Request &request,
+                const char *argv0) {
   // Object files go to a scratch directory that is removed at the end.
   llvm::SmallString<128> scratch;
   if (llvm::sys::fs::createUniqueDirectory("resnetc", scratch))
@@ -478,7 +450,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                                                      : std::string(cacheDir);
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
   kernels::CompiledKernels kernelObjects = kernels::compileKernels(
-      *specs, compile, [&](size_t done, size_t total) {
+      specs, compile, [&](size_t done, size_t total) {
         if (terminal)
           llvm::errs() << "\rresnetc: compiling kernels " << done << "/"
                        << total;
@@ -489,7 +461,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
     return fail(*kernelObjects.error);
 
   std::string stepObject = std::string(scratch) + "/step.o";
-  if (mlir::failed(emitProgramObject(*module, *info, stepObject, false)))
+  if (mlir::failed(emitProgramObject(lowered, info, stepObject, false)))
     return 1;
   std::vector<std::string> objects{stepObject};
   objects.insert(objects.end(), kernelObjects.objects.begin(),
@@ -509,18 +481,115 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
                   (mode == Mode::Infer ? ""
                                        : "; set RESNETC_RUNTIME to its path"));
   }
-  if (std::optional<std::string> error = link(
-          linker, objects, runtime, output, emit == Emit::Obj, verbose))
+  if (std::optional<std::string> error =
+          link(linker, objects, runtime, request.output, emit == Emit::Obj,
+               verbose))
     return fail(*error);
-  llvm::errs() << "resnetc: " << info->modelName << ": "
+  llvm::errs() << "resnetc: " << info.modelName << ": "
                << kernelObjects.distinct << " kernels ("
                << kernelObjects.fromCache << " cached) built in "
                << llvm::format("%.1f", kernelObjects.seconds) << " s, "
-               << (mode == Mode::Train ? info->trainKernels : info->evalKernels)
+               << (mode == Mode::Train ? info.trainKernels : info.evalKernels)
                << (mode == Mode::Train ? " calls per training step"
                                        : " calls per evaluation batch")
-               << "; wrote " << output << "\n";
+               << "; wrote " << request.output << "\n";
   return 0;
+}
+
+/// From the planned program: its kernels printed (--emit=halide, ptx), its
+/// steps lowered (--emit=llvm), or both built into a program or object.
+int buildProgram(mlir::MLIRContext &context, mlir::ModuleOp planned,
+                 const Request &request, llvm::ToolOutputFile *text,
+                 const char *argv0) {
+  mlir::FailureOr<std::vector<kernels::KernelSpec>> specs =
+      collectKernels(planned, mode == Mode::Train);
+  if (mlir::failed(specs))
+    return 1;
+  kernels::CompileOptions compile;
+  compile.target = request.target;
+  compile.scheduler = scheduler;
+  compile.jobs = jobs;
+  compile.compilerId = compilerId(argv0);
+  if (emit == Emit::Halide || emit == Emit::PTX)
+    return printKernels(*specs, compile, *text);
+
+  mlir::FailureOr<ProgramInfo> info = collectProgramInfo(planned);
+  if (mlir::failed(info))
+    return 1;
+  info->target = request.target;
+  info->deviceApi = request.deviceApi;
+  info->fingerprint = programFingerprint(planned, request.target,
+                                         kernels::schedulerName(scheduler));
+  if (mode == Mode::Infer)
+    info->trainKernels = 0; // its train_step is a stub
+  mlir::PassManager lower(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(lower)))
+    return 1;
+  lower.addPass(createLowerToLLVM({/*trainStep=*/mode == Mode::Train,
+                                   /*device=*/!request.deviceApi.empty()}));
+  if (mlir::failed(lower.run(planned)))
+    return 1;
+  if (emit == Emit::LLVM) {
+    text->keep();
+    return mlir::failed(
+        emitProgramObject(planned, *info, request.output, true));
+  }
+  return linkProgram(planned, *info, *specs, compile, request, argv0);
+}
+
+/// resnetc's whole invocation: the model file through each stage until the
+/// one --emit asks for.
+int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
+        const char *argv0) {
+  Request request;
+  if (Outcome done = checkRequest(request))
+    return *done;
+  std::string displayName =
+      inputFilename == "-" ? std::string("<stdin>") : inputFilename;
+  Diagnostics diags(context, displayName);
+  std::optional<llvm::StringRef> source =
+      loadModelFile(inputFilename, sourceMgr, diags);
+  if (!source)
+    return 1;
+  std::unique_ptr<llvm::ToolOutputFile> text;
+  if (!request.toFile) {
+    std::string errorMessage;
+    text = mlir::openOutputFile(request.output, &errorMessage);
+    if (!text)
+      return fail(errorMessage);
+  }
+
+  std::unique_ptr<ast::File> file = parseFile(*source, diags);
+  if (!file)
+    return 1;
+  if (emit == Emit::AST)
+    return writeText(*text,
+                     [&](llvm::raw_ostream &os) { ast::dump(*file, os); });
+  ElaborateOptions options;
+  if (batchOverride > 0)
+    options.batch = batchOverride;
+  mlir::OwningOpRef<mlir::ModuleOp> module = elaborate(*file, diags, options);
+  if (!module)
+    return 1;
+  std::optional<ModelSummary> summary;
+  if (printSummaryTable) {
+    mlir::FailureOr<ModelSummary> table = summarize(*module);
+    if (mlir::failed(table))
+      return 1;
+    summary = *table;
+  }
+  if (Outcome done = emitForwardGraph(*module, request, text.get()))
+    return *done;
+
+  if (Outcome done = planProgram(context, *module, request,
+                                 text ? text->os() : llvm::outs())) {
+    if (*done == 0 && text)
+      text->keep();
+    return *done;
+  }
+  if (Outcome done = emitPlanned(*module, summary, text.get()))
+    return *done;
+  return buildProgram(context, *module, request, text.get(), argv0);
 }
 
 } // namespace
