@@ -646,8 +646,8 @@ Options parseFlags(const rn_program &program,
   schedule.warmupEpochs = flags.nonNegative("warmup-epochs");
   schedule.minLr = flags.nonNegative("min-lr");
   schedule.maxLr = flags.nonNegative("max-lr");
-  schedule.pctStart = flags.number(
-      "pct-start", [](double v) { return v > 0 && v < 1; }, "in (0, 1)");
+  // 0: no rise, annealing from the first step, as OneCycleLR's pct_start=0.
+  schedule.pctStart = flags.fraction("pct-start");
 
   options.checkpoint = flags.text("checkpoint");
   options.checkpointEvery = flags.integer("checkpoint-every", 0, INT32_MAX);

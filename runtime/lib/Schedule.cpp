@@ -50,24 +50,34 @@ double learningRate(const Schedule &schedule, int64_t step,
 
   auto warmupSteps =
       int64_t(std::llround(schedule.warmupEpochs * double(stepsPerEpoch)));
-  if (step <= warmupSteps)
-    return schedule.lr * double(step) / double(warmupSteps);
-
+  double scheduled = schedule.lr;
   switch (schedule.kind) {
   case ScheduleKind::Step: {
     int64_t epoch = (step - 1) / stepsPerEpoch;
     auto passed = std::count_if(schedule.at.begin(), schedule.at.end(),
                                 [&](int64_t at) { return at <= epoch; });
-    return schedule.lr * std::pow(schedule.factor, double(passed));
+    scheduled = schedule.lr * std::pow(schedule.factor, double(passed));
+    break;
   }
   case ScheduleKind::Cosine: {
+    // The annealing starts where the warm-up ends.
     double span = double(std::max<int64_t>(totalSteps - warmupSteps, 1));
-    double t = double(step - 1 - warmupSteps) / span;
-    return cosineAnneal(schedule.lr, schedule.minLr, t);
+    double t = double(std::max<int64_t>(step - 1 - warmupSteps, 0)) / span;
+    scheduled = cosineAnneal(schedule.lr, schedule.minLr, t);
+    break;
   }
   default:
-    return schedule.lr;
+    break;
   }
+  // The warm-up ramps up to the scheduled rate, milestones it outlasts
+  // included (as PyTorch's LinearLR chained with the schedule).
+  if (step <= warmupSteps)
+    return scheduled * double(step) / double(warmupSteps);
+  return scheduled;
+}
+
+double adamEpsilon(double eps, double beta2, int64_t step, bool keras) {
+  return keras ? eps / std::sqrt(1 - std::pow(beta2, double(step))) : eps;
 }
 
 } // namespace resnetrt

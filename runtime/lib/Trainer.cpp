@@ -280,14 +280,8 @@ rn_step_params Trainer::stepParams(int64_t step, double lr) const {
   params.nesterov = options.nesterov;
   params.beta1 = float(options.beta1);
   params.beta2 = float(options.beta2);
-  // The kernels add epsilon to the bias-corrected sqrt(v), as PyTorch does.
-  // Keras adds it before the correction: its update
-  //   lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)
-  // is PyTorch's with eps / sqrt(1 - beta2^t) in place of eps.
   params.epsilon = float(
-      options.kerasEpsilon
-          ? options.eps / std::sqrt(1 - std::pow(options.beta2, double(step)))
-          : options.eps);
+      adamEpsilon(options.eps, options.beta2, step, options.kerasEpsilon));
   params.label_smoothing = float(options.labelSmoothing);
   params.step = int32_t(step);
   params.seed =

@@ -43,9 +43,17 @@ struct Schedule {
 ///  one_cycle: PyTorch's OneCycleLR (cos annealing, div_factor 25,
 ///             final_div_factor 1e4, momentum not cycled)
 /// Warm-up (all but one_cycle) scales the first W = warmupEpochs *
-/// stepsPerEpoch steps by step / W.
+/// stepsPerEpoch steps by step / W: a ramp to the scheduled rate (for step,
+/// the milestones the warm-up outlasts included; cosine starts after it).
 double learningRate(const Schedule &schedule, int64_t step,
                     int64_t stepsPerEpoch, int64_t totalSteps);
+
+/// The epsilon the Adam kernels add to the bias-corrected sqrt(v) at
+/// 1-based `step`: `eps`, as PyTorch; with `keras`, Keras's epsilon, which
+/// Keras adds before the correction: its update
+///   lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)
+/// is PyTorch's with eps / sqrt(1 - beta2^t) in place of eps.
+double adamEpsilon(double eps, double beta2, int64_t step, bool keras);
 
 } // namespace resnetrt
 

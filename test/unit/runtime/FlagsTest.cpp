@@ -123,7 +123,7 @@ TEST(FlagsTest, BadValuesSayWhatIsAccepted) {
   EXPECT_CONTAINS(flagError({"--nesterov", "--momentum=0"}),
                   "Nesterov momentum needs --momentum > 0");
   EXPECT_CONTAINS(flagError({"--pct-start=1"}),
-                  "--pct-start=1: expected a number in (0, 1)");
+                  "--pct-start=1: expected a number in [0, 1)");
   EXPECT_CONTAINS(flagError({"--batch=30", "--accumulate=4"}),
                   "--accumulate=4 does not divide --batch=30");
 }
