@@ -12,7 +12,10 @@
 //   IN/images.bin             f32 [STEPS, N, C, H, W] (PyTorch's NCHW)
 //   IN/labels.bin             i32 [STEPS, N]
 //   IN/params.txt             lr momentum weight_decay nesterov beta1 beta2
-//                             epsilon label_smoothing
+//                             epsilon label_smoothing [keras_epsilon]
+//                             (keras_epsilon 1: epsilon is added before
+//                             Adam's bias correction, as train's
+//                             --keras-epsilon)
 //   OUT/losses.txt            the loss of each step
 //   OUT/step1/gradients/<name>.bin, OUT/step1/variables/<name>.bin
 //                             gradients and variables after the first step
@@ -23,11 +26,14 @@
 //                             arena after the first step, to compare any
 //                             planned tensor (resnetc --emit=train shows
 //                             its slot)
+//   OUT/arena-<k>.bin         with STEPDRIVER_DUMP_ARENA=every: the arena
+//                             after each step k (1-based) instead
 //
 //===----------------------------------------------------------------------===//
 
 #include "resnetrt/Arena.h"
 #include "resnetrt/Error.h"
+#include "resnetrt/Schedule.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -100,11 +106,18 @@ int run(int argc, char **argv) {
       readFile(in / "images.bin", 4 * imageFloats * steps);
   std::vector<char> labels = readFile(in / "labels.bin", 4 * size_t(n) * steps);
   rn_step_params params{};
+  double beta2 = 0, epsilon = 0;
   std::ifstream text(in / "params.txt");
   if (!(text >> params.lr >> params.momentum >> params.weight_decay >>
-        params.nesterov >> params.beta1 >> params.beta2 >> params.epsilon >>
+        params.nesterov >> params.beta1 >> beta2 >> epsilon >>
         params.label_smoothing))
     die("cannot read params.txt");
+  params.beta2 = float(beta2);
+  int kerasEpsilon = 0;
+  if (!(text >> kerasEpsilon) && !text.eof())
+    die("cannot read keras_epsilon from params.txt");
+  const char *dumpArena = std::getenv("STEPDRIVER_DUMP_ARENA");
+  const bool dumpEvery = dumpArena && std::string(dumpArena) == "every";
 
   // NCHW batches -> the program's NHWC image slot.
   auto loadBatch = [&](int s) {
@@ -127,11 +140,18 @@ int run(int argc, char **argv) {
     loadBatch(s);
     params.step = s + 1;
     params.seed = 1000 + s;
+    params.epsilon = float(
+        resnetrt::adamEpsilon(epsilon, beta2, s + 1, kerasEpsilon != 0));
     if (int status = arena.trainStep(n, params))
       die("train_step failed with Halide error " + std::to_string(status));
     char line[64];
     std::snprintf(line, sizeof(line), "%.9g\n", arena.loss());
     losses << line;
+    if (dumpEvery) {
+      arena.downloadAll();
+      writeFile(out / ("arena-" + std::to_string(s + 1) + ".bin"),
+                arena.data(), p.fixed_bytes + n * p.per_sample_bytes);
+    }
     if (s > 0)
       continue;
     // The gradients lie beside the variables (Arena.h).
@@ -145,7 +165,7 @@ int run(int argc, char **argv) {
                     (v.offset - p.parameters_offset),
                 4 * resnetrt::elementCount(v));
     }
-    if (std::getenv("STEPDRIVER_DUMP_ARENA")) {
+    if (dumpArena && !dumpEvery) {
       arena.downloadAll();
       writeFile(out / "arena.bin", arena.data(),
                 p.fixed_bytes + n * p.per_sample_bytes);

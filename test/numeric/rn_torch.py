@@ -20,7 +20,7 @@ _OP = re.compile(r'^(%[\w#]+(?:, %[\w#]+)*) = rn\.(\w+) (.*)$')
 _ARG = re.compile(r'func\.func @forward\((%\w+): tensor<([\dx]+)xf32>\)')
 _ATTR = re.compile(
     r'(\w+) = (array<i64(?:: ([-\d, ]*))?>|true|false|'
-    r'[-\d.e+]+(?: : \w+)?)')
+    r'[-\d.eE+]+(?: : \w+)?)')
 
 
 def _shape(text):
@@ -40,7 +40,7 @@ def _attrs(text):
             attrs[key] = value == 'true'
         else:
             number = value.split(' : ')[0]
-            attrs[key] = float(number) if ('.' in number or 'e' in number) \
+            attrs[key] = float(number) if any(c in number for c in '.eE') \
                 else int(number)
     return attrs
 
@@ -51,7 +51,8 @@ def _recipe(text):
     entries = {}
     if not match:
         return entries
-    for key, value in re.findall(r'(\w+) = ("[^"]*"|[-\d.e+]+|true|false)',
+    # MLIR prints some doubles with a capital E: 9.9999999999999995E-8.
+    for key, value in re.findall(r'(\w+) = ("[^"]*"|[-\d.eE+]+|true|false)',
                                  match.group(1)):
         if value.startswith('"'):
             entries[key] = value.strip('"')
@@ -120,36 +121,78 @@ class Graph:
                 values[name] = torch.zeros(shape)
         return values
 
-    def forward(self, images, params, training, relu_masks=None,
-                relu_inputs=None):
+    def forward(self, images, params, training, decisions=None,
+                inputs=None):
         """The logits (a final softmax is left out, as the loss folds it).
 
-        relu_masks: the k-th ReLU multiplies its input by relu_masks[k]
-        instead of testing its sign, to follow another implementation's
-        decisions where an input lies within rounding of zero. relu_inputs:
-        a list that receives each ReLU's input."""
+        decisions: op kind -> a list; the k-th op of that kind repeats the
+        decision decisions[kind][k] of another implementation instead of
+        deciding for itself (see follow()): where a ReLU's input or the
+        two largest elements of a max pool's window lie within rounding of
+        each other, or which elements a dropout drops (rn's draw their own
+        masks). inputs: op kind -> a list that receives the input of each op
+        of that kind."""
+        decisions = decisions or {}
+        inputs = inputs or {}
         values = {self.input: images}
         softmax_input = {}
-        relus = 0
+        seen = {}  # op kind -> ops of that kind so far
         for results, op, operands, attrs in self.ops:
             if op == 'load':
                 values[results[0]] = params[operands[0]]
                 continue
             args = [values[o] for o in operands]
+            k = seen.get(op, 0)
+            seen[op] = k + 1
             if op == 'softmax':
                 softmax_input[results[0]] = operands[0]
-            if op == 'relu' and relu_inputs is not None:
-                relu_inputs.append(args[0].detach())
-            if op == 'relu' and relu_masks is not None:
-                values[results[0]] = args[0] * relu_masks[relus].to(
-                    args[0].dtype)
+            if op in inputs:
+                inputs[op].append(args[0].detach())
+            if op in decisions:
+                values[results[0]] = follow(op, args[0], attrs,
+                                            decisions[op][k])
             else:
                 values[results[0]] = _apply(op, args, attrs, training)
-            relus += op == 'relu'
         output = self.output
         while output in softmax_input:
             output = softmax_input[output]
         return values[output]
+
+    def attributes(self, kind):
+        """The attributes of each op of `kind`, in graph order."""
+        return [attrs for _, op, _, attrs in self.ops if op == kind]
+
+
+MAX_POOLS = ('max_pool2d', 'global_max_pool')
+
+
+def _pooled(op, x, attrs):
+    """x as max pooling's windows see it: padded with -inf (max_pool2d)."""
+    return _pad_hw(x, attrs['padding'], float('-inf')) \
+        if op == 'max_pool2d' else x
+
+
+def argmax(op, x, attrs):
+    """Which element each window of a max pool picks: the first maximum in
+    row-major order, as rn's kernels and PyTorch's max pooling; a flat
+    index into each map of _pooled(x), F.max_pool2d's return_indices."""
+    pooled = _pooled(op, x, attrs)
+    if op == 'global_max_pool':
+        return F.max_pool2d(pooled, pooled.shape[2:], return_indices=True)[1]
+    return F.max_pool2d(pooled, attrs['kernel'], attrs['strides'],
+                        return_indices=True)[1]
+
+
+def follow(op, x, attrs, decision):
+    """op's output on x when it repeats `decision`: for a max pool, the
+    element each window picks (argmax()'s indices); for an elementwise op
+    (relu, leaky_relu, dropout, dropblock), the multiplier of each input
+    element."""
+    if op not in MAX_POOLS:
+        return x * decision.to(x.dtype)
+    pooled = _pooled(op, x, attrs).flatten(2)
+    picked = pooled.gather(2, decision.flatten(2)).view(decision.shape)
+    return picked.flatten(1) if op == 'global_max_pool' else picked
 
 
 def _pad_hw(x, padding, value=0.0):
@@ -204,7 +247,11 @@ def _apply(op, args, attrs, training):
     if op == 'global_avg_pool':
         return x.mean(dim=(2, 3))
     if op == 'global_max_pool':
-        return x.amax(dim=(2, 3))
+        # A window over the whole map: the gradient goes to the first
+        # maximum (row-major), as rn's kernel and PyTorch's max pooling
+        # route it; amax would split it between equal maxima, which real
+        # images make (saturated pixels give equal activations).
+        return F.max_pool2d(x, x.shape[2:]).flatten(1)
     if op == 'zero_pad':
         (cl, hl, wl), (ch, hh, wh) = attrs['low'], attrs['high']
         return F.pad(x, (wl, wh, hl, hh, cl, ch))
@@ -215,10 +262,49 @@ def _apply(op, args, attrs, training):
         return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
     if op in ('dropout', 'dropblock'):
         if training:
-            raise ValueError(op + ' draws its own masks; the PyTorch '
-                             'comparison cannot follow them')
+            raise ValueError(op + ' draws its own masks: give the ones to '
+                             'follow as Graph.forward\'s decisions')
         return x
     raise ValueError('rn_torch does not know rn.' + op)
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """Adam as Keras computes it, with epsilon added to sqrt(v) before the
+    bias correction (tf.keras.optimizers.Adam):
+        m += (1 - beta1) (g - m);  v += (1 - beta2) (g^2 - v)
+        w -= lr sqrt(1 - beta2^t) / (1 - beta1^t) m / (sqrt(v) + eps)
+    what the recipe's `keras_epsilon = true` promises (docs/dsl.md), written
+    from that definition rather than from how train implements it. Weight
+    decay as torch.optim's: added to the gradient (Adam), or the weights
+    shrunk by lr * weight_decay before the update (AdamW)."""
+
+    def __init__(self, params, lr, betas, eps, weight_decay, decoupled):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
+                                      weight_decay=weight_decay,
+                                      decoupled=decoupled))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group['betas']
+            for w in group['params']:
+                state = self.state[w]
+                if not state:
+                    state['t'] = 0
+                    state['m'] = torch.zeros_like(w)
+                    state['v'] = torch.zeros_like(w)
+                state['t'] += 1
+                t, m, v = state['t'], state['m'], state['v']
+                g = w.grad
+                if group['decoupled']:
+                    w.mul_(1 - group['lr'] * group['weight_decay'])
+                else:
+                    g = g + group['weight_decay'] * w
+                m.add_((g - m) * (1 - beta1))
+                v.add_((g * g - v) * (1 - beta2))
+                rate = (group['lr'] * math.sqrt(1 - beta2 ** t) /
+                        (1 - beta1 ** t))
+                w.sub_(m * rate / (v.sqrt() + group['eps']))
 
 
 def optimizer(graph, parameters, lr=None):
@@ -232,6 +318,10 @@ def optimizer(graph, parameters, lr=None):
                                nesterov=r['nesterov'],
                                weight_decay=r['weight_decay'])
     betas = (r['beta1'], r['beta2'])
+    if r.get('keras_epsilon', False):
+        return KerasAdam(tensors, lr=lr, betas=betas, eps=r['epsilon'],
+                         weight_decay=r['weight_decay'],
+                         decoupled=kind == 'adamw')
     cls = torch.optim.AdamW if kind == 'adamw' else torch.optim.Adam
     return cls(tensors, lr=lr, betas=betas, eps=r['epsilon'],
                weight_decay=r['weight_decay'])

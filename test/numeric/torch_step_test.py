@@ -9,14 +9,33 @@ of the runtime and checks, in relative norm ||ours - torch|| / ||torch||:
      running statistics) within --tolerance (1e-4);
   2. a trajectory of STEPS steps: every step's loss, and the evaluation loss
      after the last, within --loss-tolerance (1e-3).
-A ReLU whose input lies within float32 rounding of zero may fall either way
-in two correct implementations, and one such element moves the gradients
-of every layer below it by about 1e-4. So the one-step reference follows
-our ReLU decisions (read from a build with --no-memory-reuse, whose whole
-arena survives the step), and a separate check shows that each decision
-that differs from float64 PyTorch's is at an input within 1e-4 of the
-layer's RMS of zero. That build must also give the same gradients, to the
-bit, as the normal one (the memory plan changes no result).
+--optimizer 'adam(lr = 1e-3)' checks a copy of the model whose recipe has
+that optimizer instead (written into the workdir), so that one model covers
+SGD, Adam, Adam with keras_epsilon and AdamW. (For keras_epsilon the step
+driver passes epsilon / sqrt(1 - beta2^t), as train does, and the reference
+is Keras's update as written: rn_torch.KerasAdam.)
+A ReLU (or leaky ReLU) whose input lies within float32 rounding of zero may
+fall either way in two correct implementations, and one such element moves
+the gradients of every layer below it by about 1e-4; so may a max pool
+whose two largest elements lie within rounding of each other (real images
+make exact ties too, which both pick the first of). So the one-step
+reference follows our decisions, read from a build with --no-memory-reuse,
+whose whole arena survives the step (Plan), and a separate check shows that
+each decision that differs from float64 PyTorch's is at an input within
+1e-4 of the layer's RMS of the tie. That build must also give the same
+gradients, to the bit, as the normal one (the memory plan changes no
+result).
+Dropout and DropBlock draw their own masks (from the step's seed), so the
+reference follows them at every step, the trajectory's too: the kept build
+dumps its arena after each step (STEPDRIVER_DUMP_ARENA=every), and each
+op's input and output there give the mask; the reference multiplies by the
+mask and a scale of its own (1 / (1 - rate), or DropBlock's elements / kept
+elements). The test checks that every followed op's output is its input
+under the decision followed, that about `rate` of the elements were
+dropped, that DropBlock dropped whole blocks and that each step drew new
+masks. (The masks depend on the seed and the shapes only, so the kept
+build's are the normal build's.) A model must place dropout and DropBlock
+where their input is never exactly zero, or the mask is ambiguous.
 A trajectory amplifies rounding wherever a ReLU changes side, so the test
 also runs PyTorch in float64 as a control: if float32 PyTorch itself drifts
 past the tolerance, the setup is chaotic and the test says so instead of
@@ -24,7 +43,8 @@ blaming either implementation.
 The builds are --no-fusion, so each ReLU is an op of its own whose output
 the test can read; compare_builds_test.py checks the fused step against this
 one.
-Prints one line per check and a closing `N passed, M failed` line.
+Prints one line per check and a closing `N passed, M failed` line; exits
+with 77 (skipped) when the data it needs is missing.
 """
 
 import argparse
@@ -51,10 +71,11 @@ def relative(ours, theirs):
     return diff / norm if norm > 0 else diff
 
 
-def sensitivity(graph, values, images, labels, smoothing):
+def sensitivity(graph, values, images, labels, smoothing, random):
     """How far float64 gradients move when the weights move by a relative
     1e-7 (about float32 rounding): the best agreement two correct float32
-    implementations can be expected to reach."""
+    implementations can be expected to reach. Dropout and DropBlock follow
+    `random` (Graph.forward's decisions)."""
     base = None
     worst = 0.0
     for seed in (0, 1, 2):
@@ -70,7 +91,7 @@ def sensitivity(graph, values, images, labels, smoothing):
         state = {k: v.double() for k, v in values.items()
                  if not graph.variables[k][1]}
         logits = graph.forward(images.double(), {**params, **state},
-                               training=True)
+                               training=True, decisions=random)
         F.cross_entropy(logits, labels.long(),
                         label_smoothing=smoothing).backward()
         grads = {k: p.grad.numpy() for k, p in params.items()}
@@ -98,20 +119,25 @@ def write_inputs(directory, graph, values, images, labels, lr, smoothing):
     r = graph.recipe
     (directory / 'params.txt').write_text(' '.join(str(x) for x in [
         lr, r['momentum'], r['weight_decay'], int(r['nesterov']),
-        r['beta1'], r['beta2'], r['epsilon'], smoothing]) + '\n')
+        r['beta1'], r['beta2'], r['epsilon'], smoothing,
+        int(r.get('keras_epsilon', False))]) + '\n')
 
 
-def run_driver(driver, inputs, outputs, steps):
+def run_driver(driver, inputs, outputs, steps, dump_arena=None):
+    """Runs `steps` steps; dump_arena: StepDriver's STEPDRIVER_DUMP_ARENA."""
     outputs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if dump_arena:
+        env['STEPDRIVER_DUMP_ARENA'] = dump_arena
     subprocess.run([str(driver), str(inputs), str(outputs), str(steps)],
-                   check=True)
+                   check=True, env=env)
 
 
 def torch_steps(graph, values, images, labels, lr, smoothing, dtype,
-                relu_masks=None):
+                follow=()):
     """PyTorch's losses, first-step gradients and first-step variables, and
-    the evaluation loss on the first batch after the last step; the first
-    step's ReLUs follow `relu_masks` when given."""
+    the evaluation loss on the first batch after the last step; step s
+    follows the decisions follow[s] (Graph.forward's) where given."""
     params = {k: v.clone().to(dtype).requires_grad_(True)
               for k, v in values.items() if graph.variables[k][1]}
     state = {k: v.clone().to(dtype) for k, v in values.items()
@@ -121,7 +147,8 @@ def torch_steps(graph, values, images, labels, lr, smoothing, dtype,
     losses, grads, after_first = [], {}, {}
     for s in range(images.shape[0]):
         logits = graph.forward(images[s].to(dtype), everything, training=True,
-                               relu_masks=relu_masks if s == 0 else None)
+                               decisions=follow[s] if s < len(follow)
+                               else None)
         loss = F.cross_entropy(logits, labels[s].long(),
                                label_smoothing=smoothing)
         opt.zero_grad()
@@ -138,46 +165,221 @@ def torch_steps(graph, values, images, labels, lr, smoothing, dtype,
     return losses, grads, after_first, eval_loss
 
 
-def our_relu_outputs(resnetc, model, batch, arena_file):
-    """The output of each ReLU of our training step, in graph order, read
-    from the arena of a --no-memory-reuse build after its first step."""
-    planned = subprocess.run([resnetc, model, '--emit=train', '--no-fusion',
-                              '--no-memory-reuse', f'--batch={batch}'],
-                             check=True, capture_output=True, text=True).stdout
-    fixed = int(re.search(r'fixed_bytes = (\d+)', planned).group(1))
-    train = planned[planned.index('@train_step'):].split('func.func')[0]
-    arena = np.fromfile(arena_file, dtype=np.uint8)
-    outputs = []
-    for offset, dims in re.findall(
-            r'= rn\.relu %\S+ \{rn\.slots = \[#rn\.slot<per_sample, (\d+)>\]\}'
-            r' : tensor<([\dx]+)xf32>', train):
-        shape = [int(d) for d in dims.split('x')]
-        start = fixed + int(offset) * shape[0]
+_PLANNED_OP = re.compile(r'^\s*(%[^=]+) = rn\.(\w+) (.*)$')
+_SLOT = re.compile(r'#rn\.slot<(fixed|per_sample), (\d+)>')
+_ARGUMENT = re.compile(r'(%arg\d+): tensor<([^>]*)> '
+                       r'\{rn\.slot = #rn\.slot<(fixed|per_sample), (\d+)>\}')
+
+
+class Plan:
+    """Where our training step keeps each of its tensors: the memory plan
+    (resnetc --emit=train) of a --no-memory-reuse build, whose arena still
+    holds every tensor after a step (StepDriver's STEPDRIVER_DUMP_ARENA)."""
+
+    def __init__(self, resnetc, model, batch):
+        planned = subprocess.run(
+            [resnetc, model, '--emit=train', '--no-fusion',
+             '--no-memory-reuse', f'--batch={batch}'],
+            check=True, capture_output=True, text=True).stdout
+        self.fixed = int(re.search(r'fixed_bytes = (\d+)', planned).group(1))
+        train = planned[planned.index('@train_step'):].split('func.func')[0]
+        self.slots = {}  # SSA value -> (fixed?, byte offset, shape)
+        for value, dims, kind, offset in _ARGUMENT.findall(
+                train.split('\n')[0]):
+            self.slots[value] = (kind == 'fixed', int(offset),
+                                 [int(d) for d in dims.split('x')[:-1]])
+        self.ops = []    # (op, operands, results), in step order
+        for line in train.splitlines():
+            match = _PLANNED_OP.match(line)
+            if not match or 'rn.slots' not in line:
+                continue
+            results = []
+            for name in match.group(1).split(', '):
+                name, _, count = name.partition(':')  # %50:3 is %50#0..2
+                results += ([f'{name}#{i}' for i in range(int(count))]
+                            if count else [name])
+            operands = re.split(r' \{| : ', match.group(3))[0].split(', ')
+            types = line.rsplit(' : ', 1)[1].split('->')[-1]
+            shapes = [[int(d) for d in t.split('x')[:-1]]
+                      for t in re.findall(r'tensor<([^>]*)>', types)]
+            for result, (kind, offset), shape in zip(results,
+                                                     _SLOT.findall(line),
+                                                     shapes):
+                self.slots[result] = (kind == 'fixed', int(offset), shape)
+            self.ops.append((match.group(2), operands, results))
+
+    def tensor(self, arena, value):
+        """The tensor `value` (an SSA name) in `arena` (the bytes of a
+        dump), in PyTorch's layout."""
+        fixed, offset, shape = self.slots[value]
+        start = offset if fixed else self.fixed + offset * shape[0]
         data = arena[start:start + 4 * int(np.prod(shape))].view(np.float32)
         if len(shape) == 4:  # the arena holds NHWC
             n, c, h, w = shape
             data = data.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        outputs.append(torch.from_numpy(data.reshape(shape).copy()))
-    return outputs
+        return torch.from_numpy(data.reshape(shape).copy())
+
+    def op_tensors(self, arena, op):
+        """(first input, first output) of each rn.`op` of the step, in
+        order, from `arena`."""
+        return [(self.tensor(arena, operands[0]),
+                 self.tensor(arena, results[0]))
+                for kind, operands, results in self.ops if kind == op]
 
 
-def relu_decisions(ours, graph, values, images):
-    """(differing decisions, elements, the largest |input| / layer RMS at a
-    differing decision) between our ReLUs and float64 PyTorch's."""
-    inputs = []
+# The forward ops whose decisions the reference follows: the op of our
+# training step that makes them, and the decision (rn_torch.follow()) that
+# repeats them, from our input x and output y and the op's attributes.
+# Dropout keeps x / (1 - rate), DropBlock x * elements / kept elements
+# (docs/dsl.md; Ghiasi et al. 2018), both computed here in float32; a max
+# pool picks the first maximum of our x in each window, as our kernels do.
+def _dropblock_multiplier(attrs, x, y):
+    kept = y != 0
+    return kept * (torch.tensor(float(y.numel())) / kept.sum().float())
+
+
+def _first_maximum(kind):
+    return lambda attrs, x, y: rn_torch.argmax(kind, x, attrs)
+
+
+DECISIONS = {
+    'relu': ('relu', lambda attrs, x, y: (y > 0).float()),
+    'leaky_relu': ('leaky_relu', lambda attrs, x, y: torch.where(
+        y > 0, torch.tensor(1.0), torch.tensor(float(attrs['alpha'])))),
+    **{kind: (kind, _first_maximum(kind)) for kind in rn_torch.MAX_POOLS},
+    'dropout': ('dropout_train', lambda attrs, x, y: (y != 0) * torch.tensor(
+        1 / (1 - attrs['rate']), dtype=torch.float32)),
+    'dropblock': ('dropblock_train', _dropblock_multiplier),
+}
+RANDOM = ('dropout', 'dropblock')
+
+
+def our_decisions(plan, graph, arena_file, kinds):
+    """kind -> [(our input, our output, the decision that repeats them)]
+    for each op of `kinds` that the graph has, in graph order."""
+    arena = np.fromfile(arena_file, dtype=np.uint8)
+    decisions = {}
+    for kind in kinds:
+        attrs = graph.attributes(kind)
+        if not attrs:
+            continue
+        step_op, decide = DECISIONS[kind]
+        tensors = plan.op_tensors(arena, step_op)
+        if len(tensors) != len(attrs):
+            raise SystemExit(f'{len(attrs)} {kind} ops in the graph, '
+                             f'{len(tensors)} {step_op} in our step')
+        decisions[kind] = [(x, y, decide(a, x, y))
+                           for a, (x, y) in zip(attrs, tensors)]
+    return decisions
+
+
+def followed(decisions, kinds=None):
+    """Graph.forward's decisions from our_decisions() (of `kinds`)."""
+    return {kind: [d for _, _, d in found]
+            for kind, found in decisions.items()
+            if kinds is None or kind in kinds}
+
+
+def expected_dropped(kind, attrs, shape):
+    """The expected fraction of elements dropout or DropBlock drops: rate,
+    or for DropBlock 1 - (1 - gamma)^k averaged over the map, where a block
+    origin is drawn with probability gamma (the paper's eq. 1) wherever a
+    whole block fits and k origins cover the element."""
+    if kind == 'dropout':
+        return attrs['rate']
+    size, (h, w) = attrs['block_size'], shape[-2:]
+    gamma = min(1.0, attrs['rate'] / size ** 2 * h * w /
+                ((h - size + 1) * (w - size + 1)))
+
+    def covering(n):  # origins in [i - size + 1, i] that fit, per index i
+        return torch.tensor([min(i, n - size) - max(0, i - size + 1) + 1
+                             for i in range(n)], dtype=torch.float64)
+    k = torch.outer(covering(h), covering(w))
+    return float((1 - (1 - gamma) ** k).mean())
+
+
+def whole_blocks(dropped, size):
+    """Whether the dropped elements of each map are a union of size x size
+    blocks that lie inside the map."""
+    full = F.avg_pool2d(dropped.double(), size, stride=1,
+                        divisor_override=1) == size * size
+    covered = F.max_pool2d(F.pad(full.double(), (size - 1,) * 4), size,
+                           stride=1)
+    return bool((covered.bool() == dropped).all())
+
+
+def decision_checks(decisions, graph):
+    """(what, error, tolerance): for each kind of op the reference follows,
+    the largest relative difference between our output and our input under
+    the decision the reference takes from them (so that it follows what our
+    step computed); for dropout and DropBlock also that we dropped about
+    `rate` of the elements (within 5 standard errors over the feature maps)
+    and, for DropBlock, whole blocks."""
+    checks = []
+    for kind, found in decisions.items():
+        attrs = graph.attributes(kind)
+        checks.append((f'our {kind} outputs against their inputs under the '
+                       'decisions followed', max(
+                           relative(y, rn_torch.follow(kind, x, a, d))
+                           for a, (x, y, d) in zip(attrs, found)), 1e-6))
+        if kind not in RANDOM:
+            continue
+        for k, (a, (_, y, _)) in enumerate(zip(attrs, found)):
+            dropped = y == 0
+            fraction = dropped.reshape(y.shape[0] * y.shape[1], -1).double() \
+                .mean(dim=1)
+            expected = expected_dropped(kind, a, y.shape)
+            standard_error = float(fraction.std()) / len(fraction) ** 0.5
+            checks.append((f'{kind} {k}: dropped {float(fraction.mean()):.4f} '
+                           f'of the elements, expected {expected:.4f}; off '
+                           'by standard errors over the maps',
+                           abs(float(fraction.mean()) - expected) /
+                           max(standard_error, 1e-12), 5))
+            if kind == 'dropblock':
+                checks.append((f'{kind} {k}: maps whose dropped elements are '
+                               'not whole blocks',
+                               int(not whole_blocks(dropped,
+                                                    a['block_size'])), 0))
+    return checks
+
+
+def unlike_float64(decisions, graph, values, images):
+    """kind -> (our decisions unlike float64 PyTorch's, decisions, the
+    largest margin / layer RMS at one that differs) for ReLUs, leaky ReLUs
+    and max pools, where PyTorch's dropout and DropBlock follow ours. The
+    margin is how far the input lies from the tie: |input| for a ReLU, the
+    gap between the window's maximum and the element we picked for a max
+    pool."""
+    kinds = ('relu', 'leaky_relu') + rn_torch.MAX_POOLS
+    inputs = {kind: [] for kind in kinds}
     params = {k: v.double() for k, v in values.items()}
     with torch.no_grad():
         graph.forward(images.double(), params, training=True,
-                      relu_inputs=inputs)
-    differing, total, worst = 0, 0, 0.0
-    for out, pre in zip(ours, inputs):
-        flips = (out > 0) != (pre > 0)
-        differing += int(flips.sum())
-        total += pre.numel()
-        if flips.any():
+                      decisions=followed(decisions, RANDOM), inputs=inputs)
+    found = {}
+    for kind in kinds:
+        differing, total, worst = 0, 0, 0.0
+        for attrs, (_, out, ours), pre in zip(graph.attributes(kind),
+                                              decisions.get(kind, []),
+                                              inputs[kind]):
             rms = pre.pow(2).mean().sqrt()
-            worst = max(worst, float(pre[flips].abs().max() / rms))
-    return differing, total, worst
+            if kind in rn_torch.MAX_POOLS:
+                theirs = rn_torch.argmax(kind, pre, attrs)
+                flips = theirs != ours
+                margin = (rn_torch.follow(kind, pre, attrs, theirs) -
+                          rn_torch.follow(kind, pre, attrs, ours))
+                total += theirs.numel()
+            else:
+                flips = (out > 0) != (pre > 0)
+                margin = pre.abs()
+                total += pre.numel()
+            differing += int(flips.sum())
+            if flips.any():
+                worst = max(worst, float(margin.reshape(flips.shape)[flips]
+                                         .abs().max() / rms))
+        if total:
+            found[kind] = differing, total, worst
+    return found
 
 
 FASHION_MNIST = pathlib.Path('/usr/share/datasets/fashion-mnist')
@@ -187,9 +389,10 @@ def batches(args, classes, shape):
     """STEPS batches of real images: CIFAR-10 when the model reads 3x32x32
     images and the data set is at --cifar10, else Fashion-MNIST (Debian's
     dataset-fashion-mnist, which scripts/setup.sh installs), centred in the
-    model's input and repeated over its channels. (Random images make the
-    gradients ill-conditioned: they leave so many activations near zero
-    that a 1e-7 change of the weights moves them by 1e-3.)"""
+    model's input and repeated over its channels; exits with 77 (skipped)
+    without either. (Random images make the gradients ill-conditioned: they
+    leave so many activations near zero that a 1e-7 change of the weights
+    moves them by 1e-3.)"""
     n, c, h, w = shape
     count = args.steps * n
     cifar = pathlib.Path(args.cifar10) / 'data_batch_1.bin'
@@ -202,6 +405,10 @@ def batches(args, classes, shape):
         labels = torch.from_numpy(raw[:, 0].astype(np.int32))
         print(f'data: CIFAR-10 ({cifar})')
     else:
+        if not (FASHION_MNIST / 'train-images-idx3-ubyte.gz').exists():
+            print(f'skipped: no CIFAR-10 at --cifar10 for this model, and no '
+                  f'Fashion-MNIST in {FASHION_MNIST}')
+            sys.exit(77)
         with gzip.open(FASHION_MNIST / 'train-images-idx3-ubyte.gz') as f:
             raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
         with gzip.open(FASHION_MNIST / 'train-labels-idx1-ubyte.gz') as f:
@@ -220,12 +427,29 @@ def batches(args, classes, shape):
     return images, labels.reshape(args.steps, n)
 
 
+def with_optimizer(model, optimizer, work):
+    """A copy of `model` in `work` whose train block's `optimizer` line
+    says `optimizer` instead."""
+    text = pathlib.Path(model).read_text()
+    line = re.compile(r'^([ \t]*)optimizer\b.*$', re.MULTILINE)
+    if len(line.findall(text)) != 1:
+        raise SystemExit(f'{model}: --optimizer needs one `optimizer` line '
+                         'in the train block to replace')
+    copy = work / f'{pathlib.Path(model).stem}-optimizer.dsl'
+    copy.write_text(line.sub(lambda m: f'{m.group(1)}optimizer {optimizer}',
+                             text))
+    return str(copy)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--resnetc', required=True)
     parser.add_argument('--driver', required=True,
                         help='libstepdriver.a')
     parser.add_argument('--model', required=True)
+    parser.add_argument('--optimizer', default='',
+                        help="the recipe's optimizer instead, as the DSL "
+                             "writes it: 'adam(lr = 1e-3)'")
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--steps', type=int, default=20)
     parser.add_argument('--label-smoothing', type=float, default=0.1)
@@ -240,8 +464,10 @@ def main():
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     smoothing = args.label_smoothing
+    model = (with_optimizer(args.model, args.optimizer, work)
+             if args.optimizer else args.model)
 
-    mlir = subprocess.run([args.resnetc, args.model, '--emit=mlir',
+    mlir = subprocess.run([args.resnetc, model, '--emit=mlir',
                            f'--batch={args.batch}'], check=True,
                           capture_output=True, text=True).stdout
     graph = rn_torch.Graph(mlir)
@@ -249,31 +475,36 @@ def main():
     values = graph.initial_values(generator)
     n, c, h, w = graph.input_shape
     images, labels = batches(args, graph.classes, (n, c, h, w))
+    r = graph.recipe
+    options = (('lr', 'momentum', 'nesterov', 'weight_decay')
+               if r['optimizer'] == 'sgd' else
+               ('lr', 'beta1', 'beta2', 'epsilon', 'keras_epsilon',
+                'weight_decay'))
+    print(f'optimizer: {r["optimizer"]}(' + ', '.join(
+        f'{k} = {r.get(k, False)}' for k in options) + ')')
 
     driver = work / 'stepdriver'
     env = dict(os.environ, RESNETC_RUNTIME=args.driver)
-    subprocess.run([args.resnetc, args.model, f'--batch={args.batch}',
+    subprocess.run([args.resnetc, model, f'--batch={args.batch}',
                     '--no-fusion', '-o', str(driver)], check=True, env=env)
 
     # 1. One step with the recipe's hyperparameters, by a normal build and
     # by one whose arena keeps every tensor.
     kept = work / 'stepdriver-no-reuse'
-    subprocess.run([args.resnetc, args.model, f'--batch={args.batch}',
+    subprocess.run([args.resnetc, model, f'--batch={args.batch}',
                     '--no-fusion', '--no-memory-reuse', '-o', str(kept)],
                    check=True, env=env)
-    lr = graph.recipe['lr']
+    plan = Plan(args.resnetc, model, args.batch)
+    lr = r['lr']
     write_inputs(work / 'step-in', graph, values, images[:1], labels[:1], lr,
                  smoothing)
     run_driver(driver, work / 'step-in', work / 'step-out', 1)
-    subprocess.run([str(kept), str(work / 'step-in'),
-                    str(work / 'step-kept'), '1'], check=True,
-                   env=dict(os.environ, STEPDRIVER_DUMP_ARENA='1'))
-    ours_relus = our_relu_outputs(args.resnetc, args.model, args.batch,
-                                  work / 'step-kept' / 'arena.bin')
-    masks = [out > 0 for out in ours_relus]
+    run_driver(kept, work / 'step-in', work / 'step-kept', 1, dump_arena='1')
+    decisions = our_decisions(plan, graph, work / 'step-kept' / 'arena.bin',
+                              DECISIONS)
     losses, grads, after_first, _ = torch_steps(
         graph, values, images[:1], labels[:1], lr, smoothing, torch.float32,
-        relu_masks=masks)
+        follow=[followed(decisions)])
     out = work / 'step-out'
     checks = []  # (what, error, tolerance)
     ours_loss = float((out / 'losses.txt').read_text().split()[0])
@@ -292,26 +523,46 @@ def main():
         .read_bytes() for name in grads)
     checks.append(('gradients that memory reuse changes (none may)',
                    changed, 0))
-    differing, total, worst = relu_decisions(ours_relus, graph, values,
-                                             images[0])
-    print(f'ReLU decisions unlike float64 PyTorch\'s: {differing} of '
-          f'{total}')
-    checks.append(('largest |ReLU input| / layer RMS where our decision '
-                   'differs from float64 PyTorch\'s', worst, 1e-4))
+    checks += decision_checks(decisions, graph)
+    for kind, (differing, total, worst) in unlike_float64(
+            decisions, graph, values, images[0]).items():
+        print(f'{kind} decisions unlike float64 PyTorch\'s: {differing} of '
+              f'{total}')
+        checks.append((f'largest margin / layer RMS where our {kind} '
+                       'decides unlike float64 PyTorch', worst, 1e-4))
     checks.append(('control: float64 gradients under a 1e-7 change of the '
                    'weights (a larger change means the input is '
                    'ill-conditioned)',
-                   sensitivity(graph, values, images[0], labels[0], smoothing),
+                   sensitivity(graph, values, images[0], labels[0], smoothing,
+                               followed(decisions, RANDOM)),
                    args.tolerance / 4))
 
-    # 2. A trajectory of --steps steps.
+    # 2. A trajectory of --steps steps; dropout and DropBlock follow the
+    # masks of the kept build's run, dumped after every step.
     lr = args.trajectory_lr
     write_inputs(work / 'run-in', graph, values, images, labels, lr, smoothing)
     run_driver(driver, work / 'run-in', work / 'run-out', args.steps)
+    follow = []
+    if any(graph.attributes(kind) for kind in RANDOM):
+        run_driver(kept, work / 'run-in', work / 'run-kept', args.steps,
+                   dump_arena='every')
+        for s in range(1, args.steps + 1):
+            dump = work / 'run-kept' / f'arena-{s}.bin'
+            follow.append(followed(our_decisions(plan, graph, dump,
+                                                 RANDOM)))
+            dump.unlink()
+        repeated = sum(
+            all(torch.equal(a != 0, b != 0) for kind in RANDOM
+                for a, b in zip(before.get(kind, []), after.get(kind, [])))
+            for before, after in zip(follow, follow[1:]))
+        checks.append(('trajectory steps that draw the masks of the step '
+                       'before (none may: each step has its own seed)',
+                       repeated, 0))
     losses, _, _, eval_loss = torch_steps(graph, values, images, labels, lr,
-                                          smoothing, torch.float32)
+                                          smoothing, torch.float32, follow)
     control, _, _, control_eval = torch_steps(graph, values, images, labels,
-                                              lr, smoothing, torch.float64)
+                                              lr, smoothing, torch.float64,
+                                              follow)
     ours_losses = [float(x) for x in
                    (work / 'run-out' / 'losses.txt').read_text().split()]
     for s, (mine, theirs) in enumerate(zip(ours_losses, losses)):
