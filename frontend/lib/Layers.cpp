@@ -115,6 +115,7 @@ const Activation kActivations[] = {
     {"sigmoid", rn::SigmoidOp::getOperationName()},
     {"tanh", rn::TanhOp::getOperationName()},
     {"gelu", rn::GeluOp::getOperationName()},
+    {"elu", rn::EluOp::getOperationName(), {{"alpha", 1.0}}},
     {"softmax", rn::SoftmaxOp::getOperationName(), {}, {2}},
 };
 

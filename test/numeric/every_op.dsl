@@ -17,7 +17,7 @@ model every_op {
   s = conv(image, 6, 3, stride = 2, padding = same, name = "stem")
   s = s |> bn(epsilon = 1e-3) |> gelu
   a = conv(s, 6, 3, dilation = 2, groups = 3, padding = 2, name = "dilated")
-  a = leaky_relu(a, alpha = 0.2)
+  a = leaky_relu(a, alpha = 0.2) |> elu(alpha = 0.5)
   b = max_pool(s, 2, stride = 1, padding = [1, 1, 0, 0]) |> tanh
   b = dropout(b, 0.25)
   c = avg_pool(s, 3, stride = 1, padding = 1) |> sigmoid

@@ -225,6 +225,8 @@ def _apply(op, args, attrs, training):
         return torch.tanh(x)
     if op == 'gelu':
         return F.gelu(x)
+    if op == 'elu':
+        return F.elu(x, attrs['alpha'])
     if op == 'softmax':
         return F.softmax(x, dim=1)
     if op == 'add':

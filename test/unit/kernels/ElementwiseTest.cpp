@@ -62,6 +62,10 @@ const std::vector<Activation> activations = {
      [](double x) { return x > 0 ? x : leakySlope * x; },
      false,
      {{"alpha", leakySlope}}},
+    {"elu",
+     [](double x) { return x > 0 ? x : 0.7 * std::expm1(x); },
+     false,
+     {{"alpha", 0.7}}},
 };
 
 TEST(Elementwise, ActivationsMatchReference) {

@@ -164,6 +164,23 @@ struct LeakyReluBackward : UnaryBackward {
         }) {}
 };
 
+struct Elu : Unary {
+  explicit Elu(const KernelSpec &spec)
+      : Unary(spec, [](Expr x, const Family &self) {
+          return select(x > 0.0f, x,
+                        float(self.floatAttr("alpha")) * (exp(x) - 1.0f));
+        }) {}
+};
+
+/// From the saved input, as PyTorch: the slope at 0 is alpha.
+struct EluBackward : UnaryBackward {
+  explicit EluBackward(const KernelSpec &spec)
+      : UnaryBackward(spec, [](Expr dy, Expr x, const Family &self) {
+          return select(x > 0.0f, dy,
+                        float(self.floatAttr("alpha")) * exp(x) * dy);
+        }) {}
+};
+
 //===----------------------------------------------------------------------===//
 // add, softmax
 //===----------------------------------------------------------------------===//
@@ -296,6 +313,8 @@ void registerElementwiseFamilies(FamilyRegistry &registry) {
   registry.add<GeluBackward>("gelu_backward");
   registry.add<LeakyRelu>("leaky_relu");
   registry.add<LeakyReluBackward>("leaky_relu_backward");
+  registry.add<Elu>("elu");
+  registry.add<EluBackward>("elu_backward");
   registry.add<Add>("add");
   registry.add<AddStats>("add_stats");
   registry.add<Softmax>("softmax");

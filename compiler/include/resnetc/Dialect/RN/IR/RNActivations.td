@@ -98,6 +98,8 @@ defm RN_LeakyRelu : RN_Activation<"leaky_relu", "x > 0 ? x : alpha * x",
 defm RN_Sigmoid : RN_Activation<"sigmoid", "1 / (1 + exp(-x))", "result",
                                 "Sigmoid">;
 defm RN_Tanh : RN_Activation<"tanh", "tanh(x)", "result", "Tanh">;
+defm RN_Elu : RN_Activation<"elu", "x > 0 ? x : alpha * (exp(x) - 1)", "input",
+    "Elu", (ins F64Attr:$alpha), "{alpha = 1.0 : f64} ">;
 // Opset 17 has no Gelu node: RNOnnx.cpp writes it out.
 defm RN_Gelu : RN_Activation<"gelu", "x * Phi(x) (Gaussian CDF, exact erf form)",
                              "input", "">;
