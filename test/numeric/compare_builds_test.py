@@ -12,10 +12,11 @@ statistics); then the evaluation after it (BatchNorm folded into the convs
 by prepare_eval where the build fuses): its loss within the tolerance and
 the count of correct predictions equal.
 The two builds round differently (they sum in other orders), so a ReLU
-input within rounding of zero may fall on either side, and one such
-element moves the gradients of every layer below it by about 1e-4. So the
-test takes batches in turn until both builds make every ReLU decision alike
-(checking on the way that each decision that differs is at an output
+input within rounding of zero may fall on either side, or a max pool's two
+largest elements swap, and one such element moves the gradients of every
+layer below it by about 1e-5 to 1e-4. So the test takes batches in turn
+until both builds make every ReLU decision and every max-pool pick alike
+(checking on the way that each ReLU decision that differs is at an output
 within the tolerance of its layer's RMS of zero, a tie), and compares the
 gradients on that batch.
 Prints one line per check and a closing `N passed, M failed` line.
@@ -35,7 +36,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / 'Utils'))
 import cuda_device  # noqa: E402
 import rn_torch  # noqa: E402
-from torch_step_test import batches, read, relative, run_driver, write_inputs  # noqa: E402
+from torch_step_test import Plan, batches, read, relative, run_driver, write_inputs  # noqa: E402
 
 
 # The ops whose output is a ReLU's, in either build: rn.relu, and the fused
@@ -68,6 +69,22 @@ def relu_outputs(resnetc, flags, model, batch, arena_file):
         outputs.append(arena[start:start + 4 * int(np.prod(shape))]
                        .view(np.float32).astype(np.float64))
     return outputs
+
+
+def max_pool_picks_that_differ(graph, plans, outputs):
+    """Windows of the step's max pools whose maximum the two builds find at
+    different elements (a near-tie), from their arenas after the step."""
+    tensors = {build: {op: plans[build].op_tensors(
+        np.fromfile(outputs[build] / 'arena.bin', dtype=np.uint8), op)
+        for op in rn_torch.MAX_POOLS} for build in plans}
+    differ = 0
+    for op in rn_torch.MAX_POOLS:
+        for attrs, (tested, _), (reference, _) in zip(
+                graph.attributes(op), tensors['tested'][op],
+                tensors['reference'][op]):
+            differ += int((rn_torch.argmax(op, tested, attrs) !=
+                           rn_torch.argmax(op, reference, attrs)).sum())
+    return differ
 
 
 def main():
@@ -112,6 +129,8 @@ def main():
                         str(work / f'stepdriver-{build}')] + flags,
                        check=True, env=env)
 
+    plans = {build: Plan(args.resnetc, args.model, args.batch, flags)
+             for build, flags in builds.items()}
     checks = []  # (what, error, tolerance)
     for attempt in range(args.max_batches):
         inputs = work / f'in-{attempt}'
@@ -145,12 +164,14 @@ def main():
         checks.append((f'batch {attempt}: largest |ReLU output| / layer RMS '
                        f'where the builds decide differently', worst,
                        args.tolerance))
-        print(f'batch {attempt}: {ties} ReLU decisions differ')
-        if ties == 0:
+        picks = max_pool_picks_that_differ(graph, plans, outputs)
+        print(f'batch {attempt}: {ties} ReLU decisions and {picks} max-pool '
+              'picks differ')
+        if ties == 0 and picks == 0:
             break
     else:
         checks.append(('a batch on which both builds decide every ReLU '
-                       'alike', 1, 0))
+                       'and max pool alike', 1, 0))
     tested, reference = outputs['tested'], outputs['reference']
 
     loss = [float((d / 'losses.txt').read_text().split()[0])

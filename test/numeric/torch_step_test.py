@@ -173,13 +173,14 @@ _ARGUMENT = re.compile(r'(%arg\d+): tensor<([^>]*)> '
 
 class Plan:
     """Where our training step keeps each of its tensors: the memory plan
-    (resnetc --emit=train) of a --no-memory-reuse build, whose arena still
-    holds every tensor after a step (StepDriver's STEPDRIVER_DUMP_ARENA)."""
+    (resnetc --emit=train) of a --no-memory-reuse build with `flags`, whose
+    arena still holds every tensor after a step (StepDriver's
+    STEPDRIVER_DUMP_ARENA)."""
 
-    def __init__(self, resnetc, model, batch):
+    def __init__(self, resnetc, model, batch, flags=('--no-fusion',)):
         planned = subprocess.run(
-            [resnetc, model, '--emit=train', '--no-fusion',
-             '--no-memory-reuse', f'--batch={batch}'],
+            [resnetc, model, '--emit=train', '--no-memory-reuse',
+             f'--batch={batch}', *flags],
             check=True, capture_output=True, text=True).stdout
         self.fixed = int(re.search(r'fixed_bytes = (\d+)', planned).group(1))
         train = planned[planned.index('@train_step'):].split('func.func')[0]
