@@ -167,6 +167,10 @@ const std::vector<FlagInfo> &flagTable() {
       {"Benchmark", "benchmark", "", "false",
        "time --steps training steps on synthetic data instead of training"},
       {"Benchmark", "warmup", "N", "5", "untimed steps before the timed ones"},
+      {"Benchmark", "profile", "", "false",
+       "time every kernel call of train_step (the timed steps with "
+       "--benchmark) and print them slowest first: share of the step, time, "
+       "GFLOP/s, bytes moved, bandwidth and the DSL layer (CPU builds)"},
       {"", "help", "", "false", "print this help and exit"},
   };
   return table;
@@ -680,6 +684,14 @@ Options parseFlags(const rn_program &program,
 
   options.logDir = flags.text("log-dir");
   options.logEvery = flags.integer("log-every", 1, INT32_MAX);
+  options.profile = flags.boolean("profile");
+  if (options.profile && program.device_api)
+    flags.invalid("profile", "it times each kernel on the CPU; a GPU build "
+                             "queues its kernels without waiting for them "
+                             "(build with resnetc --target=cpu to profile)");
+  if (options.profile && options.evalOnly)
+    flags.invalid("profile", "it times the training step; --eval-only runs "
+                             "none");
   if (options.benchmark && options.evalOnly)
     flags.invalid("benchmark", "--benchmark and --eval-only exclude each "
                                "other");

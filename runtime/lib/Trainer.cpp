@@ -19,6 +19,7 @@
 #include "resnetrt/Arena.h"
 #include "resnetrt/Batcher.h"
 #include "resnetrt/Benchmark.h"
+#include "resnetrt/Profile.h"
 #include "resnetrt/Checkpoint.h"
 #include "resnetrt/Data.h"
 #include "resnetrt/Distributed.h"
@@ -108,7 +109,10 @@ public:
           const Ranks &ranks, FILE *out, FILE *err)
       : program(program), options(options), ranks(ranks), out(out),
         err(err), progress(out, options.progress, options.logEvery),
-        batchShard(ranks.shard(options.batch)) {}
+        batchShard(ranks.shard(options.batch)) {
+    if (options.profile)
+      profile.emplace(program, RN_TRAIN_STEP);
+  }
   ~Trainer() { progress.clear(); }
 
   int train();
@@ -162,6 +166,8 @@ private:
   const Shard batchShard;
   std::optional<GradientReducer> reducer;
   std::optional<GradientAccumulator> accumulator;
+  /// train --profile: kernel times of the training steps.
+  std::optional<KernelProfile> profile;
   /// Whether the ranks' state variables agree (averaged since the last
   /// step).
   bool stateSynced = true;
@@ -570,6 +576,8 @@ int Trainer::train() {
   result.add("images_per_s", throughput.imagesPerSecond())
       .add("train_seconds", throughput.stepSeconds)
       .add("total_seconds", secondsSince(runStart));
+  if (profile)
+    profile->print(out);
   printResult(out, progress, result);
   return ExitOk;
 }
@@ -597,7 +605,11 @@ bool Trainer::trainEpoch(Workspace &work, const TrainingData &data) {
         accumulator->beginMicroBatch(micro, loaded, options.batch);
       if (reducer)
         reducer->beginStep(loaded, options.batch);
+      if (profile)
+        profile->beginCall();
       int32_t status = work.arena.trainStep(loaded, params);
+      if (profile)
+        profile->endCall(loaded);
       if (accumulator)
         status = accumulator->endMicroBatch(status);
       if (reducer)
@@ -915,7 +927,12 @@ int Trainer::benchmark() {
         rn_step_params params = stepParams(step, options.schedule.lr);
         if (reducer)
           reducer->beginStep(shard, options.batch);
+        const bool timed = step > options.warmup;
+        if (profile && timed)
+          profile->beginCall();
         int32_t status = arena.trainStep(shard, params);
+        if (profile && timed)
+          profile->endCall(shard);
         if (reducer)
           reducer->endStep(status);
         return status;
@@ -942,6 +959,8 @@ int Trainer::benchmark() {
       result->add("device_copy_ms_per_step",
                   1e3 * times.deviceCopySeconds / steps);
   }
+  if (profile)
+    profile->print(out);
   printResult(out, progress, *result);
   return ExitOk;
 }

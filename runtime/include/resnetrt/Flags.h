@@ -126,6 +126,7 @@ struct Options {
   std::string exportPath; ///< weights written at the end; empty: none
   // Benchmark
   bool benchmark = false;
+  bool profile = false; ///< time every kernel of train_step (Profile.h)
   int64_t warmup = 5;
 
   bool help = false;

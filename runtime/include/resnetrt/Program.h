@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 10
+#define RN_PROGRAM_ABI_VERSION 11
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -114,12 +114,17 @@ enum rn_rank_sum {
 
 /* One kernel call of a step function: which step, the kernel's symbol, the
  * DSL layer(s) it serves (names joined by " + " for fused kernels) and
- * where in the DSL file (file:line:col), empty strings where unknown; and
- * which of its outputs (rank_sum_output) the ranks sum how (rank_sum). */
+ * where in the DSL file (file:line:col), empty strings where unknown; which
+ * of its outputs (rank_sum_output) the ranks sum how (rank_sum); and what
+ * it costs (train --profile): multiply-adds per image (0 for kernels that
+ * do none), and the bytes of the tensors it reads and writes, those that
+ * do not depend on the batch and those per image. */
 typedef struct rn_kernel_site {
   const char *step, *kernel, *layer, *location;
   int32_t rank_sum;        /* rn_rank_sum */
   int32_t rank_sum_output;
+  int64_t multiply_adds;   /* per image */
+  int64_t fixed_bytes, per_image_bytes;
 } rn_kernel_site;
 
 /* The training recipe compiled into the program: the DSL's train block with

@@ -13,6 +13,18 @@ static int64_t tensorBytes(const kernels::TensorSpec &tensor) {
   return 4 * elements; // f32, i32 and u32 alike
 }
 
+KernelBytes resnetc::kernelBytes(const kernels::KernelSpec &spec) {
+  KernelBytes bytes;
+  for (const auto *tensors : {&spec.inputs, &spec.outputs})
+    for (const kernels::TensorSpec &t : *tensors) {
+      if (t.kind == kernels::TensorKind::Activation && !t.shape.empty())
+        bytes.perImage += tensorBytes(t) / t.shape[0];
+      else
+        bytes.fixed += tensorBytes(t);
+    }
+  return bytes;
+}
+
 FailureOr<StepTraffic> resnetc::stepTraffic(func::FuncOp step) {
   StepTraffic traffic;
   WalkResult walk = step.walk([&](KernelOpInterface op) {

@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resnetc/Codegen/KernelCall.h"
+#include "resnetc/Codegen/KernelTraffic.h"
 #include "resnetc/Codegen/Passes.h"
 #include "resnetc/Dialect/RN/IR/RNOps.h"
 #include "resnetrt/Program.h" // rn_rank_sum, rn_step_params
@@ -141,8 +142,8 @@ private:
   LogicalResult lowerKernel(Operation *op, KernelOpInterface kernel);
   /// Records the site of `op`'s kernel call and calls rn_kernel_hook, when
   /// set, on its outputs: descriptors [first, first + count).
-  void callHook(Operation *op, StringRef kernel, unsigned first,
-                unsigned count);
+  void callHook(Operation *op, const kernels::KernelSpec &spec,
+                StringRef kernel, unsigned first, unsigned count);
 
   ModuleOp module;
   MLIRContext *ctx;
@@ -342,7 +343,8 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
             .getResult());
   LLVM::LLVMFuncOp callee = declareKernel(*call);
   checkStatus(builder.create<LLVM::CallOp>(loc, callee, args).getResult());
-  callHook(op, callee.getName(), call->inputs.size(), call->outputs.size());
+  callHook(op, call->spec, callee.getName(), call->inputs.size(),
+           call->outputs.size());
   // The kernel is queued and the hook is done: its views can go (the memory
   // stays).
   if (device)
@@ -355,8 +357,8 @@ LogicalResult StepLowering::lowerKernel(Operation *op,
   return success();
 }
 
-void StepLowering::callHook(Operation *op, StringRef kernel, unsigned first,
-                            unsigned count) {
+void StepLowering::callHook(Operation *op, const kernels::KernelSpec &spec,
+                            StringRef kernel, unsigned first, unsigned count) {
   auto [layer, where] = describeLocation(loc);
   int32_t site = int32_t(sites.size());
   // rn_kernel_site: step, kernel, layer, location, then which output the
@@ -373,6 +375,12 @@ void StepLowering::callHook(Operation *op, StringRef kernel, unsigned first,
     fields.push_back(builder.getStringAttr(text));
   fields.push_back(builder.getI32IntegerAttr(rankSum));
   fields.push_back(builder.getI32IntegerAttr(rankSumOutput));
+  // What the kernel costs (CostOpInterface, KernelTraffic), for profiles.
+  auto cost = dyn_cast<rn::CostOpInterface>(op);
+  KernelBytes bytes = kernelBytes(spec);
+  for (int64_t value : {cost ? cost.getMultiplyAddsPerImage() : int64_t(0),
+                        bytes.fixed, bytes.perImage})
+    fields.push_back(builder.getI64IntegerAttr(value));
   sites.push_back(builder.getArrayAttr(fields));
 
   if (!module.lookupSymbol<LLVM::GlobalOp>("rn_kernel_hook")) {

@@ -61,9 +61,11 @@ static_assert(offsetof(rn_program, model_name) == 8 &&
                   offsetof(rn_program, kernel_sites) == 224 &&
                   offsetof(rn_program, logits_offset) == 232 &&
                   offsetof(rn_program, class_names) == 240 &&
-                  sizeof(rn_program) == 248 && sizeof(rn_kernel_site) == 40 &&
+                  sizeof(rn_program) == 248 && sizeof(rn_kernel_site) == 64 &&
                   offsetof(rn_kernel_site, rank_sum) == 32 &&
-                  offsetof(rn_kernel_site, rank_sum_output) == 36,
+                  offsetof(rn_kernel_site, rank_sum_output) == 36 &&
+                  offsetof(rn_kernel_site, multiply_adds) == 40 &&
+                  offsetof(rn_kernel_site, per_image_bytes) == 56,
               "rn_program changed: update programType()");
 
 /// Whether the runtime's name `runtime` of a step function is `dialect`.
@@ -381,12 +383,16 @@ private:
 llvm::Constant *TableBuilder::siteTable(ArrayAttr sites) {
   SmallVector<llvm::Constant *> entries;
   for (Attribute site : sites ? sites.getValue() : ArrayRef<Attribute>()) {
-    SmallVector<llvm::Constant *, 6> fields;
-    for (Attribute field : cast<ArrayAttr>(site))
-      fields.push_back(
-          isa<StringAttr>(field)
-              ? sharedString(cast<StringAttr>(field).getValue())
-              : i32(cast<IntegerAttr>(field).getInt()));
+    SmallVector<llvm::Constant *, 9> fields;
+    for (Attribute field : cast<ArrayAttr>(site)) {
+      if (auto text = dyn_cast<StringAttr>(field)) {
+        fields.push_back(sharedString(text.getValue()));
+        continue;
+      }
+      auto number = cast<IntegerAttr>(field); // i32 or i64, as the struct
+      fields.push_back(number.getType().isInteger(64) ? i64(number.getInt())
+                                                      : i32(number.getInt()));
+    }
     entries.push_back(llvm::ConstantStruct::getAnon(ctx, fields));
   }
   if (entries.empty())

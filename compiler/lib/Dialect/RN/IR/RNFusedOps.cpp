@@ -78,3 +78,11 @@ LogicalResult FusedConv2DOp::verify() {
            << getResult().getType();
   return success();
 }
+
+int64_t Conv2DStatsOp::getMultiplyAddsPerImage() {
+  return convMultiplyAdds(getResult().getType(), getFilter().getType());
+}
+
+int64_t FusedConv2DOp::getMultiplyAddsPerImage() {
+  return convMultiplyAdds(getResult().getType(), getFilter().getType());
+}

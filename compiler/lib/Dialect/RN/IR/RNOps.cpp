@@ -182,11 +182,13 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-int64_t Conv2DOp::getMultiplyAddsPerImage() {
-  auto out = getResult().getType();
-  auto filter = getFilter().getType();
-  return out.getDimSize(1) * out.getDimSize(2) * out.getDimSize(3) *
+int64_t mlir::rn::convMultiplyAdds(ShapedType output, ShapedType filter) {
+  return output.getDimSize(1) * output.getDimSize(2) * output.getDimSize(3) *
          filter.getDimSize(1) * filter.getDimSize(2) * filter.getDimSize(3);
+}
+
+int64_t Conv2DOp::getMultiplyAddsPerImage() {
+  return convMultiplyAdds(getResult().getType(), getFilter().getType());
 }
 
 //===----------------------------------------------------------------------===//
@@ -230,8 +232,7 @@ LogicalResult DenseOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
 }
 
 int64_t DenseOp::getMultiplyAddsPerImage() {
-  auto weight = getWeight().getType();
-  return weight.getDimSize(0) * weight.getDimSize(1);
+  return getWeight().getType().getNumElements();
 }
 
 //===----------------------------------------------------------------------===//

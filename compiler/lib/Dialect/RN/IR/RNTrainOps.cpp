@@ -197,6 +197,26 @@ LogicalResult DenseBackwardWeightsOp::verify() {
                        getOutputGradient());
 }
 
+// The backward convolutions and dense layers do the forward op's
+// multiply-adds (CostOpInterface).
+int64_t Conv2DBackwardDataOp::getMultiplyAddsPerImage() {
+  return convMultiplyAdds(getOutputGradient().getType(),
+                          getFilter().getType());
+}
+
+int64_t Conv2DBackwardFilterOp::getMultiplyAddsPerImage() {
+  return convMultiplyAdds(getOutputGradient().getType(),
+                          getFilterGradient().getType());
+}
+
+int64_t DenseBackwardDataOp::getMultiplyAddsPerImage() {
+  return getWeight().getType().getNumElements();
+}
+
+int64_t DenseBackwardWeightsOp::getMultiplyAddsPerImage() {
+  return getWeightGradient().getType().getNumElements();
+}
+
 /// BatchNorm's gradients: dy, x and dx of one type, and every per-channel
 /// tensor [C] for the C channels of dimension 1.
 static LogicalResult verifyBatchNormGradient(Operation *op, Value dy, Value x,

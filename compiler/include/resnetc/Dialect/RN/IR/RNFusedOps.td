@@ -23,6 +23,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 //===----------------------------------------------------------------------===//
 
 def RN_Conv2DStatsOp : RN_Op<"conv2d_stats", [Pure,
+    DeclareOpInterfaceMethods<RN_CostOpInterface>,
     DeclareOpInterfaceMethods<RN_GradientOpInterface>]> {
   let summary = "rn.conv2d (then ReLU if `relu`) that also returns the "
                 "per-image moments of its output";
@@ -197,7 +198,8 @@ def RN_FoldBatchNormOp : RN_Op<"fold_batch_norm", [Pure,
   }];
 }
 
-def RN_FusedConv2DOp : RN_Op<"fused_conv2d", [Pure, AttrSizedOperandSegments]> {
+def RN_FusedConv2DOp : RN_Op<"fused_conv2d", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
   let summary = "rn.conv2d with bias, residual add and ReLU applied to its "
                 "accumulators";
   let description = [{

@@ -13,13 +13,15 @@ include "mlir/IR/OpBase.td"
 def RN_CostOpInterface : OpInterface<"CostOpInterface"> {
   let cppNamespace = "::mlir::rn";
   let description = [{
-    The arithmetic an op does in the forward pass, for `resnetc --summary`.
-    Ops that do no multiply-adds (elementwise, pooling, data movement) do not
-    implement it and count as zero.
+    The multiply-adds an op does, for `resnetc --summary` (the forward
+    graph's) and `train --profile` (each kernel's GFLOP/s): the
+    convolutions and dense layers, forward, fused and backward. Ops that do
+    no multiply-adds (elementwise, pooling, data movement) do not implement
+    it and count as zero.
   }];
   let methods = [
     InterfaceMethod<
-      "Multiply-adds of the forward pass for one image of the batch.",
+      "Multiply-adds for one image of the batch.",
       "int64_t", "getMultiplyAddsPerImage">
   ];
 }

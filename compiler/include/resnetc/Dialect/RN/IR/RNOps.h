@@ -46,6 +46,11 @@ private:
   int64_t salt = 0;
 };
 
+/// Multiply-adds per image of a convolution whose output (NCHW) or output
+/// gradient is `output` and whose filter (OIHW) or filter gradient is
+/// `filter`: forward, fused and backward alike.
+int64_t convMultiplyAdds(ShapedType output, ShapedType filter);
+
 class OptimizerUpdateOpInterface;
 /// OptimizerUpdateOpInterface's verifier: one parameter and one slot of
 /// each list per gradient, no variable named twice.

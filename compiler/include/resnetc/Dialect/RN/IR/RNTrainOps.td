@@ -292,7 +292,8 @@ class RN_BackwardOp<string mnemonic, string of, list<Trait> traits = []>
 }
 
 def RN_Conv2DBackwardDataOp : RN_BackwardOp<"conv2d_backward_data",
-    "rn.conv2d with respect to its input"> {
+    "rn.conv2d with respect to its input",
+    [DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
   let description = [{
     The transposed convolution of `dy` with the filter. The result type
     (the forward input's) is explicit, since strides lose sizes.
@@ -315,7 +316,8 @@ def RN_Conv2DBackwardDataOp : RN_BackwardOp<"conv2d_backward_data",
 
 def RN_Conv2DBackwardFilterOp : RN_BackwardOp<"conv2d_backward_filter",
     "rn.conv2d with respect to its filter (and bias)",
-    [RN_BatchedResultsOpInterface]> {
+    [RN_BatchedResultsOpInterface,
+     DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
   let description = [{
     Correlates the forward input with `dy`, summed over the batch. With a
     second result, also the bias gradient (the sum of `dy` per channel).
@@ -338,7 +340,8 @@ def RN_Conv2DBackwardFilterOp : RN_BackwardOp<"conv2d_backward_filter",
 }
 
 def RN_DenseBackwardDataOp : RN_BackwardOp<"dense_backward_data",
-    "rn.dense with respect to its input"> {
+    "rn.dense with respect to its input",
+    [DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
   let description = [{
     ```mlir
     %dx = rn.dense_backward_data %dy, %w
@@ -354,7 +357,8 @@ def RN_DenseBackwardDataOp : RN_BackwardOp<"dense_backward_data",
 
 def RN_DenseBackwardWeightsOp : RN_BackwardOp<"dense_backward_weights",
     "rn.dense with respect to its weight (and bias)",
-    [RN_BatchedResultsOpInterface]> {
+    [RN_BatchedResultsOpInterface,
+     DeclareOpInterfaceMethods<RN_CostOpInterface>]> {
   let description = [{
     ```mlir
     %dw, %db = rn.dense_backward_weights %x, %dy
