@@ -14,6 +14,7 @@
 #include "resnetrt/Interrupt.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Numerics.h"
+#include "resnetrt/Profile.h"
 #include "resnetrt/Weights.h"
 #include "resnetrt/Text.h"
 
@@ -204,11 +205,24 @@ static int benchmark(const rn_program &program, const Options &options,
   else
     loadCheckpoint(options.checkpoint, program, arena);
   prepareEval(program, arena);
+  std::optional<KernelProfile> profile;
+  if (options.profile)
+    profile.emplace(program, RN_EVAL_STEP);
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, RN_EVAL_STEP, program.eval_kernels,
-      options.batch, [&](int64_t) { return arena.evalStep(options.batch); });
+      options.batch, [&](int64_t step) {
+        const bool timed = step > options.warmup;
+        if (profile && timed)
+          profile->beginCall();
+        int32_t status = arena.evalStep(options.batch);
+        if (profile && timed)
+          profile->endCall(options.batch);
+        return status;
+      });
   if (!result)
     return interruptedStatus();
+  if (profile)
+    profile->print(out);
   printResult(out, progress, *result);
   return ExitOk;
 }

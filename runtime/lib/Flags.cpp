@@ -223,6 +223,10 @@ const std::vector<FlagInfo> &classifyFlagTable() {
       {"Benchmark", "steps", "N", "0",
        "with --benchmark, the timed calls (0: 20)"},
       trainFlag("warmup"),
+      {"Benchmark", "profile", "", "false",
+       "with --benchmark, time every kernel call of eval_step and print "
+       "them slowest first: share of the batch, time, GFLOP/s, bytes moved, "
+       "bandwidth and the DSL layer (CPU builds)"},
       {"Benchmark", "seed", "N", "0",
        "with --benchmark, the seed of the initial weights and the synthetic "
        "data"},
@@ -544,6 +548,16 @@ void readSharedFlags(const Converter &flags, Options &options) {
   options.warmup = flags.integer("warmup", 0, INT32_MAX);
 }
 
+/// --profile (Profile.h), which a GPU build cannot honour.
+void readProfileFlag(const Converter &flags, const rn_program &program,
+                     Options &options) {
+  options.profile = flags.boolean("profile");
+  if (options.profile && program.device_api)
+    flags.invalid("profile", "it times each kernel on the CPU; a GPU build "
+                             "queues its kernels without waiting for them "
+                             "(build with resnetc --target=cpu to profile)");
+}
+
 /// Early stopping and reduce-on-plateau, after --validation-split.
 void readCallbackFlags(const Converter &flags, Options &options) {
   auto metric = [&](std::string_view name) {
@@ -684,11 +698,7 @@ Options parseFlags(const rn_program &program,
 
   options.logDir = flags.text("log-dir");
   options.logEvery = flags.integer("log-every", 1, INT32_MAX);
-  options.profile = flags.boolean("profile");
-  if (options.profile && program.device_api)
-    flags.invalid("profile", "it times each kernel on the CPU; a GPU build "
-                             "queues its kernels without waiting for them "
-                             "(build with resnetc --target=cpu to profile)");
+  readProfileFlag(flags, program, options);
   if (options.profile && options.evalOnly)
     flags.invalid("profile", "it times the training step; --eval-only runs "
                              "none");
@@ -815,6 +825,10 @@ Options parseClassifyFlags(const rn_program &program,
   if (!options.exportPath.empty() && options.checkpoint.empty())
     flags.invalid("export", "needs --checkpoint=PATH, whose weights it "
                             "writes");
+  readProfileFlag(flags, program, options);
+  if (options.profile && !options.benchmark)
+    flags.invalid("profile", "it times the eval_step calls of --benchmark; "
+                             "add --benchmark");
   if (options.checkpoint.empty() && !options.benchmark)
     usageError("no checkpoint: pass --checkpoint=PATH, a checkpoint this "
                "model's train wrote (or --benchmark to time eval_step on "

@@ -9,7 +9,8 @@ kernel call of train_step (as many as the program's kernels per training
 step), each with its kernel and DSL layer, GFLOP/s for the convolutions and
 dense layers only, shares that add up to the time the step spends in
 kernels, and times that add up to the step's; that a training run prints
-it too; and that a GPU build (OpenCL) refuses the flag, saying why.
+it too, and `classify --benchmark --profile` one of eval_step; and that a
+GPU build (OpenCL) refuses the flag, saying why.
 Prints one line per check and exits 1 if any failed.
 """
 
@@ -20,7 +21,7 @@ import re
 import subprocess
 import sys
 
-HEADER = re.compile(r'profile of train_step: (\d+) calls of [\d.]+ images on '
+HEADER = re.compile(r'profile of \w+: (\d+) calls of [\d.]+ images on '
                     r'average, ([\d.]+) ms per call, ([\d.]+)% of it in its '
                     r'(\d+) kernel calls')
 FAMILY = re.compile(r'^\s+([\d.]+)% +([\d.]+) +(\S+) +(\d+)  (\w+)$')
@@ -99,6 +100,23 @@ def main():
                          capture_output=True, text=True)
     check('a training run prints it too', run.returncode == 0 and
           profile(run.stdout.splitlines())[0] is not None)
+
+    classify = work / 'classify'
+    subprocess.run([args.resnetc, '--mode=infer', args.model, '-o',
+                    str(classify)], check=True)
+    run = subprocess.run([str(classify), '--benchmark', '--profile',
+                          '--steps=3', '--warmup=1', '--batch=16',
+                          '--progress=none'], capture_output=True, text=True)
+    lines = run.stdout.splitlines()
+    header, _, calls = profile(lines)
+    evals = json.loads(lines[-1]).get('kernels_per_step', -1) if lines else -1
+    check(f'classify --benchmark --profile: one row per kernel call of '
+          f'eval_step ({evals})', run.returncode == 0 and header is not None
+          and 'eval_step' in header.group(0) and len(calls) == evals)
+    run = subprocess.run([str(classify), '--profile'], capture_output=True,
+                         text=True)
+    check('classify --profile without --benchmark is refused',
+          run.returncode == 2 and 'add --benchmark' in run.stderr)
 
     gpu = work / 'train-opencl'
     subprocess.run([args.resnetc, args.model, '--target=opencl', '-o',
