@@ -194,6 +194,13 @@ cl::opt<bool> noCache("no-cache",
                                "cache"),
                       cl::cat(resnetcOptions));
 
+cl::opt<bool> timeReport(
+    "time-report",
+    cl::desc("Print where the compile's time went (front end, each pass, "
+             "kernels compiled and from the cache, step object, link) on "
+             "standard error at the end"),
+    cl::cat(resnetcOptions));
+
 cl::opt<bool> verbose("v", cl::desc("Print the link command"),
                       cl::cat(resnetcOptions));
 
@@ -367,7 +374,8 @@ Outcome emitForwardGraph(mlir::ModuleOp module, const Request &request,
 /// --fusion-report, prints the kernels and bytes each step moves with and
 /// without fusion instead.
 Outcome planProgram(mlir::MLIRContext &context, mlir::ModuleOp module,
-                    const Request &request, llvm::raw_ostream &report) {
+                    const Request &request, llvm::raw_ostream &report,
+                    mlir::TimingScope &timing) {
   mlir::OwningOpRef<mlir::ModuleOp> unfused;
   if (fusionReport)
     unfused = module.clone();
@@ -381,8 +389,11 @@ Outcome planProgram(mlir::MLIRContext &context, mlir::ModuleOp module,
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
   buildTrainingPipeline(pm, pipeline);
+  mlir::TimingScope passes = timing.nest("passes");
+  pm.enableTiming(passes);
   if (mlir::failed(pm.run(module)))
     return 1;
+  passes.stop();
   if (!fusionReport)
     return std::nullopt;
   mlir::PassManager plain(&context);
@@ -438,7 +449,7 @@ int printKernels(const std::vector<kernels::KernelSpec> &specs,
 int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
                 const std::vector<kernels::KernelSpec> &specs,
                 kernels::CompileOptions compile, const Request &request,
-                const char *argv0) {
+                const char *argv0, mlir::TimingScope &timing) {
   // Object files go to a scratch directory that is removed at the end.
   llvm::SmallString<128> scratch;
   if (llvm::sys::fs::createUniqueDirectory("resnetc", scratch))
@@ -449,6 +460,7 @@ int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
   compile.cacheDir = noCache ? "" : cacheDir.empty() ? defaultCacheDir()
                                                      : std::string(cacheDir);
   bool terminal = llvm::sys::Process::StandardErrIsDisplayed();
+  mlir::TimingScope kernelTime = timing.nest("kernels");
   kernels::CompiledKernels kernelObjects = kernels::compileKernels(
       specs, compile, [&](size_t done, size_t total) {
         if (terminal)
@@ -457,12 +469,15 @@ int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
       });
   if (terminal)
     llvm::errs() << "\r\033[K";
+  kernelTime.stop();
   if (kernelObjects.error)
     return fail(*kernelObjects.error);
 
   std::string stepObject = std::string(scratch) + "/step.o";
+  mlir::TimingScope objectTime = timing.nest("step object (LLVM)");
   if (mlir::failed(emitProgramObject(lowered, info, stepObject, false)))
     return 1;
+  objectTime.stop();
   std::vector<std::string> objects{stepObject};
   objects.insert(objects.end(), kernelObjects.objects.begin(),
                  kernelObjects.objects.end());
@@ -481,10 +496,12 @@ int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
                   (mode == Mode::Infer ? ""
                                        : "; set RESNETC_RUNTIME to its path"));
   }
+  mlir::TimingScope linkTime = timing.nest("link");
   if (std::optional<std::string> error =
           link(linker, objects, runtime, request.output, emit == Emit::Obj,
                verbose))
     return fail(*error);
+  linkTime.stop();
   llvm::errs() << "resnetc: " << info.modelName << ": "
                << kernelObjects.distinct << " kernels ("
                << kernelObjects.fromCache << " cached) built in "
@@ -500,7 +517,7 @@ int linkProgram(mlir::ModuleOp lowered, const ProgramInfo &info,
 /// steps lowered (--emit=llvm), or both built into a program or object.
 int buildProgram(mlir::MLIRContext &context, mlir::ModuleOp planned,
                  const Request &request, llvm::ToolOutputFile *text,
-                 const char *argv0) {
+                 const char *argv0, mlir::TimingScope &timing) {
   mlir::FailureOr<std::vector<kernels::KernelSpec>> specs =
       collectKernels(planned, mode == Mode::Train);
   if (mlir::failed(specs))
@@ -527,14 +544,17 @@ int buildProgram(mlir::MLIRContext &context, mlir::ModuleOp planned,
     return 1;
   lower.addPass(createLowerToLLVM({/*trainStep=*/mode == Mode::Train,
                                    /*device=*/!request.deviceApi.empty()}));
+  mlir::TimingScope lowering = timing.nest("lowering");
+  lower.enableTiming(lowering);
   if (mlir::failed(lower.run(planned)))
     return 1;
+  lowering.stop();
   if (emit == Emit::LLVM) {
     text->keep();
     return mlir::failed(
         emitProgramObject(planned, *info, request.output, true));
   }
-  return linkProgram(planned, *info, *specs, compile, request, argv0);
+  return linkProgram(planned, *info, *specs, compile, request, argv0, timing);
 }
 
 /// resnetc's whole invocation: the model file through each stage until the
@@ -544,6 +564,11 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   Request request;
   if (Outcome done = checkRequest(request))
     return *done;
+  // --time-report: MLIR's timing manager prints the tree of scopes when it
+  // goes, after the last stage.
+  mlir::DefaultTimingManager timingManager;
+  timingManager.setEnabled(timeReport);
+  mlir::TimingScope timing = timingManager.getRootScope();
   std::string displayName =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename;
   Diagnostics diags(context, displayName);
@@ -559,6 +584,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
       return fail(errorMessage);
   }
 
+  mlir::TimingScope frontEnd = timing.nest("front end");
   std::unique_ptr<ast::File> file = parseFile(*source, diags);
   if (!file)
     return 1;
@@ -571,6 +597,7 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
   mlir::OwningOpRef<mlir::ModuleOp> module = elaborate(*file, diags, options);
   if (!module)
     return 1;
+  frontEnd.stop();
   std::optional<ModelSummary> summary;
   if (printSummaryTable) {
     mlir::FailureOr<ModelSummary> table = summarize(*module);
@@ -582,14 +609,14 @@ int run(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr,
     return *done;
 
   if (Outcome done = planProgram(context, *module, request,
-                                 text ? text->os() : llvm::outs())) {
+                                 text ? text->os() : llvm::outs(), timing)) {
     if (*done == 0 && text)
       text->keep();
     return *done;
   }
   if (Outcome done = emitPlanned(*module, summary, text.get()))
     return *done;
-  return buildProgram(context, *module, request, text.get(), argv0);
+  return buildProgram(context, *module, request, text.get(), argv0, timing);
 }
 
 } // namespace

@@ -537,12 +537,16 @@ LogicalResult resnetc::emitProgramObject(ModuleOp lowered,
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return lowered.emitError("no x86-64 target in LLVM: ") << error;
+  // The steps are glue between kernels (a descriptor and a call per
+  // kernel), whose speed the kernels dwarf: optimised lightly, compiled
+  // fast, as a recompile from the kernel cache waits for nothing else.
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::None));
   module->setTargetTriple(triple);
   module->setDataLayout(machine->createDataLayout());
   if (llvm::Error err =
-          makeOptimizingTransformer(2, 0, machine.get())(module.get()))
+          makeOptimizingTransformer(0, 0, machine.get())(module.get()))
     return lowered.emitError("LLVM optimisation failed: ")
            << llvm::toString(std::move(err));
 

@@ -135,7 +135,7 @@ CompiledKernels compileKernels(const std::vector<KernelSpec> &specs,
       fs::path path = objectPath(name, isRuntime ? "runtime" : jobs[i]->key());
       try {
         if (fs::exists(path) && !options.cacheDir.empty()) {
-          ++cached;
+          cached += !isRuntime; // the count is of kernels
         } else if (isRuntime) {
           writeAtomically(path, [&](const std::string &tmp) {
             compile_standalone_runtime(tmp, runtimeTarget);
