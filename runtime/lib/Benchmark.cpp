@@ -6,6 +6,7 @@
 #include "resnetrt/Error.h"
 #include "resnetrt/Interrupt.h"
 #include "resnetrt/Numerics.h"
+#include "resnetrt/Profile.h"
 #include "resnetrt/Progress.h"
 #include "resnetrt/Random.h"
 
@@ -19,7 +20,8 @@ std::optional<JsonObject>
 benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
                Progress &progress, std::string_view stepName,
                int32_t kernelsPerStep, int32_t callBatch,
-               const std::function<int32_t(int64_t step)> &step) {
+               const std::function<int32_t(int64_t step)> &step,
+               KernelProfile *profile) {
   const int64_t timed = options.steps > 0 ? options.steps : 20;
   Rng rng(streamKey(Stream::Synthetic, {options.seed}));
   size_t sampleFloats = size_t(program.input_height) * program.input_width *
@@ -44,9 +46,15 @@ benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
     std::copy(images.begin(), images.end(), arena.images(callBatch));
     std::copy(labels.begin(), labels.end(), arena.labels(callBatch));
     arena.uploadBatch(callBatch);
-    if (int32_t status = step(number))
+    const bool timed = number > options.warmup;
+    if (profile && timed)
+      profile->beginCall();
+    int32_t status = step(number);
+    if (profile && timed)
+      profile->endCall(callBatch);
+    if (status)
       failedStep(stepName, status, fmt::format(" at step {}", number));
-    if (number > options.warmup)
+    if (timed)
       milliseconds.push_back(1e3 * secondsSince(start));
     if (interruptRequested())
       return std::nullopt;

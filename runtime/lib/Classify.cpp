@@ -210,15 +210,8 @@ static int benchmark(const rn_program &program, const Options &options,
     profile.emplace(program, RN_EVAL_STEP);
   std::optional<JsonObject> result = benchmarkSteps(
       program, options, arena, progress, RN_EVAL_STEP, program.eval_kernels,
-      options.batch, [&](int64_t step) {
-        const bool timed = step > options.warmup;
-        if (profile && timed)
-          profile->beginCall();
-        int32_t status = arena.evalStep(options.batch);
-        if (profile && timed)
-          profile->endCall(options.batch);
-        return status;
-      });
+      options.batch, [&](int64_t) { return arena.evalStep(options.batch); },
+      profile ? &*profile : nullptr);
   if (!result)
     return interruptedStatus();
   if (profile)

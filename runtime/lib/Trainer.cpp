@@ -927,16 +927,12 @@ int Trainer::benchmark() {
         rn_step_params params = stepParams(step, options.schedule.lr);
         if (reducer)
           reducer->beginStep(shard, options.batch);
-        const bool timed = step > options.warmup;
-        if (profile && timed)
-          profile->beginCall();
         int32_t status = arena.trainStep(shard, params);
-        if (profile && timed)
-          profile->endCall(shard);
         if (reducer)
           reducer->endStep(status);
         return status;
-      });
+      },
+      profile ? &*profile : nullptr);
   if (!result)
     return interruptedStatus();
   if (reducer) {

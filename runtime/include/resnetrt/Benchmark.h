@@ -23,6 +23,7 @@
 namespace resnetrt {
 
 class Arena;
+class KernelProfile;
 class Progress;
 
 /// Times `step` (step number, 1-based, in; 0 or a Halide error code out)
@@ -30,12 +31,14 @@ class Progress;
 /// batch the images per second count), shows the times, and returns the result
 /// line: {"model","batch","threads","warmup","steps","step_ms_median",
 /// "step_ms_p10","step_ms_p90","images_per_s","kernels_per_step"}.
-/// `stepName` names the step in messages. Nothing if interrupted.
+/// `stepName` names the step in messages. With a `profile` (--profile), the
+/// timed steps' kernels are timed too. Nothing if interrupted.
 std::optional<JsonObject>
 benchmarkSteps(const rn_program &program, const Options &options, Arena &arena,
                Progress &progress, std::string_view stepName,
                int32_t kernelsPerStep, int32_t callBatch,
-               const std::function<int32_t(int64_t step)> &step);
+               const std::function<int32_t(int64_t step)> &step,
+               KernelProfile *profile = nullptr);
 
 } // namespace resnetrt
 
