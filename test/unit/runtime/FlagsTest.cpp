@@ -178,6 +178,9 @@ TEST(FlagsTest, DeviceAndModeConflicts) {
                   "--eval-only=true: needs --resume=PATH");
   EXPECT_CONTAINS(flagError({"--eval-only", "--resume=x", "--benchmark"}),
                   "exclude each other");
+  EXPECT_CONTAINS(flagError({"--eval-only", "--resume=x", "--profile"}),
+                  "--profile=true: it times the training step; --eval-only "
+                  "runs none");
   EXPECT_CONTAINS(flagError({"--init-from=w.safetensors", "--resume=x"}),
                   "--init-from=w.safetensors: --resume continues a run");
   EXPECT_EQ(parseFlags(cifarLogistic(),
