@@ -3,7 +3,7 @@
 // conv2d against a plain double-precision convolution, and its gradients
 // against finite differences of that reference, over the shapes the
 // schedules treat differently: the register-tiled paths (16, 32, >= 64 and
-// >= 256 output channels), the plain path (grouped, depthwise, channel
+// >= 256 output channels), the Winograd form, the plain path (grouped, depthwise, channel
 // counts that are not a multiple of the vector width), strides, padding,
 // dilation, and batches that leave a partial group of images.
 //
@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 using namespace resnetc::kernels;
@@ -117,6 +118,9 @@ std::vector<Conv> forwardCases() {
       conv(2, 64, 5, 7, 64, 3, 1, 0),  // blocks, unpadded: exact tiles
       conv(2, 24, 7, 7, 24, 3, 1, 1),  // 8-lane vectors under AVX-512
       conv(2, 24, 8, 8, 40, 3, 2, 1),  // 8-lane vectors, stride 2
+      conv(2, 16, 6, 8, 32, 3, 1, 0),  // Winograd, unpadded, not square
+      conv(2, 20, 6, 6, 16, 3, 1, 1),  // Winograd, input channels off width
+      conv(1, 64, 4, 4, 64, 3, 1, 1),  // Winograd, 4-vector register tile
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -144,6 +148,38 @@ TEST(Conv, ForwardMatchesReference) {
   }
 }
 
+/// Whether the kernel of `spec`, built for this machine, computes in
+/// Winograd's form (its lowered statement has the transformed input).
+bool usesWinograd(const KernelSpec &spec) {
+  Halide::Target host = Halide::get_host_target();
+  Kernel kernel = buildKernel(spec, host);
+  std::string path = ::testing::TempDir() + "winograd_probe.stmt";
+  kernel.pipeline.compile_to_lowered_stmt(path, kernel.arguments(),
+                                          Halide::Text, host);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str().find("winograd_input") != std::string::npos;
+}
+
+/// Stride-1 3x3 convolutions with even outputs and at least 16 channels
+/// each way take the Winograd form, forward and backward data; the others
+/// stay direct.
+TEST(Conv, WinogradFormWhereItSuits) {
+  EXPECT_TRUE(usesWinograd(conv(2, 16, 32, 32, 16, 3, 1, 1).spec("conv2d")));
+  EXPECT_TRUE(usesWinograd(
+      conv(2, 64, 8, 8, 64, 3, 1, 1).spec("conv2d_backward_data")));
+  EXPECT_FALSE(usesWinograd(conv(2, 16, 7, 7, 16, 3, 1, 1).spec("conv2d")));
+  EXPECT_FALSE(usesWinograd(conv(2, 16, 8, 8, 32, 3, 2, 1).spec("conv2d")));
+  EXPECT_FALSE(usesWinograd(conv(2, 3, 8, 8, 16, 3, 1, 1).spec("conv2d")));
+  EXPECT_TRUE(usesWinograd(
+      conv(2, 32, 16, 16, 32, 3, 1, 1).spec("conv2d_backward_filter")));
+  EXPECT_FALSE(usesWinograd(
+      conv(2, 16, 8, 8, 32, 3, 2, 1).spec("conv2d_backward_filter")));
+  // 512 channels each way: the transformed filter (16 MiB) outgrows L2.
+  EXPECT_FALSE(usesWinograd(conv(1, 512, 4, 4, 512, 3, 1, 1).spec("conv2d")));
+}
+
 /// Small shapes: finite differences run the reference once per element of
 /// the perturbed tensor. Each still reaches the path it names.
 std::vector<Conv> gradientCases() {
@@ -163,7 +199,10 @@ std::vector<Conv> gradientCases() {
       conv(1, 2, 12, 12, 16, 3, 1, 1), // filter gradient over row blocks
       conv(1, 24, 5, 5, 24, 3, 1, 1),  // 8-lane vectors under AVX-512
       conv(1, 8, 6, 6, 40, 3, 2, 1),   // 8-lane vectors, stride 2
+      conv(3, 16, 4, 4, 16, 3, 1, 1),  // Winograd, partial batch chunk
+      conv(1, 16, 4, 6, 32, 3, 1, 0),  // Winograd, unpadded, not square
   };
+  cases[16].bias = true;
   cases[5].padBottom = cases[5].padRight = 1;
   cases[6].dilationY = cases[6].dilationX = 2;
   cases[8].groups = 2;
@@ -178,6 +217,8 @@ std::vector<Conv> dataGradientCases() {
   return {
       conv(1, 64, 3, 3, 32, 3, 1, 1), // output channels in two L1 blocks
       conv(1, 64, 4, 4, 64, 3, 2, 1), // stride 2, a phase's in two blocks
+      conv(1, 16, 6, 6, 32, 3, 1, 1), // Winograd
+      conv(2, 16, 4, 6, 16, 3, 1, 0), // Winograd, dy padded by 2
   };
 }
 

@@ -1,7 +1,9 @@
 //===- Conv.cpp - convolution kernel families -----------------------------===//
 //
-// conv2d, conv2d_backward_data and conv2d_backward_filter as direct
-// convolutions over NHWC activations (Halide dims (c, x, y, n)).
+// conv2d, conv2d_backward_data and conv2d_backward_filter over NHWC
+// activations (Halide dims (c, x, y, n)): as direct convolutions, or, for
+// stride-1 3x3 filters on CPUs, in Winograd's F(2x2, 3x3) form (see
+// WinogradF2x2; the registry picks the form per kernel, winogradSuits).
 //
 // The algorithms. Each reads its activations through a plain Func (`source`,
 // `grad`), so that a fused prologue (BatchNorm's scale and shift, a ReLU
@@ -483,6 +485,184 @@ void ConvFamily::scheduleTiledGPU(Func out, Func acc, const RDom &r,
 }
 
 //===----------------------------------------------------------------------===//
+// Winograd F(2x2, 3x3)
+//===----------------------------------------------------------------------===//
+
+/// The matrices of Winograd's F(2, 3), applied along x and along y: B^T
+/// transforms a 4-point input tile, G a 3-tap filter, A^T the 4 products
+/// back to 2 outputs.
+constexpr float kWinogradBT[4][4] = {
+    {1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+constexpr float kWinogradG[4][3] = {
+    {1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+constexpr float kWinogradAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+
+/// V(i, e, tx, ty, n) = (B^T d B)[e] for e = ex + 4 ey, where d is the 4x4
+/// tile of `in` (i, x, y, n), zero outside the image, that output tile (tx,
+/// ty) of a stride-1 3x3 convolution padded by (padLeft, padTop) reads. One
+/// expression per point, picked by mux: schedules unroll e, so each point's
+/// coefficients are constants and its zero terms vanish.
+Func winogradInput(Func in, int padLeft, int padTop) {
+  Var i("i"), e("e"), tx("tx"), ty("ty"), n("n");
+  std::vector<Expr> points;
+  for (int ey = 0; ey < 4; ++ey)
+    for (int ex = 0; ex < 4; ++ex) {
+      Expr v = 0.0f;
+      for (int s = 0; s < 4; ++s)
+        for (int r = 0; r < 4; ++r)
+          if (float k = kWinogradBT[ex][r] * kWinogradBT[ey][s])
+            v += k * in(i, 2 * tx + r - padLeft, 2 * ty + s - padTop, n);
+      points.push_back(simplify(v));
+    }
+  Func transformed("winograd_input");
+  transformed(i, e, tx, ty, n) = mux(e, points);
+  return transformed;
+}
+
+/// Schedules winogradInput's V for one task (an image) at `task`: input
+/// channels in vectors, the points unrolled.
+void scheduleWinogradInput(Func transformed, LoopLevel task,
+                           const Target &target) {
+  std::vector<Var> v = transformed.args();
+  transformed.compute_at(task)
+      .vectorize(v[0], target.natural_vector_size<float>(),
+                 TailStrategy::GuardWithIf)
+      .unroll(v[1]);
+}
+
+/// Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2016) for a stride-1 3x3
+/// convolution out(o, x, y, n) = sum over (i, kx, ky) of filter(o, i, kx, ky)
+/// * in(i, x + kx - padLeft, y + ky - padTop, n), `in` zero outside the
+/// image. Each 2x2 tile of output comes from the 4x4 tile of input under it:
+/// V = B^T d B, U = G g G^T, M = sum over i of U * V (elementwise, per
+/// e = ex + 4 ey of the 16 points), out = A^T M A. That is 16 multiplies per
+/// 4 outputs and input channel, against 36 for the direct form: the
+/// transforms are additions, and the 16 products are 16 independent matrix
+/// products (output channels x input channels by input channels x tiles),
+/// which a register tile runs as the direct form's tiles do.
+class WinogradF2x2 {
+public:
+  using Filter = std::function<Expr(Expr o, Expr i, Expr kx, Expr ky)>;
+
+  /// The output extent must be even along both axes.
+  WinogradF2x2(Func in, const Filter &filter, int inChannels, int padLeft,
+               int padTop) {
+    transformedInput = winogradInput(in, padLeft, padTop);
+    // One expression per point e, picked by mux: the schedules unroll e, so
+    // each point's coefficients are constants and its zero terms vanish.
+    std::vector<Expr> filterPoints;
+    for (int ey = 0; ey < 4; ++ey)
+      for (int ex = 0; ex < 4; ++ex) {
+        Expr u = 0.0f;
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx)
+            if (float k = kWinogradG[ex][kx] * kWinogradG[ey][ky])
+              u += k * filter(o, i, kx, ky);
+        filterPoints.push_back(simplify(u));
+      }
+    transformedFilter(o, i, e) = mux(e, filterPoints);
+
+    r = RDom(0, inChannels, "winograd_r");
+    products(o, tx, e, ty, n) = 0.0f;
+    products(o, tx, e, ty, n) +=
+        transformedFilter(o, r, e) * transformedInput(r, e, tx, ty, n);
+
+    std::vector<Expr> corners;
+    for (int py = 0; py < 2; ++py)
+      for (int px = 0; px < 2; ++px) {
+        Expr sum = 0.0f;
+        for (int ey = 0; ey < 4; ++ey)
+          for (int ex = 0; ex < 4; ++ex)
+            if (float k = kWinogradAT[px][ex] * kWinogradAT[py][ey])
+              sum += k * products(o, x / 2, ex + 4 * ey, y / 2, n);
+        corners.push_back(simplify(sum));
+      }
+    out(o, x, y, n) = mux(x % 2 + 2 * (y % 2), corners);
+  }
+
+  /// out(o, x, y, n), to be used (inlined) by the kernel's output stage.
+  Func output() const { return out; }
+
+  /// Schedules the transforms and products for `tiled` (o, x, y, n), the
+  /// stage that stores the output, whose `tiled` dims are (c, x, y, n):
+  /// the filter transformed once per call, the input once per task (an
+  /// image, computed at `task`), and the products of a register tile of
+  /// output-channel vectors by tiles along a row, each point e in turn,
+  /// computed where `tiled` stores those pixels. `width` (even) is the
+  /// output's, `channels` its channel count (a multiple of the vector).
+  void scheduleCPU(Func tiled, LoopLevel task, int channels, int width,
+                   const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    const int vectors = (channels / lanes) % 4 == 0   ? 4
+                        : (channels / lanes) % 2 == 0 ? 2
+                                                      : 1;
+    int tiles = std::min(width / 2, accumulatorRegisters(target) / vectors);
+    while ((width / 2) % tiles)
+      --tiles;
+    transformedFilter.compute_root()
+        .reorder(o, e, i)
+        .vectorize(o, lanes, TailStrategy::GuardWithIf)
+        .unroll(e);
+    scheduleWinogradInput(transformedInput, task, target);
+
+    Var c = tiled.args()[0], x = tiled.args()[1], y = tiled.args()[2];
+    Var ct("w_ct"), ci("w_ci"), xt("w_xt"), xi("w_xi"), xq("w_xq"),
+        px("w_px"), yt("w_yt"), yi("w_yi");
+    tiled.split(c, ct, ci, vectors * lanes)
+        .split(x, xt, xi, 2 * tiles)
+        .split(xi, xq, px, 2)
+        .split(y, yt, yi, 2)
+        .reorder(ci, px, yi, xq, xt, yt, ct)
+        .vectorize(ci, lanes)
+        .unroll(ci)
+        .unroll(px)
+        .unroll(yi);
+    // The register tile: `vectors` channel vectors by `tiles` tiles of one
+    // point, zeroed and summed over the input channels in registers, then
+    // stored (`stored`, computed where `tiled` stores those pixels) for the
+    // output transform; the points go by outside it.
+    Func stored = products.in();
+    stored.compute_at(tiled, xt)
+        .reorder(o, tx, e, ty, n)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(tx);
+    products.compute_at(stored, e)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(tx);
+    products.update()
+        .reorder(o, tx, r, e, ty, n)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(tx)
+        .unroll(r, 4, TailStrategy::GuardWithIf);
+  }
+
+private:
+  Var o{"o"}, i{"i"}, e{"e"}, x{"x"}, y{"y"}, tx{"tx"}, ty{"ty"}, n{"n"};
+  RDom r;
+  Func transformedInput, transformedFilter{"winograd_filter"},
+      products{"winograd_products"}, out{"winograd_out"};
+};
+
+/// Whether a convolution of geometry `g` runs faster as WinogradF2x2 on
+/// `target`: a CPU, a stride-1 undilated ungrouped 3x3 filter, an even
+/// output, output channels that fill vectors, enough input channels for the
+/// products to outweigh the transforms, and a transformed filter (16
+/// floats per pair of channels) that stays in the L2 cache.
+bool winogradSuits(const ConvGeometry &g, int outChannels, int outWidth,
+                   int outHeight, int inChannels, const Target &target) {
+  const int lanes = target.natural_vector_size<float>();
+  return !target.has_gpu_feature() && g.KH == 3 && g.KW == 3 &&
+         g.strideX == 1 && g.strideY == 1 && g.dilationX == 1 &&
+         g.dilationY == 1 && g.groups == 1 && outWidth % 2 == 0 &&
+         outHeight % 2 == 0 && outChannels % lanes == 0 && inChannels >= 16 &&
+         int64_t(outChannels) * inChannels * 16 * 4 <= (1 << 20);
+}
+
+//===----------------------------------------------------------------------===//
 // conv2d
 //===----------------------------------------------------------------------===//
 
@@ -498,15 +678,20 @@ class Conv2d : public ConvFamily {
 public:
   using ConvFamily::ConvFamily;
 
+  /// The geometry the spec's shapes and attributes give.
+  ConvGeometry specGeometry() const {
+    return geometry(spec.inputs[0].shape, spec.inputs[1].shape,
+                    spec.outputs[0].shape);
+  }
+
   std::vector<Func> define() override {
-    const bool stats = spec.family == "conv2d_stats";
     const bool fused = spec.family == "fused_conv2d";
     const bool bias = fused ? intAttr("bias") != 0 : spec.inputs.size() == 3;
     const bool residual = fused && intAttr("residual") != 0;
-    const bool relu = (stats || fused) && intAttr("relu") != 0;
+    const bool relu = (stats() || fused) && intAttr("relu") != 0;
     const size_t inputs = 2 + bias + residual;
-    if (spec.inputs.size() != inputs || spec.outputs.size() != (stats ? 3 : 1))
-      fail(stats ? "expects inputs x, w, optional b and outputs y, image_sum, "
+    if (spec.inputs.size() != inputs || spec.outputs.size() != (stats() ? 3 : 1))
+      fail(stats() ? "expects inputs x, w, optional b and outputs y, image_sum, "
                    "image_m2"
                  : "expects inputs x, w, the bias and residual its "
                    "attributes name, and one output");
@@ -516,20 +701,7 @@ public:
 
     source(c, x, y, n) = xIn(c, x, y, n);
     padded = g.unpadded() ? source : zeroPadded(source, g.W, g.H, "padded");
-    // Output channels innermost, in blocks, so that the filter of a block
-    // of output channels is one contiguous stream.
-    block = channelBlock(g.O);
-    packed(c, i, kx, ky, cb) = w(kx, ky, i, cb * block + c);
-
-    r = RDom(0, g.inPerGroup(), 0, g.KW, 0, g.KH, "r");
-    Expr inChannel = g.groups == 1
-                         ? Expr(r.x)
-                         : (c / g.outPerGroup()) * g.inPerGroup() + r.x;
-    acc(c, x, y, n) = 0.0f;
-    acc(c, x, y, n) +=
-        packed(c % block, r.x, r.y, r.z, c / block) *
-        padded(inChannel, x * g.strideX + r.y * g.dilationX - g.padLeft,
-               y * g.strideY + r.z * g.dilationY - g.padTop, n);
+    defineConvolution(w);
 
     // The epilogue, in the order of the layers it replaces.
     Expr result = acc(c, x, y, n);
@@ -539,7 +711,7 @@ public:
       result += input(2 + bias, "residual")(c, x, y, n);
     if (relu)
       result = max(result, 0.0f);
-    if (!stats) {
+    if (!stats()) {
       out(c, x, y, n) = result;
       return {out};
     }
@@ -554,7 +726,6 @@ public:
   void scheduleCPU(const Target &host) override {
     const Target target = vectorTarget(g.O, host);
     const int lanes = target.natural_vector_size<float>();
-    const bool stats = spec.family == "conv2d_stats";
     packed.compute_root()
         .reorder(c, kx, ky, i, cb)
         .vectorize(c, std::min(block, lanes));
@@ -565,7 +736,7 @@ public:
     // images of a task; `out` copies them to memory and the moments reduce
     // them, both in the same loop over tasks (compute_with), so the
     // convolution's output is read from cache, not memory.
-    Func tiled = stats ? activation : out;
+    Func tiled = stats() ? activation : out;
 
     // Measured with conv_bench (N=128, 2 threads) while the machine's load
     // average was 7-8, so as a share of the peak per CPU-second received:
@@ -579,7 +750,7 @@ public:
       out.parallel(n).vectorize(c, lanes, TailStrategy::GuardWithIf);
       if (!g.unpadded())
         padded.compute_at(out, n);
-      if (stats) {
+      if (stats()) {
         activation.compute_at(out, n).vectorize(c, lanes,
                                                 TailStrategy::GuardWithIf);
         moments->schedule(out, LoopLevel(out, n), n, 1, target);
@@ -592,7 +763,7 @@ public:
     Var taskVar = tile.imagesPerTask == 1 ? n : nt;
     if (!g.unpadded())
       padded.compute_at(task);
-    if (stats) {
+    if (stats()) {
       out.vectorize(c, lanes);
       activation.compute_at(task);
       moments->schedule(out, task, taskVar, tile.imagesPerTask, target);
@@ -601,19 +772,37 @@ public:
         reductionBlock(g.inPerGroup(), g.KH * g.KW, tile.vectors * lanes);
     if (inBlock == g.inPerGroup()) {
       scheduleTiled(tiled, acc, r, tile, inBlock <= 16 ? inBlock : 1,
-                    stats ? n : ni, target);
+                    stats() ? n : ni, target);
       return;
     }
     tiled.vectorize(c, lanes);
     scheduleDirect(acc, r, task, tile, inBlock, target);
   }
 
+protected:
+  /// acc(c, x, y, n), the convolution of `padded` with `w`, directly: the
+  /// filter repacked with output channels innermost, in blocks, so that
+  /// the filter of a block of output channels is one contiguous stream.
+  virtual void defineConvolution(ImageParam w) {
+    block = channelBlock(g.O);
+    packed(c, i, kx, ky, cb) = w(kx, ky, i, cb * block + c);
+    r = RDom(0, g.inPerGroup(), 0, g.KW, 0, g.KH, "r");
+    Expr inChannel = g.groups == 1
+                         ? Expr(r.x)
+                         : (c / g.outPerGroup()) * g.inPerGroup() + r.x;
+    acc(c, x, y, n) = 0.0f;
+    acc(c, x, y, n) +=
+        packed(c % block, r.x, r.y, r.z, c / block) *
+        padded(inChannel, x * g.strideX + r.y * g.dilationX - g.padLeft,
+               y * g.strideY + r.z * g.dilationY - g.padTop, n);
+  }
+
+public:
   /// The filter repacked (output channels innermost: a warp's loads
   /// coalesce), then the tiled convolution. With moments, the tiles are
   /// those of `activation`, stored; `out` copies it and the moments read
   /// it again (their own stage: the sums span every tile of an image).
   void scheduleGPU(const Target &) override {
-    const bool stats = spec.family == "conv2d_stats";
     packed.compute_root();
     schedulePointwiseGPU(packed, {c, i, kx, ky, cb});
     const int groupsSpanned =
@@ -623,8 +812,8 @@ public:
         gpuTile(g.O, g.Wo, g.Ho, groupsSpanned * g.inPerGroup(),
                 {g.strideX, (g.KW - 1) * g.dilationX},
                 {g.strideY, (g.KH - 1) * g.dilationY});
-    Func tiled = stats ? activation : out;
-    if (stats) {
+    Func tiled = stats() ? activation : out;
+    if (stats()) {
       activation.compute_root();
       schedulePointwiseGPU(out, {c, x, y, n});
       moments->scheduleGPU(g.O);
@@ -632,13 +821,52 @@ public:
     scheduleTiledGPU(tiled, acc, r, padded, tile);
   }
 
-private:
+protected:
+  bool stats() const { return spec.family == "conv2d_stats"; }
+
   Func source{"source"}, padded, packed{"packed"}, acc{"acc"}, out{"out"};
   Func activation{"activation"};
   std::optional<ImageMoments> moments;
   Var i{"i"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
   RDom r;
   int block = 1;
+};
+
+/// conv2d, conv2d_stats and fused_conv2d with the convolution in Winograd's
+/// F(2x2, 3x3) form, where winogradSuits says it is faster (CPU targets
+/// only); the epilogue is Conv2d's.
+class WinogradConv2d : public Conv2d {
+public:
+  using Conv2d::Conv2d;
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    Func tiled = stats() ? activation : out;
+    out.parallel(n);
+    LoopLevel task(out, n);
+    if (!g.unpadded())
+      padded.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    if (stats()) {
+      out.vectorize(c, lanes);
+      activation.compute_at(task);
+      moments->schedule(out, task, n, 1, target);
+    }
+    winograd->scheduleCPU(tiled, task, g.O, g.Wo, target);
+  }
+
+  void scheduleGPU(const Target &) override {
+    fail("the Winograd form has no GPU schedule");
+  }
+
+private:
+  void defineConvolution(ImageParam w) override {
+    winograd.emplace(
+        padded, [w](Expr o, Expr i, Expr kx, Expr ky) { return w(kx, ky, i, o); },
+        g.C, g.padLeft, g.padTop);
+    acc = winograd->output();
+  }
+
+  std::optional<WinogradF2x2> winograd;
 };
 
 //===----------------------------------------------------------------------===//
@@ -660,10 +888,23 @@ public:
     g = geometry(spec.outputs[0].shape, spec.inputs[1].shape,
                  spec.inputs[0].shape);
     ImageParam dy = input(0, "dy"), w = input(1, "w");
-    const int inPerGroup = g.inPerGroup(), outPerGroup = g.outPerGroup();
-
     grad(c, x, y, n) = dy(c, x, y, n);
     gradPadded = zeroPadded(grad, g.Wo, g.Ho, "grad_padded");
+    defineConvolution(w);
+    return {out};
+  }
+
+  /// The geometry the spec's shapes and attributes give.
+  ConvGeometry specGeometry() const {
+    return geometry(spec.outputs[0].shape, spec.inputs[1].shape,
+                    spec.inputs[0].shape);
+  }
+
+protected:
+  /// out(c, x, y, n), dx, from `gradPadded` and `w`: the phases, each a
+  /// direct convolution.
+  virtual void defineConvolution(ImageParam w) {
+    const int inPerGroup = g.inPerGroup(), outPerGroup = g.outPerGroup();
     // Input channels innermost, in blocks as in conv2d, and the output
     // channels of their group next.
     block = channelBlock(g.C);
@@ -703,9 +944,9 @@ public:
         interleaved.size() == 1
             ? interleaved[0]
             : mux(x % g.strideX + g.strideX * (y % g.strideY), interleaved);
-    return {out};
   }
 
+public:
   void scheduleCPU(const Target &host) override {
     const Target target = vectorTarget(g.C, host);
     const int lanes = target.natural_vector_size<float>();
@@ -785,7 +1026,7 @@ public:
     }
   }
 
-private:
+protected:
   Func grad{"grad"}, gradPadded, packed{"packed"}, out{"out"};
   /// A phase that receives at least one tap: its sum, its reduction (output
   /// channels, taps in x, taps in y), how many taps, its pure result, and
@@ -800,6 +1041,40 @@ private:
   std::vector<Phase> phases;
   Var o{"o"}, kx{"kx"}, ky{"ky"}, cb{"cb"};
   int block = 1;
+};
+
+/// conv2d_backward_data at stride 1 in Winograd's F(2x2, 3x3) form, where
+/// winogradSuits says it is faster: dx is the convolution of dy with the
+/// filter turned by 180 degrees and transposed (x + pad - k = x + k' -
+/// (2 - pad) for k' = 2 - k), padded by 2 - pad.
+class WinogradConv2dBackwardData : public Conv2dBackwardData {
+public:
+  using Conv2dBackwardData::Conv2dBackwardData;
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    out.parallel(n);
+    LoopLevel task(out, n);
+    gradPadded.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    winograd->scheduleCPU(out, task, g.C, g.W, target);
+  }
+
+  void scheduleGPU(const Target &) override {
+    fail("the Winograd form has no GPU schedule");
+  }
+
+private:
+  void defineConvolution(ImageParam w) override {
+    winograd.emplace(
+        gradPadded,
+        [w](Expr c, Expr o, Expr kx, Expr ky) {
+          return w(2 - kx, 2 - ky, c, o);
+        },
+        g.O, 2 - g.padLeft, 2 - g.padTop);
+    out(c, x, y, n) = winograd->output()(c, x, y, n);
+  }
+
+  std::optional<WinogradF2x2> winograd;
 };
 
 //===----------------------------------------------------------------------===//
@@ -829,14 +1104,34 @@ public:
     source(c, x, y, n) = xIn(c, x, y, n);
     padded = zeroPadded(source, g.W, g.H, "padded");
     grad(c, x, y, n) = dy(c, x, y, n);
+    batch = dy.dim(3).extent();
+    defineFilterGradient();
+    if (spec.outputs.size() == 1)
+      return {dw};
 
+    biasRows = RDom(0, g.Wo, 0, g.Ho, 0, batch, "rb");
+    biasSum(o) = 0.0f;
+    biasSum(o) += grad(o, biasRows.x, biasRows.y, biasRows.z);
+    db(o) = biasSum(o);
+    return {dw, db};
+  }
+
+  /// The geometry the spec's shapes and attributes give.
+  ConvGeometry specGeometry() const {
+    return geometry(spec.inputs[0].shape, spec.outputs[0].shape,
+                    spec.inputs[1].shape);
+  }
+
+protected:
+  /// dw(kx, ky, i, o) from `padded` and `grad`, directly: one sum over every
+  /// output pixel of the batch, in channel blocks.
+  virtual void defineFilterGradient() {
     // 256 products per pair of blocks: a register tile's worth.
     outBlock = channelBlock(g.O);
     inBlock = g.inPerGroup();
     while (inBlock * outBlock > 256 || g.inPerGroup() % inBlock)
       --inBlock;
 
-    batch = dy.dim(3).extent();
     r = RDom(0, g.Wo, 0, g.Ho, 0, batch, "r");
     Expr inX = r.x * g.strideX + kx * g.dilationX - g.padLeft;
     Expr inY = r.y * g.strideY + ky * g.dilationY - g.padTop;
@@ -864,23 +1159,22 @@ public:
           grad(outChannel, r.x, r.y, r.z) * padded(inChannel, inX, inY, r.z);
     }
     dw(kx, ky, i, o) = sum(o % outBlock, i, kx, ky, o / outBlock);
-    if (spec.outputs.size() == 1)
-      return {dw};
-
-    biasRows = RDom(0, g.Wo, 0, g.Ho, 0, batch, "rb");
-    biasSum(o) = 0.0f;
-    biasSum(o) += grad(o, biasRows.x, biasRows.y, biasRows.z);
-    db(o) = biasSum(o);
-    return {dw, db};
   }
 
+  /// db, if asked for, as one vectorised sum.
+  void scheduleBiasCPU(const Target &target) {
+    if (spec.outputs.size() != 2)
+      return;
+    const int lanes = target.natural_vector_size<float>();
+    biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
+    biasSum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
+  }
+
+public:
   void scheduleCPU(const Target &host) override {
     const Target target = vectorTarget(outBlock, host);
     const int lanes = target.natural_vector_size<float>();
-    if (spec.outputs.size() == 2) {
-      biasSum.compute_root().vectorize(o, lanes, TailStrategy::GuardWithIf);
-      biasSum.update().vectorize(o, lanes, TailStrategy::GuardWithIf);
-    }
+    scheduleBiasCPU(target);
     // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
     // a transpose, a block of output channels at a time, vectors of them.
     const int vector = std::min(outBlock, lanes);
@@ -1048,7 +1342,7 @@ public:
     scheduleElementReductionGPU(db, biasSum, {o});
   }
 
-private:
+protected:
   Func source{"source"}, padded, grad{"grad"}, gradBlocked{"grad_blocked"},
       inputBlocked{"input_blocked"}, sum{"sum"}, dw{"dw"}, biasSum{"bias_sum"},
       db{"db"};
@@ -1059,14 +1353,136 @@ private:
   int outBlock = 1, inBlock = 1;
 };
 
+/// conv2d_backward_filter in Winograd's F(2x2, 3x3) form, where
+/// winogradSuits says it is faster: the gradient of the forward form,
+/// dw = G^T [sum over tiles and images of (A dy A^T) * (B^T d B)] G, with
+/// d the input tile conv2d transforms and dy the 2x2 output tile. The sum
+/// runs in the transformed domain, 16 products per tile and pair of
+/// channels against 36 for the direct sum over 4 pixels; G^T . G runs once
+/// at the end.
+class WinogradConv2dBackwardFilter : public Conv2dBackwardFilter {
+public:
+  using Conv2dBackwardFilter::Conv2dBackwardFilter;
+
+  void scheduleCPU(const Target &target) override {
+    const int lanes = target.natural_vector_size<float>();
+    scheduleBiasCPU(target);
+    // Threads take chunks of the batch (8 chunks, as the direct form), each
+    // summing its images into a partial of its own; the partials are then
+    // added and transformed back.
+    RVar rc("rc"), rz("rz");
+    Var u("u");
+    Func partial =
+        transformedSum.update()
+            .split(images.x, rc, rz, max(1, (batch + 7) / 8),
+                   TailStrategy::GuardWithIf)
+            .rfactor(rc, u);
+    transformedSum.compute_root().vectorize(o, lanes);
+    transformedSum.update().vectorize(o, lanes);
+    dw.compute_root().unroll(kx).unroll(ky).parallel(o);
+    partial.compute_root().vectorize(o, lanes);
+
+    // Per image of a chunk, both transforms; then for each point, each
+    // register tile of output-channel vectors by input channels sums the
+    // image's tiles and adds them to the chunk's partial.
+    const int vectors = std::min(g.O / lanes, 4);
+    int inputs = std::min(g.C, accumulatorRegisters(target) / vectors);
+    while (g.C % inputs)
+      --inputs;
+    Var oo("oo"), io("io"), ii("ii");
+    partial.update()
+        .split(o, oo, o, vectors * lanes)
+        .split(i, io, ii, inputs)
+        .reorder(o, ii, io, oo, e, rz, u)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(ii)
+        .parallel(u);
+    LoopLevel image(partial, rz);
+    scheduleWinogradInput(transformedInput, image, target);
+    transformedGrad.compute_at(image).vectorize(o, lanes).unroll(e);
+    accumulateInRegisters(imageSum, {tiles.x, tiles.y}, LoopLevel(partial, io),
+                          2, 1, target);
+  }
+
+  void scheduleGPU(const Target &) override {
+    fail("the Winograd form has no GPU schedule");
+  }
+
+private:
+  void defineFilterGradient() override {
+    transformedInput = winogradInput(padded, g.padLeft, g.padTop);
+    std::vector<Expr> points;
+    for (int ey = 0; ey < 4; ++ey)
+      for (int ex = 0; ex < 4; ++ex) {
+        Expr v = 0.0f;
+        for (int py = 0; py < 2; ++py)
+          for (int px = 0; px < 2; ++px)
+            if (float k = kWinogradAT[px][ex] * kWinogradAT[py][ey])
+              v += k * grad(o, 2 * tx + px, 2 * ty + py, n);
+        points.push_back(simplify(v));
+      }
+    transformedGrad(o, e, tx, ty, n) = mux(e, points);
+
+    tiles = RDom(0, g.Wo / 2, 0, g.Ho / 2, "tiles");
+    imageSum(o, i, e, n) = 0.0f;
+    imageSum(o, i, e, n) += transformedGrad(o, e, tiles.x, tiles.y, n) *
+                            transformedInput(i, e, tiles.x, tiles.y, n);
+    images = RDom(0, batch, "images");
+    transformedSum(o, i, e) = 0.0f;
+    transformedSum(o, i, e) += imageSum(o, i, e, images.x);
+
+    Expr sum = 0.0f;
+    for (int ey = 0; ey < 4; ++ey)
+      for (int ex = 0; ex < 4; ++ex)
+        sum += select(kx == 0, kWinogradG[ex][0],
+                      kx == 1, kWinogradG[ex][1], kWinogradG[ex][2]) *
+               select(ky == 0, kWinogradG[ey][0],
+                      ky == 1, kWinogradG[ey][1], kWinogradG[ey][2]) *
+               transformedSum(o, i, ex + 4 * ey);
+    dw(kx, ky, i, o) = sum;
+  }
+
+  Var e{"e"}, tx{"tx"}, ty{"ty"};
+  RDom tiles, images;
+  Func transformedInput, transformedGrad{"winograd_grad"},
+      imageSum{"winograd_image_sum"}, transformedSum{"winograd_sum"};
+};
+
 } // namespace
 
 void registerConvFamilies(FamilyRegistry &registry) {
-  registry.add<Conv2d>("conv2d");
-  registry.add<Conv2d>("conv2d_stats");
-  registry.add<Conv2d>("fused_conv2d");
-  registry.add<Conv2dBackwardData>("conv2d_backward_data");
-  registry.add<Conv2dBackwardFilter>("conv2d_backward_filter");
+  for (const char *name : {"conv2d", "conv2d_stats", "fused_conv2d"})
+    registry.add(name, [](const KernelSpec &spec, const Target &target) {
+      std::unique_ptr<Family> direct(new Conv2d(spec));
+      if (spec.inputs.size() < 2 || spec.outputs.empty())
+        return direct; // define() says what is missing
+      ConvGeometry g = static_cast<Conv2d &>(*direct).specGeometry();
+      if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target))
+        return std::unique_ptr<Family>(new WinogradConv2d(spec));
+      return direct;
+    });
+  registry.add("conv2d_backward_data", [](const KernelSpec &spec,
+                                          const Target &target) {
+    std::unique_ptr<Family> direct(new Conv2dBackwardData(spec));
+    if (spec.inputs.size() < 2 || spec.outputs.empty())
+      return direct; // define() says what is missing
+    ConvGeometry g = static_cast<Conv2dBackwardData &>(*direct).specGeometry();
+    if (winogradSuits(g, g.C, g.W, g.H, g.O, target))
+      return std::unique_ptr<Family>(new WinogradConv2dBackwardData(spec));
+    return direct;
+  });
+  registry.add("conv2d_backward_filter", [](const KernelSpec &spec,
+                                            const Target &target) {
+    std::unique_ptr<Family> direct(new Conv2dBackwardFilter(spec));
+    if (spec.inputs.size() != 2 || spec.outputs.empty())
+      return direct; // define() says what is missing
+    ConvGeometry g =
+        static_cast<Conv2dBackwardFilter &>(*direct).specGeometry();
+    if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target))
+      return std::unique_ptr<Family>(new WinogradConv2dBackwardFilter(spec));
+    return direct;
+  });
 }
 
 } // namespace resnetc::kernels

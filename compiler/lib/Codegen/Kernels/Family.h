@@ -73,15 +73,22 @@ private:
   std::vector<Halide::Internal::Parameter> scalars;
 };
 
-using FamilyFactory = std::function<std::unique_ptr<Family>(const KernelSpec &)>;
+/// Makes the family object for a spec. The target is there for a family
+/// that has more than one algorithm, to pick the one that suits it (the
+/// convolutions' Winograd form is for CPUs); define() itself never reads it.
+using FamilyFactory = std::function<std::unique_ptr<Family>(
+    const KernelSpec &, const Halide::Target &)>;
 
 /// The table from family name to factory.
 class FamilyRegistry {
 public:
   template <typename F> void add(const std::string &name) {
-    factories[name] = [](const KernelSpec &spec) {
+    factories[name] = [](const KernelSpec &spec, const Halide::Target &) {
       return std::unique_ptr<Family>(new F(spec));
     };
+  }
+  void add(const std::string &name, FamilyFactory factory) {
+    factories[name] = std::move(factory);
   }
   const FamilyFactory *find(const std::string &name) const;
   std::vector<std::string> names() const;

@@ -322,7 +322,7 @@ Kernel buildKernel(const KernelSpec &spec, const Target &target,
   const FamilyFactory *factory = registry().find(spec.family);
   if (!factory)
     throw CompileError("unknown kernel family '" + spec.family + "'");
-  std::unique_ptr<Family> family = (*factory)(spec);
+  std::unique_ptr<Family> family = (*factory)(spec, target);
   std::vector<Func> outputs = family->define();
   if (outputs.size() != spec.outputs.size())
     throw CompileError("kernel family '" + spec.family + "' defined " +
