@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -121,6 +122,7 @@ std::vector<Conv> forwardCases() {
       conv(2, 16, 6, 8, 32, 3, 1, 0),  // Winograd, unpadded, not square
       conv(2, 20, 6, 6, 16, 3, 1, 1),  // Winograd, input channels off width
       conv(1, 64, 4, 4, 64, 3, 1, 1),  // Winograd, 4-vector register tile
+      conv(3, 128, 4, 4, 256, 3, 1, 1), // Winograd, images grouped, partial
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -176,8 +178,11 @@ TEST(Conv, WinogradFormWhereItSuits) {
       conv(2, 32, 16, 16, 32, 3, 1, 1).spec("conv2d_backward_filter")));
   EXPECT_FALSE(usesWinograd(
       conv(2, 16, 8, 8, 32, 3, 2, 1).spec("conv2d_backward_filter")));
-  // 512 channels each way: the transformed filter (16 MiB) outgrows L2.
-  EXPECT_FALSE(usesWinograd(conv(1, 512, 4, 4, 512, 3, 1, 1).spec("conv2d")));
+  // 512 channels each way: the forward form groups images; the filter
+  // gradient's transformed partial sums (16 MiB a chunk) would outgrow L2.
+  EXPECT_TRUE(usesWinograd(conv(1, 512, 4, 4, 512, 3, 1, 1).spec("conv2d")));
+  EXPECT_FALSE(usesWinograd(
+      conv(1, 512, 4, 4, 512, 3, 1, 1).spec("conv2d_backward_filter")));
 }
 
 /// Small shapes: finite differences run the reference once per element of
@@ -236,6 +241,34 @@ TEST(Conv, BackwardDataMatchesFiniteDifferences) {
         [&](const HostTensor &in) { return p.forward(in, w, nullptr); }, x, dy);
     auto dx = runKernel(p.spec("conv2d_backward_data"), {dy, w});
     EXPECT_LT(relativeError(dx[0], expected), tolerance);
+  }
+}
+
+/// Wide layers, too large for finite differences: the data gradient is
+/// the forward convolution's adjoint, sum(conv(x) * dy) = sum(x * dx), on
+/// random x and dy (an error in any element of dx moves the sum by about
+/// 1/sqrt(size) of its scale, far beyond the tolerance).
+TEST(Conv, BackwardDataIsTheAdjointOfForwardOnWideLayers) {
+  std::mt19937 rng(4);
+  for (const Conv &p : {
+           conv(2, 256, 4, 4, 128, 3, 1, 1), // Winograd, images grouped
+           conv(3, 128, 8, 8, 256, 3, 1, 1), // grouped, partial group, 8x8
+       }) {
+    SCOPED_TRACE(describe(p));
+    HostTensor x = randomTensor(p.xShape(), rng);
+    HostTensor w = randomTensor(p.wShape(), rng);
+    HostTensor dy = randomTensor(p.yShape(), rng);
+    HostTensor y = p.forward(x, w, nullptr);
+    HostTensor dx = runKernel(p.spec("conv2d_backward_data"), {dy, w})[0];
+    // The scale of a sum of random terms: the root of their sum of squares.
+    double forward = 0, backward = 0, squares = 0;
+    for (size_t k = 0; k < y.data.size(); ++k) {
+      forward += y.data[k] * dy.data[k];
+      squares += y.data[k] * dy.data[k] * y.data[k] * dy.data[k];
+    }
+    for (size_t k = 0; k < x.data.size(); ++k)
+      backward += x.data[k] * dx.data[k];
+    EXPECT_LT(std::abs(forward - backward) / std::sqrt(squares), tolerance);
   }
 }
 

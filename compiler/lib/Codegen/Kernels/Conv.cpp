@@ -584,56 +584,97 @@ public:
   /// out(o, x, y, n), to be used (inlined) by the kernel's output stage.
   Func output() const { return out; }
 
-  /// Schedules the transforms and products for `tiled` (o, x, y, n), the
-  /// stage that stores the output, whose `tiled` dims are (c, x, y, n):
-  /// the filter transformed once per call, the input once per task (an
-  /// image, computed at `task`), and the products of a register tile of
-  /// output-channel vectors by tiles along a row, each point e in turn,
-  /// computed where `tiled` stores those pixels. `width` (even) is the
-  /// output's, `channels` its channel count (a multiple of the vector).
-  void scheduleCPU(Func tiled, LoopLevel task, int channels, int width,
+  /// How the CPU schedule runs the products: register tiles of `vectors`
+  /// output-channel vectors by tilesX x tilesY tiles of one point, and
+  /// `images` images a parallel task.
+  struct Plan {
+    int vectors = 1, tilesX = 1, tilesY = 1, images = 1;
+  };
+
+  /// The plan for an output of `channels` x `width` x `height` (even) from
+  /// `inChannels`. Where the transformed filter fits L2 (1 MiB), a task is
+  /// one image and a register tile a run of tiles along a row, all points
+  /// of which are stored before the next run. Where it does not (256
+  /// channels and up), a task takes several images (their transformed
+  /// input within 1 MiB) and each point's slice of the filter serves every
+  /// tile of them before the next point's is read.
+  static Plan plan(int channels, int inChannels, int width, int height,
                    const Target &target) {
     const int lanes = target.natural_vector_size<float>();
-    const int vectors = (channels / lanes) % 4 == 0   ? 4
-                        : (channels / lanes) % 2 == 0 ? 2
-                                                      : 1;
-    int tiles = std::min(width / 2, accumulatorRegisters(target) / vectors);
-    while ((width / 2) % tiles)
-      --tiles;
+    const int accumulators = accumulatorRegisters(target);
+    Plan p;
+    p.vectors = (channels / lanes) % 4 == 0   ? 4
+                : (channels / lanes) % 2 == 0 ? 2
+                                              : 1;
+    auto divisorUpTo = [](int extent, int most) {
+      int d = std::max(1, std::min(extent, most));
+      while (extent % d)
+        --d;
+      return d;
+    };
+    p.tilesX = divisorUpTo(width / 2, accumulators / p.vectors);
+    const int64_t filterBytes = int64_t(channels) * inChannels * 16 * 4;
+    if (filterBytes <= (1 << 20))
+      return p;
+    const int64_t inputBytes =
+        int64_t(inChannels) * 16 * (width / 2) * (height / 2) * 4;
+    p.images = int(std::clamp<int64_t>((1 << 20) / inputBytes, 1, 8));
+    p.tilesY = divisorUpTo(height / 2, accumulators / (p.vectors * p.tilesX));
+    return p;
+  }
+
+  /// Schedules the transforms and products for `tiled`, the stage that
+  /// stores the output, whose dims are (c, x, y, n) and whose loop over
+  /// images within a task is `image`, as `p` says: the filter transformed
+  /// once per call, the input once per task (computed at `task`), each
+  /// register tile zeroed and summed over the input channels in registers,
+  /// then stored (`stored`) for the output transform, which `tiled`
+  /// inlines, its 2x2 corners unrolled.
+  void scheduleCPU(Func tiled, LoopLevel task, Var image, const Plan &p,
+                   const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
     transformedFilter.compute_root()
         .reorder(o, e, i)
         .vectorize(o, lanes, TailStrategy::GuardWithIf)
-        .unroll(e);
+        .unroll(e)
+        .parallel(i);
     scheduleWinogradInput(transformedInput, task, target);
 
     Var c = tiled.args()[0], x = tiled.args()[1], y = tiled.args()[2];
     Var ct("w_ct"), ci("w_ci"), xt("w_xt"), xi("w_xi"), xq("w_xq"),
-        px("w_px"), yt("w_yt"), yi("w_yi");
-    tiled.split(c, ct, ci, vectors * lanes)
-        .split(x, xt, xi, 2 * tiles)
-        .split(xi, xq, px, 2)
+        px("w_px"), yt("w_yt"), yi("w_yi"), txo("w_txo"), tyo("w_tyo");
+    Func stored = products.in();
+    tiled.split(c, ct, ci, p.vectors * lanes)
         .split(y, yt, yi, 2)
-        .reorder(ci, px, yi, xq, xt, yt, ct)
         .vectorize(ci, lanes)
         .unroll(ci)
-        .unroll(px)
         .unroll(yi);
-    // The register tile: `vectors` channel vectors by `tiles` tiles of one
-    // point, zeroed and summed over the input channels in registers, then
-    // stored (`stored`, computed where `tiled` stores those pixels) for the
-    // output transform; the points go by outside it.
-    Func stored = products.in();
-    stored.compute_at(tiled, xt)
-        .reorder(o, tx, e, ty, n)
-        .vectorize(o, lanes)
-        .unroll(o)
-        .unroll(tx);
-    products.compute_at(stored, e)
-        .vectorize(o, lanes)
-        .unroll(o)
-        .unroll(tx);
+    if (p.images == 1) {
+      // A run of tiles at a time, every point of it.
+      tiled.split(x, xt, xi, 2 * p.tilesX)
+          .split(xi, xq, px, 2)
+          .unroll(px)
+          .reorder(ci, px, yi, xq, xt, yt, ct);
+      stored.compute_at(tiled, xt).reorder(o, tx, e, ty, n);
+      products.compute_at(stored, e);
+    } else {
+      // Every tile of the task's images for one block of output channels,
+      // a point at a time.
+      tiled.split(x, xq, px, 2)
+          .unroll(px)
+          .reorder(ci, px, yi, xq, yt, image, ct);
+      stored.compute_at(tiled, ct)
+          .split(tx, txo, tx, p.tilesX)
+          .split(ty, tyo, ty, p.tilesY)
+          .reorder(o, tx, ty, txo, tyo, n, e)
+          .unroll(ty);
+      products.compute_at(stored, txo).unroll(ty);
+      products.update().unroll(ty);
+    }
+    stored.vectorize(o, lanes).unroll(o).unroll(tx);
+    products.vectorize(o, lanes).unroll(o).unroll(tx);
     products.update()
-        .reorder(o, tx, r, e, ty, n)
+        .reorder(o, tx, ty, r, e, n)
         .vectorize(o, lanes)
         .unroll(o)
         .unroll(tx)
@@ -649,17 +690,19 @@ private:
 
 /// Whether a convolution of geometry `g` runs faster as WinogradF2x2 on
 /// `target`: a CPU, a stride-1 undilated ungrouped 3x3 filter, an even
-/// output, output channels that fill vectors, enough input channels for the
-/// products to outweigh the transforms, and a transformed filter (16
-/// floats per pair of channels) that stays in the L2 cache.
+/// output, output channels that fill vectors, and enough input channels
+/// for the products to outweigh the transforms. The filter gradient keeps
+/// a transformed filter per chunk of the batch, so it also asks that one
+/// (16 floats per pair of channels) stays within L2: `filterInL2`.
 bool winogradSuits(const ConvGeometry &g, int outChannels, int outWidth,
-                   int outHeight, int inChannels, const Target &target) {
+                   int outHeight, int inChannels, const Target &target,
+                   bool filterInL2 = false) {
   const int lanes = target.natural_vector_size<float>();
   return !target.has_gpu_feature() && g.KH == 3 && g.KW == 3 &&
          g.strideX == 1 && g.strideY == 1 && g.dilationX == 1 &&
          g.dilationY == 1 && g.groups == 1 && outWidth % 2 == 0 &&
          outHeight % 2 == 0 && outChannels % lanes == 0 && inChannels >= 16 &&
-         int64_t(outChannels) * inChannels * 16 * 4 <= (1 << 20);
+         (!filterInL2 || int64_t(outChannels) * inChannels * 16 * 4 <= (1 << 20));
 }
 
 //===----------------------------------------------------------------------===//
@@ -841,17 +884,22 @@ public:
 
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
+    const WinogradF2x2::Plan plan =
+        WinogradF2x2::plan(g.O, g.C, g.Wo, g.Ho, target);
+    RegisterTile grouping;
+    grouping.imagesPerTask = plan.images;
+    LoopLevel task = taskLoop(out, grouping);
+    Var taskVar = plan.images == 1 ? n : nt;
     Func tiled = stats() ? activation : out;
-    out.parallel(n);
-    LoopLevel task(out, n);
     if (!g.unpadded())
       padded.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
     if (stats()) {
       out.vectorize(c, lanes);
       activation.compute_at(task);
-      moments->schedule(out, task, n, 1, target);
+      moments->schedule(out, task, taskVar, plan.images, target);
     }
-    winograd->scheduleCPU(tiled, task, g.O, g.Wo, target);
+    winograd->scheduleCPU(tiled, task, stats() || plan.images == 1 ? n : ni,
+                          plan, target);
   }
 
   void scheduleGPU(const Target &) override {
@@ -1053,10 +1101,13 @@ public:
 
   void scheduleCPU(const Target &target) override {
     const int lanes = target.natural_vector_size<float>();
-    out.parallel(n);
-    LoopLevel task(out, n);
+    const WinogradF2x2::Plan plan =
+        WinogradF2x2::plan(g.C, g.O, g.W, g.H, target);
+    RegisterTile grouping;
+    grouping.imagesPerTask = plan.images;
+    LoopLevel task = taskLoop(out, grouping);
     gradPadded.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
-    winograd->scheduleCPU(out, task, g.C, g.W, target);
+    winograd->scheduleCPU(out, task, plan.images == 1 ? n : ni, plan, target);
   }
 
   void scheduleGPU(const Target &) override {
@@ -1479,7 +1530,7 @@ void registerConvFamilies(FamilyRegistry &registry) {
       return direct; // define() says what is missing
     ConvGeometry g =
         static_cast<Conv2dBackwardFilter &>(*direct).specGeometry();
-    if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target))
+    if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target, /*filterInL2=*/true))
       return std::unique_ptr<Family>(new WinogradConv2dBackwardFilter(spec));
     return direct;
   });
