@@ -187,9 +187,9 @@ protected:
                                     const Target &target);
 
   /// Runs `out` (c, x, y, n) on threads: one image per task, or groups of
-  /// tile.imagesPerTask images. Returns the loop of one task, where the
-  /// stages of its images are computed.
-  LoopLevel taskLoop(Func out, const RegisterTile &tile);
+  /// `imagesPerTask` images (split into nt, ni). Returns the loop of one
+  /// task, where the stages of its images are computed.
+  LoopLevel taskLoop(Func out, int imagesPerTask);
 
   /// Schedules a direct convolution `acc` (c, x, y, n): a zero, then one
   /// update over `r` = (reduced channel, kx, ky) or a slice of the taps,
@@ -355,12 +355,12 @@ void ConvFamily::accumulateInRegisters(Func acc, const std::vector<RVar> &r,
     update.unroll(r[0], unroll);
 }
 
-LoopLevel ConvFamily::taskLoop(Func out, const RegisterTile &tile) {
-  if (tile.imagesPerTask == 1) {
+LoopLevel ConvFamily::taskLoop(Func out, int imagesPerTask) {
+  if (imagesPerTask == 1) {
     out.parallel(n);
     return LoopLevel(out, n);
   }
-  out.split(n, nt, ni, tile.imagesPerTask, TailStrategy::GuardWithIf)
+  out.split(n, nt, ni, imagesPerTask, TailStrategy::GuardWithIf)
       .parallel(nt);
   return LoopLevel(out, nt);
 }
@@ -802,7 +802,7 @@ public:
       acc.update().vectorize(c, lanes, TailStrategy::GuardWithIf);
       return;
     }
-    LoopLevel task = taskLoop(out, tile);
+    LoopLevel task = taskLoop(out, tile.imagesPerTask);
     Var taskVar = tile.imagesPerTask == 1 ? n : nt;
     if (!g.unpadded())
       padded.compute_at(task);
@@ -886,9 +886,7 @@ public:
     const int lanes = target.natural_vector_size<float>();
     const WinogradF2x2::Plan plan =
         WinogradF2x2::plan(g.O, g.C, g.Wo, g.Ho, target);
-    RegisterTile grouping;
-    grouping.imagesPerTask = plan.images;
-    LoopLevel task = taskLoop(out, grouping);
+    LoopLevel task = taskLoop(out, plan.images);
     Var taskVar = plan.images == 1 ? n : nt;
     Func tiled = stats() ? activation : out;
     if (!g.unpadded())
@@ -1022,7 +1020,7 @@ public:
       }
       return;
     }
-    LoopLevel task = taskLoop(out, tile);
+    LoopLevel task = taskLoop(out, tile.imagesPerTask);
     gradPadded.compute_at(task);
     // At stride 1, dx is its one phase; if the whole filter fits L1, the
     // tile accumulates all of it in registers, as in conv2d.
@@ -1103,9 +1101,7 @@ public:
     const int lanes = target.natural_vector_size<float>();
     const WinogradF2x2::Plan plan =
         WinogradF2x2::plan(g.C, g.O, g.W, g.H, target);
-    RegisterTile grouping;
-    grouping.imagesPerTask = plan.images;
-    LoopLevel task = taskLoop(out, grouping);
+    LoopLevel task = taskLoop(out, plan.images);
     gradPadded.compute_at(task).vectorize(c, lanes, TailStrategy::GuardWithIf);
     winograd->scheduleCPU(out, task, plan.images == 1 ? n : ni, plan, target);
   }
