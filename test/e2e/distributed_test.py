@@ -28,9 +28,16 @@ the one-epoch runs), 2 cores, ranks of one thread each:
      50 steps on 2 ranks give the same weights bit for bit and the same
      running statistics within 1e-6; and --accumulate resumes exactly.
   7. Synchronised BatchNorm (resnetc --sync-batch-norm), the default
-     example: one step on 2 ranks gives one process's weights within 1e-6,
-     two steps within 1e-4 (BatchNorm per rank: 100 times further at
-     least). Longer runs part as any two float32 programs do (README).
+     example: one step on 2 ranks gives one process's weights within 1e-4,
+     two steps within 1e-3 (BatchNorm per rank: 20 times further at
+     least). The global statistics are summed in another order on 2 ranks,
+     and one float32 rounding that moves with it reaches every weight of
+     the step: a BatchNorm beta's gradient is a sum that nearly cancels.
+     With the Winograd convolutions (CPU builds) this parts the runs by
+     1.6e-5 after one step, as far as the Winograd build is from the
+     direct one on a single process (7.6e-6); the direct kernels had
+     happened to round alike (2e-8). Longer runs part as any two float32
+     programs do (README).
   8. The GPU build (resnetc --target=opencl, run on pocl), whose gradients
      go through host memory: 2 ranks train the model without BatchNorm as
      one process does (1e-5), with one copy of each bucket each way per
@@ -366,11 +373,11 @@ def main():
     # 7. Synchronised BatchNorm against one process.
     default, sync = work / "default", work / "sync"
     build(args.resnetc, args.bn_model, sync, "--sync-batch-norm")
-    for steps, bound in ((1, 1e-6), (2, 1e-4)):
+    for steps, bound in ((1, 1e-4), (2, 1e-3)):
         same, local = against_sync(sync, default,
                                    ["--seed=3", f"--steps={steps}"], work,
                                    "default")
-        check(same <= bound and local >= 100 * same,
+        check(same <= bound and local >= 20 * same,
               f"--sync-batch-norm, {steps} step(s): 2 ranks' weights within "
               f"{same:.1e} of one process's (bound {bound:.0e}; BatchNorm "
               f"per rank {local:.1e})")
