@@ -1496,40 +1496,40 @@ private:
       imageSum{"winograd_image_sum"}, transformedSum{"winograd_sum"};
 };
 
+/// Registers family `name` to make `Winograd` where `suits` says the spec's
+/// geometry on the target is faster in that form, else `Direct`. A spec
+/// without its operands gets `Direct`, whose define() says what is missing.
+template <typename Direct, typename Winograd>
+void addWithWinograd(FamilyRegistry &registry, const std::string &name,
+                     bool (*suits)(const ConvGeometry &, const Target &)) {
+  registry.add(name, [suits](const KernelSpec &spec, const Target &target) {
+    std::unique_ptr<Direct> direct(new Direct(spec));
+    if (spec.inputs.size() >= 2 && !spec.outputs.empty() &&
+        suits(direct->specGeometry(), target))
+      return std::unique_ptr<Family>(new Winograd(spec));
+    return std::unique_ptr<Family>(std::move(direct));
+  });
+}
+
 } // namespace
 
 void registerConvFamilies(FamilyRegistry &registry) {
   for (const char *name : {"conv2d", "conv2d_stats", "fused_conv2d"})
-    registry.add(name, [](const KernelSpec &spec, const Target &target) {
-      std::unique_ptr<Family> direct(new Conv2d(spec));
-      if (spec.inputs.size() < 2 || spec.outputs.empty())
-        return direct; // define() says what is missing
-      ConvGeometry g = static_cast<Conv2d &>(*direct).specGeometry();
-      if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target))
-        return std::unique_ptr<Family>(new WinogradConv2d(spec));
-      return direct;
-    });
-  registry.add("conv2d_backward_data", [](const KernelSpec &spec,
-                                          const Target &target) {
-    std::unique_ptr<Family> direct(new Conv2dBackwardData(spec));
-    if (spec.inputs.size() < 2 || spec.outputs.empty())
-      return direct; // define() says what is missing
-    ConvGeometry g = static_cast<Conv2dBackwardData &>(*direct).specGeometry();
-    if (winogradSuits(g, g.C, g.W, g.H, g.O, target))
-      return std::unique_ptr<Family>(new WinogradConv2dBackwardData(spec));
-    return direct;
-  });
-  registry.add("conv2d_backward_filter", [](const KernelSpec &spec,
-                                            const Target &target) {
-    std::unique_ptr<Family> direct(new Conv2dBackwardFilter(spec));
-    if (spec.inputs.size() != 2 || spec.outputs.empty())
-      return direct; // define() says what is missing
-    ConvGeometry g =
-        static_cast<Conv2dBackwardFilter &>(*direct).specGeometry();
-    if (winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target, /*filterInL2=*/true))
-      return std::unique_ptr<Family>(new WinogradConv2dBackwardFilter(spec));
-    return direct;
-  });
+    addWithWinograd<Conv2d, WinogradConv2d>(
+        registry, name, [](const ConvGeometry &g, const Target &target) {
+          return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target);
+        });
+  addWithWinograd<Conv2dBackwardData, WinogradConv2dBackwardData>(
+      registry, "conv2d_backward_data",
+      [](const ConvGeometry &g, const Target &target) {
+        return winogradSuits(g, g.C, g.W, g.H, g.O, target);
+      });
+  addWithWinograd<Conv2dBackwardFilter, WinogradConv2dBackwardFilter>(
+      registry, "conv2d_backward_filter",
+      [](const ConvGeometry &g, const Target &target) {
+        return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target,
+                             /*filterInL2=*/true);
+      });
 }
 
 } // namespace resnetc::kernels
