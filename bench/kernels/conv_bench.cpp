@@ -7,7 +7,8 @@
 // and the share of this machine's FP32 peak, which it measures first with
 // an FMA-throughput loop on the same number of threads.
 //
-//   conv-bench [--threads T] [--batch N] [--reps R] [--filter TEXT] [--csv]
+//   conv-bench [--threads T] [--batch N] [--reps R] [--filter TEXT]
+//              [--scheduler hand|adams2019|li2018|mullapudi2016] [--csv]
 //
 // This machine is shared: other processes take turns on its cores. Next to
 // the wall-clock figures (median of --reps calls, and the spread between the
@@ -15,9 +16,12 @@
 // kernel's threads actually received, against one core's peak: a figure
 // that does not move when another process takes a core for a while, which
 // is what tuning needs. The stem's backward-data kernel is left out: no
-// gradient flows into the image. --csv prints
-// "model,layer,kernel,ms,gflops,cpu-peak-share,cpu-ms" lines for
-// torch_conv_bench.py, which interleaves runs of this program with PyTorch.
+// gradient flows into the image. --scheduler schedules every kernel with one
+// of Halide's autoschedulers instead of the hand schedules; a kernel it
+// cannot schedule prints the reason. --csv prints
+// "model,layer,kernel,ms,gflops,cpu-peak-share,cpu-ms" lines (ms "fails"
+// for a kernel that did not build) for bench/schedulers.py, which runs this
+// program once per scheduler, alternating, and keeps the fastest per kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -207,8 +211,9 @@ struct Timing {
 
 /// Compiles `c`, fills its inputs with random values and times `reps` calls
 /// after a warm-up call.
-Timing timeKernel(const Case &c, const Target &target, int reps) {
-  Kernel kernel = buildKernel(c.spec, target);
+Timing timeKernel(const Case &c, const Target &target, Scheduler scheduler,
+                 int reps) {
+  Kernel kernel = buildKernel(c.spec, target, scheduler);
   kernel.pipeline.compile_jit(target);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1, 1);
@@ -243,6 +248,7 @@ Timing timeKernel(const Case &c, const Target &target, int reps) {
 
 int main(int argc, char **argv) {
   int threads = 2, batch = 128, reps = 15;
+  Scheduler scheduler = Scheduler::Hand;
   bool csv = false;
   std::string filter;
   for (int i = 1; i < argc; ++i) {
@@ -262,12 +268,27 @@ int main(int argc, char **argv) {
       reps = std::stoi(value());
     else if (arg == "--filter")
       filter = value();
-    else if (arg == "--csv")
+    else if (arg == "--scheduler") {
+      std::string name = value();
+      const std::pair<const char *, Scheduler> names[] = {
+          {"hand", Scheduler::Hand},
+          {"adams2019", Scheduler::Adams2019},
+          {"li2018", Scheduler::Li2018},
+          {"mullapudi2016", Scheduler::Mullapudi2016}};
+      auto it = std::find_if(std::begin(names), std::end(names),
+                             [&](const auto &n) { return name == n.first; });
+      if (it == std::end(names)) {
+        std::fprintf(stderr, "conv-bench: unknown scheduler '%s'\n",
+                     name.c_str());
+        return 2;
+      }
+      scheduler = it->second;
+    } else if (arg == "--csv")
       csv = true;
     else {
       std::fprintf(stderr,
                    "usage: conv-bench [--threads T] [--batch N] [--reps R] "
-                   "[--filter TEXT] [--csv]\n");
+                   "[--filter TEXT] [--scheduler NAME] [--csv]\n");
       return 2;
     }
   }
@@ -291,7 +312,22 @@ int main(int argc, char **argv) {
     std::string label = c.model + " " + c.layer + " " + c.kernel;
     if (!filter.empty() && label.find(filter) == std::string::npos)
       continue;
-    Timing t = timeKernel(c, target, reps);
+    Timing t;
+    try {
+      t = timeKernel(c, target, scheduler, reps);
+    } catch (const std::exception &e) {
+      // Halide's errors span lines; the first says what went wrong.
+      std::string what = e.what();
+      what = what.substr(0, what.find('\n'));
+      if (csv)
+        std::printf("%s,%s,%s,fails,,,\n", c.model.c_str(), c.layer.c_str(),
+                    c.kernel.c_str());
+      else
+        std::printf("%-9s %-18s %-10s fails: %s\n", c.model.c_str(),
+                    c.layer.c_str(), c.kernel.c_str(), what.c_str());
+      std::fflush(stdout);
+      continue;
+    }
     double gflops = c.flops / t.median / 1e6;
     // Throughput per CPU-second received, against one core's peak.
     double cpuShare = 100 * c.flops / t.cpuMedian / 1e6 / corePeak;
