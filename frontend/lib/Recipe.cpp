@@ -83,7 +83,9 @@ const std::vector<Builtin> &scheduleChoices() {
       choice("step", {req("at"), opt("factor", DslValue::real(0.1)),
                       opt("warmup", DslValue::integer(0))}),
       choice("cosine", {opt("min_lr", DslValue::real(0)),
-                        opt("warmup", DslValue::integer(0))}),
+                        opt("warmup", DslValue::integer(0)),
+                        opt("period", DslValue::integer(0)),
+                        opt("period_mult", DslValue::integer(1))}),
       choice("one_cycle", {opt("max_lr", DslValue::none()),
                            opt("pct_start", DslValue::real(0.3))})};
   return table;
@@ -527,9 +529,13 @@ LogicalResult RecipeBuilder::readSchedule(const ast::RecipeEntry &entry) {
     setF64("schedule_factor", *factor);
   } else if (kind == "cosine") {
     FailureOr<double> minLr = c->number("min_lr", 0, 1e6);
-    if (failed(minLr))
+    FailureOr<int64_t> period = c->integer("period", 0, 1'000'000);
+    FailureOr<int64_t> mult = c->integer("period_mult", 1, 1000);
+    if (failed(minLr) || failed(period) || failed(mult))
       return failure();
     setF64("min_lr", *minLr);
+    setI64("cosine_period", *period);
+    setI64("cosine_period_mult", *mult);
   } else if (kind == "one_cycle") {
     if (c->given("max_lr")) {
       double maxLr;

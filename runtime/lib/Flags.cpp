@@ -83,6 +83,13 @@ const std::vector<FlagInfo> &flagTable() {
       {"Schedule", "warmup-epochs", "X", "0",
        "linear warm-up from 0 over this many epochs (constant, step, cosine)"},
       {"Schedule", "min-lr", "X", "0", "cosine: the rate at the last step"},
+      {"Schedule", "cosine-period", "N", "0",
+       "cosine: epochs of the first cycle, after which the rate starts again "
+       "at --lr (warm restarts, PyTorch's CosineAnnealingWarmRestarts T_0); "
+       "0: one cycle over the run"},
+      {"Schedule", "cosine-period-mult", "N", "1",
+       "cosine: each cycle this many times as long as the one before "
+       "(T_mult)"},
       {"Schedule", "max-lr", "X", "0", "one_cycle: the peak rate (0: --lr)"},
       {"Schedule", "pct-start", "X", "0.3",
        "one_cycle: share of the steps spent rising to the peak"},
@@ -663,6 +670,8 @@ Options parseFlags(const rn_program &program,
   schedule.factor = flags.positive("schedule-factor");
   schedule.warmupEpochs = flags.nonNegative("warmup-epochs");
   schedule.minLr = flags.nonNegative("min-lr");
+  schedule.period = flags.integer("cosine-period", 0, 1'000'000);
+  schedule.periodMult = flags.integer("cosine-period-mult", 1, 1000);
   schedule.maxLr = flags.nonNegative("max-lr");
   // 0: no rise, annealing from the first step, as OneCycleLR's pct_start=0.
   schedule.pctStart = flags.fraction("pct-start");
@@ -770,6 +779,8 @@ std::vector<FlagValue> trajectoryFlags(const Options &options) {
     break;
   case ScheduleKind::Cosine:
     add("min-lr", schedule.minLr);
+    add("cosine-period", schedule.period);
+    add("cosine-period-mult", schedule.periodMult);
     add("warmup-epochs", schedule.warmupEpochs);
     break;
   case ScheduleKind::Constant:

@@ -60,10 +60,18 @@ double learningRate(const Schedule &schedule, int64_t step,
     break;
   }
   case ScheduleKind::Cosine: {
-    // The annealing starts where the warm-up ends.
-    double span = double(std::max<int64_t>(totalSteps - warmupSteps, 1));
-    double t = double(std::max<int64_t>(step - 1 - warmupSteps, 0)) / span;
-    scheduled = cosineAnneal(schedule.lr, schedule.minLr, t);
+    // The annealing starts where the warm-up ends; `index` steps later
+    // `cycle` steps into a cycle of `span` steps.
+    int64_t index = std::max<int64_t>(step - 1 - warmupSteps, 0);
+    int64_t cycle = index;
+    int64_t span = std::max<int64_t>(totalSteps - warmupSteps, 1);
+    if (schedule.period > 0) {
+      span = schedule.period * stepsPerEpoch;
+      for (; cycle >= span; span *= schedule.periodMult)
+        cycle -= span;
+    }
+    scheduled = cosineAnneal(schedule.lr, schedule.minLr,
+                             double(cycle) / double(span));
     break;
   }
   default:

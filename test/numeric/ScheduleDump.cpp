@@ -6,8 +6,8 @@
 //
 //   schedule-dump --schedule=KIND --steps=N --steps-per-epoch=E [--lr=X]
 //                 [--schedule-at=A,B,...] [--schedule-factor=X]
-//                 [--warmup-epochs=X] [--min-lr=X] [--max-lr=X]
-//                 [--pct-start=X]
+//                 [--warmup-epochs=X] [--min-lr=X] [--cosine-period=N]
+//                 [--cosine-period-mult=N] [--max-lr=X] [--pct-start=X]
 //
 // The option names and defaults are train's (runtime/lib/Flags.cpp); --steps
 // is the run's length and --steps-per-epoch its epoch, as train derives them
@@ -83,6 +83,10 @@ int run(int argc, char **argv) {
       schedule.maxLr = number(name, value);
     else if (name == "pct-start")
       schedule.pctStart = number(name, value);
+    else if (name == "cosine-period")
+      schedule.period = integer(name, value);
+    else if (name == "cosine-period-mult")
+      schedule.periodMult = integer(name, value);
     else if (name == "steps")
       steps = integer(name, value);
     else if (name == "steps-per-epoch")

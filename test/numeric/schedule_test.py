@@ -9,7 +9,8 @@ user writes for the recipe, stepped once per optimizer step:
   step       MultiStepLR(milestones = at, gamma = factor), stepped once per
              epoch (after the epoch's last step)
   cosine     CosineAnnealingLR(T_max = the steps after warm-up, eta_min =
-             min_lr)
+             min_lr); with a period, CosineAnnealingWarmRestarts(T_0 =
+             period * steps per epoch, T_mult = period_mult, eta_min)
   one_cycle  OneCycleLR(max_lr, total_steps, pct_start), cosine annealing,
              momentum not cycled
 and `warmup = N` (docs/dsl.md: "ramps the rate up linearly to its scheduled
@@ -55,6 +56,14 @@ SETTINGS = [
     ({'schedule': 'cosine', 'lr': 0.1, 'warmup-epochs': 2}, 10, 120),
     ({'schedule': 'cosine', 'lr': 0.2, 'min-lr': 1e-4,
       'warmup-epochs': 1.5}, 4, 50),
+    # Warm restarts: cycles of 3, 6 and 12 epochs, the last cut by the run;
+    # with a floor, a constant length, and after a warm-up.
+    ({'schedule': 'cosine', 'lr': 0.1, 'cosine-period': 3,
+      'cosine-period-mult': 2}, 10, 25),
+    ({'schedule': 'cosine', 'lr': 0.1, 'min-lr': 0.01, 'cosine-period': 2},
+     7, 9),
+    ({'schedule': 'cosine', 'lr': 0.2, 'cosine-period': 1,
+      'cosine-period-mult': 3, 'warmup-epochs': 1}, 6, 30),
     ({'schedule': 'one_cycle', 'lr': 0.1, 'max-lr': 1.0,
       'pct-start': 0.3}, 10, 100),
     # The peak between two steps; the peak defaults to lr.
@@ -108,8 +117,15 @@ def theirs(flags, steps_per_epoch, steps):
             pct_start=flags.get('pct-start', 0.3), anneal_strategy='cos',
             cycle_momentum=False, div_factor=25.0, final_div_factor=1e4))
     elif kind == 'cosine':
-        cosine = schedulers.CosineAnnealingLR(
-            optimizer, T_max=steps - warmup, eta_min=flags.get('min-lr', 0))
+        if flags.get('cosine-period', 0):
+            cosine = schedulers.CosineAnnealingWarmRestarts(
+                optimizer, T_0=flags['cosine-period'] * steps_per_epoch,
+                T_mult=flags.get('cosine-period-mult', 1),
+                eta_min=flags.get('min-lr', 0))
+        else:
+            cosine = schedulers.CosineAnnealingLR(
+                optimizer, T_max=steps - warmup,
+                eta_min=flags.get('min-lr', 0))
         per_step.append(schedulers.SequentialLR(
             optimizer, [linear_warmup(optimizer, warmup), cosine],
             milestones=[warmup]) if warmup else cosine)

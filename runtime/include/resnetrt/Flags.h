@@ -20,7 +20,8 @@
 //               --nesterov[=BOOL] --weight-decay=X --beta1=X --beta2=X
 //               --eps=X --keras-epsilon[=BOOL] --label-smoothing=X
 //   schedule    --schedule=constant|step|cosine|one_cycle --schedule-at=E,E
-//               --schedule-factor=X --warmup-epochs=X --min-lr=X --max-lr=X
+//               --schedule-factor=X --warmup-epochs=X --min-lr=X
+//               --cosine-period=N --cosine-period-mult=N --max-lr=X
 //               --pct-start=X
 //   callbacks   --early-stopping=METRIC --early-stopping-patience=N
 //               --early-stopping-min-delta=X --restore-best[=BOOL]

@@ -52,7 +52,7 @@
 extern "C" {
 #endif
 
-#define RN_PROGRAM_ABI_VERSION 11
+#define RN_PROGRAM_ABI_VERSION 12
 
 /* What a variable is for: the optimizer updates parameters; state is
  * updated by the step itself (BatchNorm running statistics); slots are the
@@ -164,6 +164,8 @@ typedef struct rn_kernel_site {
   X(REAL, schedule_factor, "schedule-factor")                                 \
   X(REAL, warmup_epochs, "warmup-epochs")                                     \
   X(REAL, min_lr, "min-lr")                                                   \
+  X(INT, cosine_period, "cosine-period")                                      \
+  X(INT, cosine_period_mult, "cosine-period-mult")                            \
   X(REAL, max_lr, "max-lr")                                                   \
   X(REAL, pct_start, "pct-start")                                             \
   X(TEXT, early_stopping, "early-stopping")                                   \

@@ -30,6 +30,8 @@ struct Schedule {
   double factor = 0.1;     ///< step: the multiplier
   double warmupEpochs = 0; ///< constant/step/cosine: linear ramp from 0
   double minLr = 0;        ///< cosine: the rate it anneals to
+  int64_t period = 0;      ///< cosine: epochs of the first cycle (0: the run)
+  int64_t periodMult = 1;  ///< cosine: each cycle this many times the last
   double maxLr = 0;        ///< one_cycle: peak; 0 means `lr`
   double pctStart = 0.3;   ///< one_cycle: share of steps spent rising
 };
@@ -39,7 +41,10 @@ struct Schedule {
 ///  step:      lr * factor^(milestones <= the step's 0-based epoch), as
 ///             PyTorch's MultiStepLR stepped once per epoch
 ///  cosine:    min_lr + (lr - min_lr) * (1 + cos(pi * t)) / 2, t going from 0
-///             at the first step after warm-up to (T-1)/T at the last
+///             at the first step after warm-up to (T-1)/T at the last; with
+///             a period, over cycles of period, period * period_mult, ...
+///             epochs, each starting again at lr (warm restarts, SGDR: as
+///             PyTorch's CosineAnnealingWarmRestarts stepped every step)
 ///  one_cycle: PyTorch's OneCycleLR (cos annealing, div_factor 25,
 ///             final_div_factor 1e4, momentum not cycled)
 /// Warm-up (all but one_cycle) scales the first W = warmupEpochs *

@@ -48,8 +48,8 @@ VOCABULARY = [w.encode() for w in (
     "momentum epsilon rate size alpha count_include_pad mode seed "
     "data batch epochs steps optimizer schedule loss augment path "
     "validation_split sgd adam adamw lr nesterov weight_decay beta1 beta2 "
-    "step at factor warmup cosine min_lr one_cycle max_lr pct_start "
-    "cross_entropy label_smoothing mnist fashion_mnist cifar10 cifar100 "
+    "step at factor warmup cosine min_lr period period_mult one_cycle max_lr "
+    "pct_start cross_entropy label_smoothing mnist fashion_mnist cifar10 cifar100 "
     "random_crop central_crop flip_horizontal normalize mean std pad").split()] + [
     b"(", b")", b"[", b"]", b"{", b"}", b",", b";", b":", b"?", b"=", b"|>",
     b"+", b"-", b"*", b"/", b"%", b"==", b"!=", b"<", b"<=", b">", b">=",

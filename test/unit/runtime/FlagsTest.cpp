@@ -72,12 +72,15 @@ TEST(FlagsTest, CommandLineOverridesInBothSyntaxes) {
   Options options = parseFlags(
       cifarLogistic(),
       {"--lr=0.5", "--epochs", "3", "--nesterov", "--schedule=cosine",
-       "--min-lr=1e-5", "--augment=none", "--threads=2", "--seed", "7"});
+       "--min-lr=1e-5", "--cosine-period=3", "--cosine-period-mult", "2",
+       "--augment=none", "--threads=2", "--seed", "7"});
   EXPECT_DOUBLE_EQ(options.schedule.lr, 0.5);
   EXPECT_EQ(options.epochs, 3);
   EXPECT_TRUE(options.nesterov);
   EXPECT_EQ(options.schedule.kind, ScheduleKind::Cosine);
   EXPECT_DOUBLE_EQ(options.schedule.minLr, 1e-5);
+  EXPECT_EQ(options.schedule.period, 3);
+  EXPECT_EQ(options.schedule.periodMult, 2);
   EXPECT_TRUE(options.augment.empty());
   EXPECT_EQ(options.threads, 2);
   EXPECT_EQ(options.seed, 7u);

@@ -1,14 +1,18 @@
 //===- ScheduleTest.cpp - learning rates at known steps -------------------===//
 //
-// Reference values follow PyTorch's MultiStepLR, CosineAnnealingLR and
-// OneCycleLR stepped once per optimizer step (per epoch for MultiStepLR).
+// Reference values follow PyTorch's MultiStepLR, CosineAnnealingLR,
+// CosineAnnealingWarmRestarts and OneCycleLR stepped once per optimizer step
+// (per epoch for MultiStepLR).
 //
 //===----------------------------------------------------------------------===//
 
 #include "resnetrt/Schedule.h"
+
 #include "resnetrt/Error.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 using namespace resnetrt;
 
@@ -62,6 +66,26 @@ TEST(ScheduleTest, CosineStartsAfterWarmup) {
   EXPECT_DOUBLE_EQ(learningRate(schedule, 10, 10, 120), 0.05);
   EXPECT_DOUBLE_EQ(learningRate(schedule, 21, 10, 120), 0.1);
   EXPECT_NEAR(learningRate(schedule, 71, 10, 120), 0.05, 1e-12);
+}
+
+TEST(ScheduleTest, CosineRestartsAtTheEndOfEachPeriod) {
+  // Periods of 2, 4 and 8 epochs of 10 steps: restarts at steps 21 and 61.
+  Schedule schedule;
+  schedule.kind = ScheduleKind::Cosine;
+  schedule.lr = 0.1;
+  schedule.period = 2;
+  schedule.periodMult = 2;
+  EXPECT_DOUBLE_EQ(learningRate(schedule, 1, 10, 140), 0.1);
+  EXPECT_NEAR(learningRate(schedule, 11, 10, 140), 0.05, 1e-12);
+  EXPECT_NEAR(learningRate(schedule, 20, 10, 140),
+              0.05 * (1 + std::cos(M_PI * 19 / 20)), 1e-12);
+  EXPECT_DOUBLE_EQ(learningRate(schedule, 21, 10, 140), 0.1);
+  EXPECT_NEAR(learningRate(schedule, 41, 10, 140), 0.05, 1e-12);
+  EXPECT_DOUBLE_EQ(learningRate(schedule, 61, 10, 140), 0.1);
+  EXPECT_NEAR(learningRate(schedule, 101, 10, 140), 0.05, 1e-12);
+  // The run's length does not matter once there is a period.
+  EXPECT_DOUBLE_EQ(learningRate(schedule, 41, 10, 50),
+                   learningRate(schedule, 41, 10, 140));
 }
 
 TEST(ScheduleTest, OneCycleMatchesOneCycleLR) {
