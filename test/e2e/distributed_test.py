@@ -325,8 +325,9 @@ def main():
     build(args.resnetc, args.bn_model, program)
     # One epoch of a one-cycle schedule, which ends at a low rate: 87.3%
     # on one process, 87.5% on 2 ranks, 88.3% with another seed.
-    flags = ["--seed=1", "--epochs=1", "--schedule=one_cycle", "--max-lr=0.1",
-             "--pct-start=0.25", "--log-every=100", f"--data={FASHION}"]
+    flags = ["--seed=1", "--epochs=1", "--batch=128", "--schedule=one_cycle",
+             "--max-lr=0.1", "--pct-start=0.25", "--log-every=100",
+             f"--data={FASHION}"]
     status, out, _ = train(program, None, flags)
     one = result_line(out)
     ckpt_dir = work / "ckpt"
@@ -345,14 +346,14 @@ def main():
           f"on 2 ranks, {one['test_accuracy']} on one (within 0.02)")
 
     # 6. Per-rank BatchNorm against the single-process reference.
-    flags = ["--seed=3", "--steps=50"]
+    flags = ["--seed=3", "--steps=50", "--batch=128"]
     same, state = against_accumulate(program, flags, work, "default")
     check(same and state <= 1e-6,
           "default example, 50 steps: 2 ranks and --accumulate=2 give the "
           f"same weights bit for bit, running statistics within {state:.1e}")
     ckpt = work / "accumulate.ckpt"
-    train(program, None, ["--seed=3", "--steps=25", "--accumulate=2",
-                          f"--checkpoint={ckpt}"])
+    train(program, None, ["--seed=3", "--steps=25", "--batch=128",
+                          "--accumulate=2", f"--checkpoint={ckpt}"])
     train(program, None, flags + ["--accumulate=2", f"--resume={ckpt}",
                                   f"--export={work}/acc-resumed.st"])
     check(identical(work / "default-acc.st", work / "acc-resumed.st"),
@@ -375,8 +376,8 @@ def main():
     build(args.resnetc, args.bn_model, sync, "--sync-batch-norm")
     for steps, bound in ((1, 1e-4), (2, 1e-3)):
         same, local = against_sync(sync, default,
-                                   ["--seed=3", f"--steps={steps}"], work,
-                                   "default")
+                                   ["--seed=3", f"--steps={steps}",
+                                    "--batch=128"], work, "default")
         check(same <= bound and local >= 20 * same,
               f"--sync-batch-norm, {steps} step(s): 2 ranks' weights within "
               f"{same:.1e} of one process's (bound {bound:.0e}; BatchNorm "
