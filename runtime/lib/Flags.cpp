@@ -148,8 +148,9 @@ const std::vector<FlagInfo> &flagTable() {
       {"Run", "resume", "PATH", "",
        "continue from this checkpoint; the result equals an uninterrupted "
        "run's. Its build and every flag that shapes the run (data, batch, "
-       "seed, optimizer, schedule; the length for cosine and one_cycle) must "
-       "match; threads, paths, output and checkpoint flags may change"},
+       "seed, optimizer, schedule; the length for one_cycle and a cosine "
+       "without a period) must match; threads, paths, output and "
+       "checkpoint flags may change"},
       {"Run", "init-from", "FILE", "",
        "start from these weights (a safetensors file, e.g. of --export): "
        "every parameter and BatchNorm statistic, by name and shape; the "
@@ -751,9 +752,10 @@ std::vector<FlagValue> trajectoryFlags(const Options &options) {
   if (isValidationMetric(stopping.metric) || isValidationMetric(plateau.metric))
     add("validation-steps", options.validationSteps);
   add("seed", options.seed);
-  if (schedule.kind == ScheduleKind::Cosine ||
+  if ((schedule.kind == ScheduleKind::Cosine && schedule.period == 0) ||
       schedule.kind == ScheduleKind::OneCycle) {
-    // Their rates depend on the run's length; the others' do not.
+    // Their rates depend on the run's length; the others' (cosine with a
+    // period included) do not.
     add("epochs", options.epochs);
     add("steps", options.steps);
   }

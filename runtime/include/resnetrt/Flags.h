@@ -158,9 +158,9 @@ Options parseClassifyFlags(const rn_program &program,
 /// step), with their values as text: what a checkpoint records and what
 /// --resume must match. Only those that matter for the run's optimizer and
 /// schedule are listed; --epochs and --steps only for the schedules whose
-/// rates depend on the run's length (cosine, one_cycle). Every other flag
-/// (threads, GPU, data directory, output, checkpointing) may change on
-/// resume.
+/// rates depend on the run's length (one_cycle, cosine without a period).
+/// Every other flag (threads, GPU, data directory, output, checkpointing)
+/// may change on resume.
 std::vector<FlagValue> trajectoryFlags(const Options &options);
 
 /// What --help prints: every flag with its default for this program.

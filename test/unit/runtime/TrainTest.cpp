@@ -338,6 +338,22 @@ TEST_F(TrainRun, AStepScheduleRunMayBeExtendedOnResume) {
   EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 20);
 }
 
+TEST_F(TrainRun, ACosineWithAPeriodMayBeExtendedOnResume) {
+  // Its cycles do not depend on the run's length; their period does.
+  std::string path = work / "a.ckpt";
+  ASSERT_EQ(run({"--epochs=1", "--cosine-period=1", "--checkpoint=" + path})
+                .status,
+            0);
+  RunResult result =
+      run({"--epochs=2", "--cosine-period=1", "--resume=" + path});
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(*jsonNumber(result.lastLine(), "steps"), 20);
+  result = run({"--epochs=2", "--cosine-period=2", "--resume=" + path});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_CONTAINS(result.err,
+                  "--cosine-period=1, this run has --cosine-period=2");
+}
+
 TEST_F(TrainRun, ResumeNeedsTheSameBuild) {
   std::string path = work / "a.ckpt";
   ASSERT_EQ(run({"--epochs=2", "--checkpoint=" + path}).status, 0);
