@@ -123,6 +123,8 @@ std::vector<Conv> forwardCases() {
       conv(2, 20, 6, 6, 16, 3, 1, 1),  // Winograd, input channels off width
       conv(1, 64, 4, 4, 64, 3, 1, 1),  // Winograd, 4-vector register tile
       conv(3, 128, 4, 4, 256, 3, 1, 1), // Winograd, images grouped, partial
+      conv(2, 16, 7, 5, 32, 3, 1, 1),  // Winograd, odd output: whole tiles
+      conv(3, 128, 3, 3, 256, 3, 1, 1), // Winograd, odd, images grouped
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -164,14 +166,20 @@ bool usesWinograd(const KernelSpec &spec) {
   return text.str().find("winograd_input") != std::string::npos;
 }
 
-/// Stride-1 3x3 convolutions with even outputs and at least 16 channels
-/// each way take the Winograd form, forward and backward data; the others
-/// stay direct.
+/// Stride-1 3x3 convolutions with at least 16 channels each way take the
+/// Winograd form, forward and backward data (an odd output too, where the
+/// image is padded), the filter gradient where the output is even; the
+/// others stay direct.
 TEST(Conv, WinogradFormWhereItSuits) {
   EXPECT_TRUE(usesWinograd(conv(2, 16, 32, 32, 16, 3, 1, 1).spec("conv2d")));
   EXPECT_TRUE(usesWinograd(
       conv(2, 64, 8, 8, 64, 3, 1, 1).spec("conv2d_backward_data")));
-  EXPECT_FALSE(usesWinograd(conv(2, 16, 7, 7, 16, 3, 1, 1).spec("conv2d")));
+  EXPECT_TRUE(usesWinograd(conv(2, 16, 7, 7, 16, 3, 1, 1).spec("conv2d")));
+  EXPECT_TRUE(usesWinograd(
+      conv(2, 16, 7, 7, 16, 3, 1, 1).spec("conv2d_backward_data")));
+  EXPECT_FALSE(usesWinograd(
+      conv(2, 16, 7, 7, 16, 3, 1, 1).spec("conv2d_backward_filter")));
+  EXPECT_FALSE(usesWinograd(conv(2, 16, 9, 9, 16, 3, 1, 0).spec("conv2d")));
   EXPECT_FALSE(usesWinograd(conv(2, 16, 8, 8, 32, 3, 2, 1).spec("conv2d")));
   EXPECT_FALSE(usesWinograd(conv(2, 3, 8, 8, 16, 3, 1, 1).spec("conv2d")));
   EXPECT_TRUE(usesWinograd(
@@ -224,6 +232,7 @@ std::vector<Conv> dataGradientCases() {
       conv(1, 64, 4, 4, 64, 3, 2, 1), // stride 2, a phase's in two blocks
       conv(1, 16, 6, 6, 32, 3, 1, 1), // Winograd
       conv(2, 16, 4, 6, 16, 3, 1, 0), // Winograd, dy padded by 2
+      conv(1, 16, 5, 3, 32, 3, 1, 1), // Winograd, odd dx: whole tiles
   };
 }
 
@@ -252,6 +261,7 @@ TEST(Conv, BackwardDataIsTheAdjointOfForwardOnWideLayers) {
   std::mt19937 rng(4);
   for (const Conv &p : {
            conv(2, 256, 4, 4, 128, 3, 1, 1), // Winograd, images grouped
+           conv(3, 256, 3, 3, 128, 3, 1, 1), // the same, odd dx
            conv(3, 128, 8, 8, 256, 3, 1, 1), // grouped, partial group, 8x8
        }) {
     SCOPED_TRACE(describe(p));

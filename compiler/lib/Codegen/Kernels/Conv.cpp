@@ -545,7 +545,9 @@ class WinogradF2x2 {
 public:
   using Filter = std::function<Expr(Expr o, Expr i, Expr kx, Expr ky)>;
 
-  /// The output extent must be even along both axes.
+  /// An output of odd extent is computed in whole tiles (the last one past
+  /// the edge, from `in`'s zeros), so the stage that stores it must be one
+  /// that can be rounded up.
   WinogradF2x2(Func in, const Filter &filter, int inChannels, int padLeft,
                int padTop) {
     transformedInput = winogradInput(in, padLeft, padTop);
@@ -591,7 +593,7 @@ public:
     int vectors = 1, tilesX = 1, tilesY = 1, images = 1;
   };
 
-  /// The plan for an output of `channels` x `width` x `height` (even) from
+  /// The plan for an output of `channels` x `width` x `height` from
   /// `inChannels`. Where the transformed filter fits L2 (1 MiB), a task is
   /// one image and a register tile a run of tiles along a row, all points
   /// of which are stored before the next run. Where it does not (256
@@ -612,14 +614,15 @@ public:
         --d;
       return d;
     };
-    p.tilesX = divisorUpTo(width / 2, accumulators / p.vectors);
+    const int tilesWide = (width + 1) / 2, tilesHigh = (height + 1) / 2;
+    p.tilesX = divisorUpTo(tilesWide, accumulators / p.vectors);
     const int64_t filterBytes = int64_t(channels) * inChannels * 16 * 4;
     if (filterBytes <= (1 << 20))
       return p;
     const int64_t inputBytes =
-        int64_t(inChannels) * 16 * (width / 2) * (height / 2) * 4;
+        int64_t(inChannels) * 16 * tilesWide * tilesHigh * 4;
     p.images = int(std::clamp<int64_t>((1 << 20) / inputBytes, 1, 8));
-    p.tilesY = divisorUpTo(height / 2, accumulators / (p.vectors * p.tilesX));
+    p.tilesY = divisorUpTo(tilesHigh, accumulators / (p.vectors * p.tilesX));
     return p;
   }
 
@@ -629,7 +632,8 @@ public:
   /// once per call, the input once per task (computed at `task`), each
   /// register tile zeroed and summed over the input channels in registers,
   /// then stored (`stored`) for the output transform, which `tiled`
-  /// inlines, its 2x2 corners unrolled.
+  /// inlines, its 2x2 corners unrolled. `tiled` is split into whole tiles
+  /// (RoundUp): it must not be an output where the output's extent is odd.
   void scheduleCPU(Func tiled, LoopLevel task, Var image, const Plan &p,
                    const Target &target) {
     const int lanes = target.natural_vector_size<float>();
@@ -644,15 +648,16 @@ public:
     Var ct("w_ct"), ci("w_ci"), xt("w_xt"), xi("w_xi"), xq("w_xq"),
         px("w_px"), yt("w_yt"), yi("w_yi"), txo("w_txo"), tyo("w_tyo");
     Func stored = products.in();
+    const TailStrategy whole = TailStrategy::RoundUp;
     tiled.split(c, ct, ci, p.vectors * lanes)
-        .split(y, yt, yi, 2)
+        .split(y, yt, yi, 2, whole)
         .vectorize(ci, lanes)
         .unroll(ci)
         .unroll(yi);
     if (p.images == 1) {
       // A run of tiles at a time, every point of it.
-      tiled.split(x, xt, xi, 2 * p.tilesX)
-          .split(xi, xq, px, 2)
+      tiled.split(x, xt, xi, 2 * p.tilesX, whole)
+          .split(xi, xq, px, 2, whole)
           .unroll(px)
           .reorder(ci, px, yi, xq, xt, yt, ct);
       stored.compute_at(tiled, xt).reorder(o, tx, e, ty, n);
@@ -660,7 +665,7 @@ public:
     } else {
       // Every tile of the task's images for one block of output channels,
       // a point at a time.
-      tiled.split(x, xq, px, 2)
+      tiled.split(x, xq, px, 2, whole)
           .unroll(px)
           .reorder(ci, px, yi, xq, yt, image, ct);
       stored.compute_at(tiled, ct)
@@ -690,18 +695,21 @@ private:
 
 /// Whether a convolution of geometry `g` runs faster as WinogradF2x2 on
 /// `target`: a CPU, a stride-1 undilated ungrouped 3x3 filter, an even
-/// output, output channels that fill vectors, and enough input channels
-/// for the products to outweigh the transforms. The filter gradient keeps
-/// a transformed filter per chunk of the batch, so it also asks that one
-/// (16 floats per pair of channels) stays within L2: `filterInL2`.
+/// output unless the kernel can compute an odd one (`oddOutput`: it rounds
+/// up to whole tiles, reading zeros past a padded image), output channels
+/// that fill vectors, and enough input channels for the products to
+/// outweigh the transforms. The filter gradient keeps a transformed filter
+/// per chunk of the batch, so it also asks that one (16 floats per pair of
+/// channels) stays within L2: `filterInL2`.
 bool winogradSuits(const ConvGeometry &g, int outChannels, int outWidth,
                    int outHeight, int inChannels, const Target &target,
-                   bool filterInL2 = false) {
+                   bool oddOutput, bool filterInL2 = false) {
   const int lanes = target.natural_vector_size<float>();
   return !target.has_gpu_feature() && g.KH == 3 && g.KW == 3 &&
          g.strideX == 1 && g.strideY == 1 && g.dilationX == 1 &&
-         g.dilationY == 1 && g.groups == 1 && outWidth % 2 == 0 &&
-         outHeight % 2 == 0 && outChannels % lanes == 0 && inChannels >= 16 &&
+         g.dilationY == 1 && g.groups == 1 &&
+         (oddOutput || (outWidth % 2 == 0 && outHeight % 2 == 0)) &&
+         outChannels % lanes == 0 && inChannels >= 16 &&
          (!filterInL2 || int64_t(outChannels) * inChannels * 16 * 4 <= (1 << 20));
 }
 
@@ -888,7 +896,13 @@ public:
         WinogradF2x2::plan(g.O, g.C, g.Wo, g.Ho, target);
     LoopLevel task = taskLoop(out, plan.images);
     Var taskVar = plan.images == 1 ? n : nt;
-    Func tiled = stats() ? activation : out;
+    // The tiles are those of `out`; with moments, those of `activation`,
+    // computed per task and copied to `out`; with an odd output, those of
+    // the convolution itself (`acc`), computed per task in whole tiles, the
+    // epilogue reading it pixel by pixel (a residual has no pixels past the
+    // edge).
+    const bool odd = g.Wo % 2 || g.Ho % 2;
+    Func tiled = odd ? acc : stats() ? activation : out;
     // `padded` stays inline: the input transform reads the image through
     // the zero padding, its bounds checks hoisted out of the interior tiles,
     // and the image's loads overlap the transform's arithmetic. A padded
@@ -899,7 +913,14 @@ public:
       activation.compute_at(task);
       moments->schedule(out, task, taskVar, plan.images, target);
     }
-    winograd->scheduleCPU(tiled, task, stats() || plan.images == 1 ? n : ni,
+    if (odd) {
+      acc.compute_at(task);
+      (stats() ? activation : out).vectorize(c, lanes);
+    }
+    winograd->scheduleCPU(tiled, task,
+                          odd || stats() || plan.images == 1
+                              ? tiled.args()[3]
+                              : ni,
                           plan, target);
   }
 
@@ -1104,8 +1125,15 @@ public:
     const WinogradF2x2::Plan plan =
         WinogradF2x2::plan(g.C, g.O, g.W, g.H, target);
     LoopLevel task = taskLoop(out, plan.images);
-    // `gradPadded` stays inline, as `padded` in WinogradConv2d.
-    winograd->scheduleCPU(out, task, plan.images == 1 ? n : ni, plan, target);
+    // `gradPadded` stays inline, as `padded` in WinogradConv2d. An odd dx
+    // is computed in whole tiles per task and copied to `out`.
+    const bool copied = g.W % 2 || g.H % 2;
+    if (copied) {
+      tiles.compute_at(task);
+      out.vectorize(c, target.natural_vector_size<float>());
+    }
+    winograd->scheduleCPU(copied ? tiles : out, task,
+                          copied || plan.images == 1 ? n : ni, plan, target);
   }
 
   void scheduleGPU(const Target &) override {
@@ -1120,10 +1148,12 @@ private:
           return w(2 - kx, 2 - ky, c, o);
         },
         g.O, 2 - g.padLeft, 2 - g.padTop);
-    out(c, x, y, n) = winograd->output()(c, x, y, n);
+    tiles(c, x, y, n) = winograd->output()(c, x, y, n);
+    out(c, x, y, n) = tiles(c, x, y, n);
   }
 
   std::optional<WinogradF2x2> winograd;
+  Func tiles{"winograd_dx"};
 };
 
 //===----------------------------------------------------------------------===//
@@ -1519,18 +1549,20 @@ void registerConvFamilies(FamilyRegistry &registry) {
   for (const char *name : {"conv2d", "conv2d_stats", "fused_conv2d"})
     addWithWinograd<Conv2d, WinogradConv2d>(
         registry, name, [](const ConvGeometry &g, const Target &target) {
-          return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target);
+          return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target,
+                               /*oddOutput=*/!g.unpadded());
         });
   addWithWinograd<Conv2dBackwardData, WinogradConv2dBackwardData>(
       registry, "conv2d_backward_data",
       [](const ConvGeometry &g, const Target &target) {
-        return winogradSuits(g, g.C, g.W, g.H, g.O, target);
+        return winogradSuits(g, g.C, g.W, g.H, g.O, target,
+                             /*oddOutput=*/true);
       });
   addWithWinograd<Conv2dBackwardFilter, WinogradConv2dBackwardFilter>(
       registry, "conv2d_backward_filter",
       [](const ConvGeometry &g, const Target &target) {
         return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target,
-                             /*filterInL2=*/true);
+                             /*oddOutput=*/false, /*filterInL2=*/true);
       });
 }
 
