@@ -101,7 +101,11 @@ def main():
     parser.add_argument('--workdir', required=True)
     parser.add_argument('--cifar10', default='',
                         help='CIFAR-10 binary directory (optional)')
-    parser.add_argument('--max-batches', type=int, default=6,
+    # The pre-activation ResNet-18 at batch 16 ties 1-5 ReLUs on most
+    # batches (each within 4e-6 of its layer's RMS of zero); with the
+    # Winograd kernels reading through the padding, batch 10 was the first
+    # without a tie.
+    parser.add_argument('--max-batches', type=int, default=16,
                         help='batches to try for one without ReLU ties')
     parser.add_argument('--requires-cuda', action='store_true',
                         help='skip (exit 77) where no NVIDIA GPU can run')
