@@ -21,7 +21,8 @@
 // cannot schedule prints the reason. --csv prints
 // "model,layer,kernel,ms,gflops,cpu-peak-share,cpu-ms" lines (ms "fails"
 // for a kernel that did not build) for bench/schedulers.py, which runs this
-// program once per scheduler, alternating, and keeps the fastest per kernel.
+// program once per kernel and scheduler, alternating, and prints the
+// fastest per kernel.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1127,13 +1127,13 @@ public:
     LoopLevel task = taskLoop(out, plan.images);
     // `gradPadded` stays inline, as `padded` in WinogradConv2d. An odd dx
     // is computed in whole tiles per task and copied to `out`.
-    const bool copied = g.W % 2 || g.H % 2;
-    if (copied) {
+    const bool odd = g.W % 2 || g.H % 2;
+    if (odd) {
       tiles.compute_at(task);
       out.vectorize(c, target.natural_vector_size<float>());
     }
-    winograd->scheduleCPU(copied ? tiles : out, task,
-                          copied || plan.images == 1 ? n : ni, plan, target);
+    winograd->scheduleCPU(odd ? tiles : out, task,
+                          odd || plan.images == 1 ? n : ni, plan, target);
   }
 
   void scheduleGPU(const Target &) override {
