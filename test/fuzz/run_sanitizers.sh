@@ -22,14 +22,18 @@ asan=$main/asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-step() { echo; echo "== sanitizers: $* ($(date +%T))"; }
+step() { current="$*"; echo; echo "== sanitizers: $* ($(date +%T))"; }
+# CI keeps only the head and tail of a long log: say which step failed last.
+trap 'rc=$?; ((rc == 0)) || echo "== sanitizers: FAILED in: ${current:-setup} (exit $rc)"' EXIT
 
 step "configuring $asan (clang-19, ASan + UBSan)"
 cmake --preset asan -S "$src" -B "$asan" > "$asan.configure.log" 2>&1 ||
   { cat "$asan.configure.log"; exit 1; }
 step "building the runtime, its tests and the fuzzers"
+# The build's warnings would push a failure's report out of CI's log.
 cmake --build "$asan" --target runtime-tests logistic-train \
-  logistic-classify resnetrt resnetrt-classify fuzzers -- -j2
+  logistic-classify resnetrt resnetrt-classify fuzzers -- -j2 \
+  > "$asan.build.log" 2>&1 || { tail -n 60 "$asan.build.log"; false; }
 
 step "runtime tests"
 (cd "$asan/test/unit/runtime" && ./runtime-tests --gtest_brief=1)

@@ -282,6 +282,56 @@ TEST(Conv, BackwardDataIsTheAdjointOfForwardOnWideLayers) {
   }
 }
 
+/// The reference filter gradient of an ungrouped convolution, in double
+/// precision: dw(o, i, ky, kx) = sum over images and output pixels of
+/// dy(n, o, y, x) * x(n, i, y*sy + ky*dy - pad, x*sx + kx*dx - pad).
+HostTensor referenceFilterGradient(const Conv &p, const HostTensor &x,
+                                   const HostTensor &dy) {
+  HostTensor dw(p.wShape());
+  const int64_t ho = p.Ho(), wo = p.Wo();
+  for (int64_t o = 0; o < p.O; ++o)
+    for (int64_t i = 0; i < p.C; ++i)
+      for (int64_t ky = 0; ky < p.KH; ++ky)
+        for (int64_t kx = 0; kx < p.KW; ++kx) {
+          double sum = 0;
+          for (int64_t n = 0; n < p.N; ++n)
+            for (int64_t yo = 0; yo < ho; ++yo) {
+              int64_t yi = yo * p.strideY + ky * p.dilationY - p.padTop;
+              if (yi < 0 || yi >= p.H)
+                continue;
+              for (int64_t xo = 0; xo < wo; ++xo) {
+                int64_t xi = xo * p.strideX + kx * p.dilationX - p.padLeft;
+                if (xi >= 0 && xi < p.W)
+                  sum += dy.data[((n * p.O + o) * ho + yo) * wo + xo] *
+                         x.data[((n * p.C + i) * p.H + yi) * p.W + xi];
+              }
+            }
+          dw.data[((o * p.C + i) * p.KH + ky) * p.KW + kx] = sum;
+        }
+  return dw;
+}
+
+/// Wide layers, too large for finite differences, against the reference:
+/// the Winograd form with each point's tiles stored together (64 channels
+/// and up), and with threads taking blocks of output channels (filters
+/// beyond L2).
+TEST(Conv, BackwardFilterMatchesReferenceOnWideLayers) {
+  std::mt19937 rng(5);
+  for (const Conv &p : {
+           conv(3, 64, 8, 8, 64, 3, 1, 1),   // planes per point
+           conv(2, 128, 6, 4, 64, 3, 1, 0),  // the same, unpadded
+           conv(3, 256, 4, 4, 256, 3, 1, 1), // blocks of output channels
+           conv(2, 128, 8, 6, 512, 3, 1, 1), // the same, not square
+       }) {
+    SCOPED_TRACE(describe(p));
+    HostTensor x = randomTensor(p.xShape(), rng);
+    HostTensor dy = randomTensor(p.yShape(), rng);
+    HostTensor dw = runKernel(p.spec("conv2d_backward_filter"), {x, dy})[0];
+    EXPECT_LT(relativeError(dw, referenceFilterGradient(p, x, dy)),
+              tolerance);
+  }
+}
+
 TEST(Conv, BackwardFilterMatchesFiniteDifferences) {
   std::mt19937 rng(3);
   for (const Conv &p : gradientCases()) {
