@@ -698,19 +698,16 @@ private:
 /// output unless the kernel can compute an odd one (`oddOutput`: it rounds
 /// up to whole tiles, reading zeros past a padded image), output channels
 /// that fill vectors, and enough input channels for the products to
-/// outweigh the transforms. The filter gradient keeps a transformed filter
-/// per chunk of the batch, so it also asks that one (16 floats per pair of
-/// channels) stays within L2: `filterInL2`.
+/// outweigh the transforms.
 bool winogradSuits(const ConvGeometry &g, int outChannels, int outWidth,
                    int outHeight, int inChannels, const Target &target,
-                   bool oddOutput, bool filterInL2 = false) {
+                   bool oddOutput) {
   const int lanes = target.natural_vector_size<float>();
   return !target.has_gpu_feature() && g.KH == 3 && g.KW == 3 &&
          g.strideX == 1 && g.strideY == 1 && g.dilationX == 1 &&
          g.dilationY == 1 && g.groups == 1 &&
          (oddOutput || (outWidth % 2 == 0 && outHeight % 2 == 0)) &&
-         outChannels % lanes == 0 && inChannels >= 16 &&
-         (!filterInL2 || int64_t(outChannels) * inChannels * 16 * 4 <= (1 << 20));
+         outChannels % lanes == 0 && inChannels >= 16;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1438,63 +1435,21 @@ protected:
 /// d the input tile conv2d transforms and dy the 2x2 output tile. The sum
 /// runs in the transformed domain, 16 products per tile and pair of
 /// channels against 36 for the direct sum over 4 pixels; G^T . G runs once
-/// at the end.
+/// at the end. Per point, the sum is a matrix product (output channels x
+/// terms by terms x input channels, a term a tile of an image), read
+/// through blocks of channels as the direct form reads its operands.
 class WinogradConv2dBackwardFilter : public Conv2dBackwardFilter {
 public:
   using Conv2dBackwardFilter::Conv2dBackwardFilter;
 
   void scheduleCPU(const Target &target) override {
-    const int lanes = target.natural_vector_size<float>();
     scheduleBiasCPU(target);
-    // Threads take chunks of the batch (8 chunks, as the direct form), each
-    // summing its images into a partial of its own; the partials are then
-    // added and transformed back.
-    RVar rc("rc"), rz("rz");
-    Var u("u");
-    Func partial =
-        transformedSum.update()
-            .split(images.x, rc, rz, max(1, (batch + 7) / 8),
-                   TailStrategy::GuardWithIf)
-            .rfactor(rc, u);
-    transformedSum.compute_root().vectorize(o, lanes);
-    transformedSum.update().vectorize(o, lanes);
+    const int64_t filterBytes = int64_t(g.O) * g.C * 16 * 4;
+    if (filterBytes <= (1 << 20))
+      scheduleByImages(target);
+    else
+      scheduleByChannels(target);
     dw.compute_root().unroll(kx).unroll(ky).parallel(o);
-    partial.compute_root().vectorize(o, lanes);
-
-    // Per image of a chunk, both transforms; then for each point, each
-    // register tile of output-channel vectors by input channels sums the
-    // image's tiles and adds them to the chunk's partial.
-    const int vectors = std::min(g.O / lanes, 4);
-    int inputs = std::min(g.C, accumulatorRegisters(target) / vectors);
-    while (g.C % inputs)
-      --inputs;
-    Var oo("oo"), io("io"), ii("ii");
-    partial.update()
-        .split(o, oo, o, vectors * lanes)
-        .split(i, io, ii, inputs)
-        .reorder(o, ii, io, oo, e, rz, u)
-        .vectorize(o, lanes)
-        .unroll(o)
-        .unroll(ii)
-        .parallel(u);
-    LoopLevel image(partial, rz);
-    scheduleWinogradInput(transformedInput, image, target);
-    transformedGrad.compute_at(image).vectorize(o, lanes).unroll(e);
-    // The products read one point of every tile in turn. Where a tile's 16
-    // points of all channels span 4 KiB or more (64 channels and up), the
-    // tiles of a point stored 4 KiB apart fall in the same few L1 sets:
-    // store each point's tiles together instead (a plane per point).
-    // Filter gradient of 64->64 at 32 px: 45 against 75 CPU-ms; 128->128
-    // at 16 px: 40 against 58-92; 16->16 at 32 px is slower that way.
-    auto planarWhereWide = [](Func transformed, int channels) {
-      std::vector<Var> v = transformed.args(); // (c, e, tx, ty, n)
-      if (channels * 16 * 4 >= 4096)
-        transformed.reorder_storage(v[0], v[2], v[3], v[1], v[4]);
-    };
-    planarWhereWide(transformedInput, g.C);
-    planarWhereWide(transformedGrad, g.O);
-    accumulateInRegisters(imageSum, {tiles.x, tiles.y}, LoopLevel(partial, io),
-                          2, 1, target);
   }
 
   void scheduleGPU(const Target &) override {
@@ -1503,6 +1458,8 @@ public:
 
 private:
   void defineFilterGradient() override {
+    outBlock = channelBlock(g.O);
+    inBlock = std::gcd(g.C, 16);
     transformedInput = winogradInput(padded, g.padLeft, g.padTop);
     std::vector<Expr> points;
     for (int ey = 0; ey < 4; ++ey)
@@ -1515,14 +1472,16 @@ private:
         points.push_back(simplify(v));
       }
     transformedGrad(o, e, tx, ty, n) = mux(e, points);
+    gradBlocked(c, e, tx, ty, n, cb) =
+        transformedGrad(cb * outBlock + c, e, tx, ty, n);
+    inputBlocked(c, e, tx, ty, n, cb) =
+        transformedInput(cb * inBlock + c, e, tx, ty, n);
 
-    tiles = RDom(0, g.Wo / 2, 0, g.Ho / 2, "tiles");
-    imageSum(o, i, e, n) = 0.0f;
-    imageSum(o, i, e, n) += transformedGrad(o, e, tiles.x, tiles.y, n) *
-                            transformedInput(i, e, tiles.x, tiles.y, n);
-    images = RDom(0, batch, "images");
-    transformedSum(o, i, e) = 0.0f;
-    transformedSum(o, i, e) += imageSum(o, i, e, images.x);
+    terms = RDom(0, g.Wo / 2, 0, g.Ho / 2, 0, batch, "terms");
+    transformedSum(o, i, e, ob) = 0.0f;
+    transformedSum(o, i, e, ob) +=
+        gradBlocked(o, e, terms.x, terms.y, terms.z, ob) *
+        inputBlocked(i % inBlock, e, terms.x, terms.y, terms.z, i / inBlock);
 
     Expr sum = 0.0f;
     for (int ey = 0; ey < 4; ++ey)
@@ -1531,14 +1490,120 @@ private:
                       kx == 1, kWinogradG[ex][1], kWinogradG[ex][2]) *
                select(ky == 0, kWinogradG[ey][0],
                       ky == 1, kWinogradG[ey][1], kWinogradG[ey][2]) *
-               transformedSum(o, i, ex + 4 * ey);
+               transformedSum(o % outBlock, i, ex + 4 * ey, o / outBlock);
     dw(kx, ky, i, o) = sum;
   }
 
-  Var e{"e"}, tx{"tx"}, ty{"ty"};
-  RDom tiles, images;
+  /// Where the transformed filter fits L2 (up to 128 channels each way):
+  /// threads take chunks of the batch (8 chunks, as the direct form), each
+  /// summing its images into a partial of its own, the partials then added.
+  /// Per image of a chunk, both transforms; then for each point, each
+  /// register tile of output-channel vectors by input channels sums the
+  /// image's tiles and adds them to the chunk's partial.
+  void scheduleByImages(const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    RVar rc("rc"), rz("rz");
+    Var u("u"), w("w");
+    Func partial = transformedSum.update()
+                       .split(terms.z, rc, rz, max(1, (batch + 7) / 8),
+                              TailStrategy::GuardWithIf)
+                       .rfactor(rc, u);
+    Func imageSum = partial.update().rfactor(rz, w);
+    transformedSum.compute_root().vectorize(o, lanes);
+    transformedSum.update().vectorize(o, lanes);
+    partial.compute_root().vectorize(o, lanes);
+
+    const int vectors = std::min(outBlock / lanes, 4);
+    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
+    while (inBlock % inputs)
+      --inputs;
+    partial.update()
+        .split(o, oo, o, vectors * lanes)
+        .split(i, io, ii, inputs)
+        .reorder(o, ii, io, oo, ob, e, rz, u)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(ii)
+        .parallel(u);
+    LoopLevel image(partial, rz);
+    scheduleWinogradInput(transformedInput, image, target);
+    transformedGrad.compute_at(image).vectorize(o, lanes).unroll(e);
+    // The products read one point of every tile in turn. Where a tile's 16
+    // points of all channels span 4 KiB or more (64 channels and up), the
+    // tiles of a point stored 4 KiB apart fall in the same few L1 sets:
+    // store each point's tiles together instead (a plane per point).
+    // Filter gradient of 64->64 at 32 px: 54 against 87 CPU-ms; 128->128
+    // at 16 px: 47 against 54; 16->16 at 32 px is slower that way.
+    auto planarWhereWide = [](Func transformed, int channels) {
+      std::vector<Var> v = transformed.args(); // (c, e, tx, ty, n)
+      if (channels * 16 * 4 >= 4096)
+        transformed.reorder_storage(v[0], v[2], v[3], v[1], v[4]);
+    };
+    planarWhereWide(transformedInput, g.C);
+    planarWhereWide(transformedGrad, g.O);
+    accumulateInRegisters(imageSum, {terms.x, terms.y}, LoopLevel(partial, io),
+                          2, 1, target);
+  }
+
+  /// Where it does not (256 channels and up): the batch goes by in groups
+  /// of images (128 terms or more; 64 to 256 measured alike, 512 slower at
+  /// 512 channels); for each, both transforms, into blocks
+  /// of channels whose terms are stored in turn for each point, then
+  /// threads take blocks of output channels, as the direct form does
+  /// there. A register tile reads both operands in order: its block of dy
+  /// from L1 while the blocks of input go by. (Transforms of the whole
+  /// batch at once, 32 MiB each at 256 channels, spent more time in page
+  /// faults than the products took.)
+  void scheduleByChannels(const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    const int tilesPerImage = (g.Wo / 2) * (g.Ho / 2);
+    const int imagesPerGroup = std::max(1, 128 / tilesPerImage);
+    RVar rg("rg"), rj("rj");
+    Var w("w");
+    Func group = transformedSum.update()
+                     .split(terms.z, rg, rj, imagesPerGroup,
+                            TailStrategy::GuardWithIf)
+                     .rfactor(rg, w);
+    transformedSum.compute_root().vectorize(o, lanes).parallel(ob);
+
+    const int vectors = std::min(outBlock / lanes, 4);
+    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
+    while (inBlock % inputs)
+      --inputs;
+    transformedSum.update()
+        .split(o, oo, o, vectors * lanes)
+        .split(i, io, ii, inputs)
+        .reorder(o, ii, io, oo, e, ob, rg)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(ii)
+        .parallel(ob);
+    // Stored by block and point, each run of terms in turn, written in
+    // order: going by terms, a store per plane would put every store of a
+    // term in one L1 set (planes 4 KiB apart). The points are unrolled,
+    // their coefficients constants.
+    for (Func blocked : {gradBlocked, inputBlocked}) {
+      std::vector<Var> v = blocked.args(); // (c, e, tx, ty, n, cb)
+      blocked.compute_at(transformedSum, rg)
+          .reorder(v[0], v[2], v[3], v[4], v[1], v[5])
+          .reorder_storage(v[0], v[2], v[3], v[4], v[5], v[1])
+          .unroll(v[1])
+          .parallel(v[5]);
+    }
+    gradBlocked.vectorize(c, lanes);
+    inputBlocked.vectorize(c, std::min(inBlock, lanes));
+    // A row of 2 or 4 tiles is a short loop: unrolled, measured 46-53
+    // against 61 CPU-ms at 512 channels, 4 px.
+    const int tilesX = g.Wo / 2;
+    accumulateInRegisters(group, {terms.x, terms.y, rj},
+                          LoopLevel(transformedSum, io), 2,
+                          tilesX <= 4 ? tilesX : 1, target);
+  }
+
+  Var e{"e"}, tx{"tx"}, ty{"ty"}, io{"io"};
+  RDom terms;
   Func transformedInput, transformedGrad{"winograd_grad"},
-      imageSum{"winograd_image_sum"}, transformedSum{"winograd_sum"};
+      transformedSum{"winograd_sum"};
 };
 
 /// Registers family `name` to make `Winograd` where `suits` says the spec's
@@ -1575,7 +1640,7 @@ void registerConvFamilies(FamilyRegistry &registry) {
       registry, "conv2d_backward_filter",
       [](const ConvGeometry &g, const Target &target) {
         return winogradSuits(g, g.O, g.Wo, g.Ho, g.C, target,
-                             /*oddOutput=*/false, /*filterInL2=*/true);
+                             /*oddOutput=*/false);
       });
 }
 
