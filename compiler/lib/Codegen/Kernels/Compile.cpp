@@ -56,11 +56,14 @@ std::string hex(uint64_t value) {
 }
 
 /// Writes `path` through `write(temporary)`, then renames it into place.
+/// The temporary is named by process and thread: thread ids alone repeat
+/// across processes.
 void writeAtomically(const fs::path &path,
                      const std::function<void(const std::string &)> &write) {
   fs::path temporary = path;
-  temporary += ".tmp" + std::to_string(std::hash<std::thread::id>()(
-                            std::this_thread::get_id()));
+  temporary += ".tmp" + std::to_string(getpid()) + "." +
+               std::to_string(std::hash<std::thread::id>()(
+                   std::this_thread::get_id()));
   write(temporary.string());
   fs::rename(temporary, path);
 }
