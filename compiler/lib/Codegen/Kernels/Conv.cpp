@@ -1493,6 +1493,26 @@ private:
     dw(kx, ky, i, o) = sum;
   }
 
+  /// Splits `update`, a sum over (o, i, ...), into register tiles of up to
+  /// 4 vectors of output channels (o) by input channels of a block (ii),
+  /// then the blocks of input channels (io), then the loops `outer`.
+  Stage tileProducts(Stage update, const std::vector<VarOrRVar> &outer,
+                     const Target &target) {
+    const int lanes = target.natural_vector_size<float>();
+    const int vectors = std::min(outBlock / lanes, 4);
+    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
+    while (inBlock % inputs)
+      --inputs;
+    std::vector<VarOrRVar> order = {o, ii, io};
+    order.insert(order.end(), outer.begin(), outer.end());
+    return update.split(o, oo, o, vectors * lanes)
+        .split(i, io, ii, inputs)
+        .reorder(order)
+        .vectorize(o, lanes)
+        .unroll(o)
+        .unroll(ii);
+  }
+
   /// Where the transformed filter fits L2 (up to 128 channels each way):
   /// threads take chunks of the batch (8 chunks, as the direct form), each
   /// summing its images into a partial of its own, the partials then added.
@@ -1513,18 +1533,7 @@ private:
     transformedSum.update().vectorize(o, lanes);
     partial.compute_root().vectorize(o, lanes);
 
-    const int vectors = std::min(outBlock / lanes, 4);
-    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
-    while (inBlock % inputs)
-      --inputs;
-    partial.update()
-        .split(o, oo, o, vectors * lanes)
-        .split(i, io, ii, inputs)
-        .reorder(o, ii, io, oo, ob, e, rz, u)
-        .vectorize(o, lanes)
-        .unroll(o)
-        .unroll(ii)
-        .parallel(u);
+    tileProducts(partial.update(), {oo, ob, e, rz, u}, target).parallel(u);
     LoopLevel image(partial, rz);
     scheduleWinogradInput(transformedInput, image, target);
     transformedGrad.compute_at(image).vectorize(o, lanes).unroll(e);
@@ -1566,17 +1575,7 @@ private:
                      .rfactor(rg, w);
     transformedSum.compute_root().vectorize(o, lanes).parallel(ob);
 
-    const int vectors = std::min(outBlock / lanes, 4);
-    int inputs = std::min(inBlock, accumulatorRegisters(target) / vectors);
-    while (inBlock % inputs)
-      --inputs;
-    transformedSum.update()
-        .split(o, oo, o, vectors * lanes)
-        .split(i, io, ii, inputs)
-        .reorder(o, ii, io, oo, e, ob, rg)
-        .vectorize(o, lanes)
-        .unroll(o)
-        .unroll(ii)
+    tileProducts(transformedSum.update(), {oo, e, ob, rg}, target)
         .parallel(ob);
     // Stored by block and point, each run of terms in turn, written in
     // order: going by terms, a store per plane would put every store of a
