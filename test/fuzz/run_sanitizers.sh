@@ -50,7 +50,10 @@ for name in dsl idx cifar checkpoint safetensors; do
   seeds=("$src/test/fuzz/corpus/$name")
   [[ $name == dsl ]] && seeds+=("$src/examples")
   step "fuzz-$name: ${seconds} s from ${seeds[*]}"
-  if ! "$fuzzer" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+  # An input that reaches the front end's limits (a `repeat` building
+  # 100,000 layers) takes 11 s under ASan on an idle core here; CI's cores,
+  # shared with other tests, take about twice that: 60 s leaves room.
+  if ! "$fuzzer" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
        -artifact_prefix="$work/" -print_final_stats=1 \
        "$work/corpus" "${seeds[@]}" > "$work/log" 2>&1; then
     tail -n 60 "$work/log"
