@@ -1237,6 +1237,19 @@ protected:
     dw(kx, ky, i, o) = sum(o % outBlock, i, kx, ky, o / outBlock);
   }
 
+  /// dw goes out in the contract's (kx, ky, i, o) layout: a transpose, a
+  /// block of output channels at a time, `vector` of them at once (read
+  /// together, written apart).
+  void scheduleTranspose(int vector) {
+    dw.split(o, ob, o, outBlock)
+        .split(o, o, oi, vector)
+        .reorder(oi, kx, ky, i, o, ob)
+        .vectorize(oi)
+        .unroll(kx)
+        .unroll(ky)
+        .parallel(ob);
+  }
+
   /// db, if asked for, as one vectorised sum.
   void scheduleBiasCPU(const Target &target) {
     if (spec.outputs.size() != 2)
@@ -1251,16 +1264,8 @@ public:
     const Target target = vectorTarget(outBlock, host);
     const int lanes = target.natural_vector_size<float>();
     scheduleBiasCPU(target);
-    // The filter gradient goes out in the contract's (kx, ky, i, o) layout:
-    // a transpose, a block of output channels at a time, vectors of them.
     const int vector = std::min(outBlock, lanes);
-    dw.split(o, ob, o, outBlock)
-        .split(o, o, oi, vector)
-        .reorder(oi, kx, ky, i, o, ob)
-        .vectorize(oi)
-        .unroll(kx)
-        .unroll(ky)
-        .parallel(ob);
+    scheduleTranspose(vector);
     RVar rc("rc"), rz("rz");
     Var u("u");
     if (g.groups != 1 || outBlock % lanes) {
@@ -1601,14 +1606,7 @@ private:
     // at 512 channels) and writing them apart, as the direct form's
     // transpose does: 512->512 at 4 px 39-43 against 51-60 CPU-ms, reading
     // each point for one channel at a time. (128->128 was slower so.)
-    dw.compute_root()
-        .split(o, ob, o, outBlock)
-        .split(o, o, oi, lanes)
-        .reorder(oi, kx, ky, i, o, ob)
-        .vectorize(oi)
-        .unroll(kx)
-        .unroll(ky)
-        .parallel(ob);
+    scheduleTranspose(lanes);
   }
 
   Var e{"e"}, tx{"tx"}, ty{"ty"}, io{"io"};
