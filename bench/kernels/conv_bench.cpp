@@ -110,13 +110,16 @@ struct ConvLayer {
   const char *model, *name;
   int C, H, W, O, K, stride;
   int count; ///< How many convs of this shape the model has.
-  int pad() const { return K / 2; }
+  int padding = -1; ///< -1: K / 2 ("same").
+  int pad() const { return padding < 0 ? K / 2 : padding; }
   int Ho() const { return (H + 2 * pad() - K) / stride + 1; }
   int Wo() const { return (W + 2 * pad() - K) / stride + 1; }
 };
 
-// ResNet-20 (He et al., CIFAR) with 1x1 projection shortcuts, and the CIFAR
-// ResNet-18 (3x3 stem, no max-pool). One row per distinct shape.
+// ResNet-20 (He et al., CIFAR) with 1x1 projection shortcuts, the CIFAR
+// ResNet-18 (3x3 stem, no max-pool), and seed 000's Keras net
+// (keras_cifar10_resblocks.dsl: its valid second conv and the 6x6 blocks;
+// it trains at batch 64). One row per distinct shape.
 const ConvLayer convLayers[] = {
     {"resnet20", "stem 3->16 32px", 3, 32, 32, 16, 3, 1, 1},
     {"resnet20", "16->16 32px", 16, 32, 32, 16, 3, 1, 6},
@@ -137,6 +140,8 @@ const ConvLayer convLayers[] = {
     {"resnet18", "256->512 s2", 256, 8, 8, 512, 3, 2, 1},
     {"resnet18", "proj 256->512 s2", 256, 8, 8, 512, 1, 2, 1},
     {"resnet18", "512->512 4px", 512, 4, 4, 512, 3, 1, 3},
+    {"seed000", "32->64 22px valid", 32, 22, 22, 64, 3, 1, 1, 0},
+    {"seed000", "64->64 6px", 64, 6, 6, 64, 3, 1, 20},
 };
 
 struct DenseLayer {
