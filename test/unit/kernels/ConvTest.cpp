@@ -313,12 +313,16 @@ HostTensor referenceFilterGradient(const Conv &p, const HostTensor &x,
 
 /// Wide layers, too large for finite differences, against the reference:
 /// the Winograd form with each point's tiles stored together (64 channels
-/// and up), and with threads taking blocks of output channels (filters
+/// and up), with the images of small maps summed in groups (a batch of 67
+/// leaves chunks of 9 images, groups of 8 or 16 cut short, and a short
+/// last chunk), and with threads taking blocks of output channels (filters
 /// beyond L2).
 TEST(Conv, BackwardFilterMatchesReferenceOnWideLayers) {
   std::mt19937 rng(5);
   for (const Conv &p : {
            conv(3, 64, 8, 8, 64, 3, 1, 1),   // planes per point
+           conv(67, 64, 6, 6, 64, 3, 1, 1),  // groups of 8 images
+           conv(67, 16, 4, 4, 16, 3, 1, 1),  // groups of 16, not planar
            conv(2, 128, 6, 4, 64, 3, 1, 0),  // the same, unpadded
            conv(3, 256, 4, 4, 256, 3, 1, 1), // blocks of output channels
            conv(2, 128, 8, 6, 512, 3, 1, 1), // the same, not square
