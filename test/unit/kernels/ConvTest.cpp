@@ -125,6 +125,8 @@ std::vector<Conv> forwardCases() {
       conv(3, 128, 4, 4, 256, 3, 1, 1), // Winograd, images grouped, partial
       conv(2, 16, 7, 5, 32, 3, 1, 1),  // Winograd, odd output: whole tiles
       conv(3, 128, 3, 3, 256, 3, 1, 1), // Winograd, odd, images grouped
+      conv(2, 16, 22, 22, 32, 3, 1, 1), // Winograd, rows of 11 tiles: runs
+                                        // of 6 overhang
   };
   cases[7].dilationY = cases[7].dilationX = 2;
   cases[8].padBottom = cases[8].padRight = 1; // TF "same" at stride 2
@@ -263,6 +265,7 @@ TEST(Conv, BackwardDataIsTheAdjointOfForwardOnWideLayers) {
            conv(2, 256, 4, 4, 128, 3, 1, 1), // Winograd, images grouped
            conv(3, 256, 3, 3, 128, 3, 1, 1), // the same, odd dx
            conv(3, 128, 8, 8, 256, 3, 1, 1), // grouped, partial group, 8x8
+           conv(2, 32, 22, 22, 16, 3, 1, 0), // rows of 11 tiles: runs overhang
        }) {
     SCOPED_TRACE(describe(p));
     HostTensor x = randomTensor(p.xShape(), rng);

@@ -167,6 +167,7 @@ std::vector<Conv> statsCases() {
       conv(2, 16, 6, 6, 16, 3, 1, 1),   // depthwise (set below)
       conv(2, 16, 1, 1, 32, 1, 1, 0),   // one pixel: M2 is 0
       conv(2, 16, 7, 7, 16, 3, 1, 1),   // Winograd, odd output: whole tiles
+      conv(2, 16, 22, 22, 32, 3, 1, 1), // Winograd, runs overhang the rows
   };
   cases[10].groups = 16;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -277,6 +278,7 @@ TEST(FusedConv, FusedConv2dMatchesConv2dAndEpilogue) {
       conv(1, 16, 4, 4, 16, 3, 1, 1),   // no epilogue: conv2d itself
       conv(2, 16, 6, 6, 16, 3, 1, 1),   // depthwise, all three
       conv(2, 16, 5, 7, 32, 3, 1, 1),   // Winograd, odd output, all three
+      conv(2, 16, 22, 22, 32, 3, 1, 1), // Winograd, runs overhang, all three
   };
   auto set = [](Conv &p, bool bias, bool residual, bool relu) {
     p.bias = bias;
@@ -293,6 +295,7 @@ TEST(FusedConv, FusedConv2dMatchesConv2dAndEpilogue) {
   set(cases[7], false, false, false);
   set(cases[8], true, true, true);
   set(cases[9], true, true, true);
+  set(cases[10], true, true, true);
   cases[8].groups = 16;
 
   std::mt19937 rng(3);

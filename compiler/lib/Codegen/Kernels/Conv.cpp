@@ -588,9 +588,12 @@ public:
 
   /// How the CPU schedule runs the products: register tiles of `vectors`
   /// output-channel vectors by tilesX x tilesY tiles of one point, and
-  /// `images` images a parallel task.
+  /// `images` images a parallel task. `overhangs`: the last run of a row
+  /// passes its edge, so the stage that stores the output must be one that
+  /// can be rounded up, as for an odd output.
   struct Plan {
     int vectors = 1, tilesX = 1, tilesY = 1, images = 1;
+    bool overhangs = false;
   };
 
   /// The plan for an output of `channels` x `width` x `height` from
@@ -615,10 +618,27 @@ public:
       return d;
     };
     const int tilesWide = (width + 1) / 2, tilesHigh = (height + 1) / 2;
-    p.tilesX = divisorUpTo(tilesWide, accumulators / p.vectors);
+    const int most = accumulators / p.vectors;
+    p.tilesX = divisorUpTo(tilesWide, most);
     const int64_t filterBytes = int64_t(channels) * inChannels * 16 * 4;
-    if (filterBytes <= (1 << 20))
+    if (filterBytes <= (1 << 20)) {
+      // A row whose tiles no long run divides (11 at 22 pixels gave runs
+      // of 1 tile: each sum waited on the last, 5.5 ms against 2.7 for the
+      // forward of seed 000's 32->64 at 22 px): the run of at least half
+      // the registers that overhangs the row least, the longest of those.
+      if (2 * p.tilesX < std::min(most, tilesWide)) {
+        auto padded = [&](int run) {
+          return (tilesWide + run - 1) / run * run;
+        };
+        int best = (most + 1) / 2;
+        for (int run = best + 1; run <= most; ++run)
+          if (padded(run) <= padded(best))
+            best = run;
+        p.tilesX = best;
+        p.overhangs = tilesWide % best != 0;
+      }
       return p;
+    }
     const int64_t inputBytes =
         int64_t(inChannels) * 16 * tilesWide * tilesHigh * 4;
     p.images = int(std::clamp<int64_t>((1 << 20) / inputBytes, 1, 8));
@@ -895,10 +915,10 @@ public:
     Var taskVar = plan.images == 1 ? n : nt;
     // The tiles are those of `out`; with moments, those of `activation`,
     // computed per task and copied to `out`; with an odd output, those of
-    // the convolution itself (`acc`), computed per task in whole tiles, the
-    // epilogue reading it pixel by pixel (a residual has no pixels past the
-    // edge).
-    const bool odd = g.Wo % 2 || g.Ho % 2;
+    // the convolution itself (`acc`), computed per task in whole tiles (and
+    // runs), the epilogue reading it pixel by pixel (a residual has no
+    // pixels past the edge).
+    const bool odd = g.Wo % 2 || g.Ho % 2 || plan.overhangs;
     Func tiled = odd ? acc : stats() ? activation : out;
     // `padded` stays inline: the input transform reads the image through
     // the zero padding, its bounds checks hoisted out of the interior tiles,
@@ -1123,8 +1143,9 @@ public:
         WinogradF2x2::plan(g.C, g.O, g.W, g.H, target);
     LoopLevel task = taskLoop(out, plan.images);
     // `gradPadded` stays inline, as `padded` in WinogradConv2d. An odd dx
-    // is computed in whole tiles per task and copied to `out`.
-    const bool odd = g.W % 2 || g.H % 2;
+    // (or one whose runs of tiles overhang) is computed in whole tiles per
+    // task and copied to `out`.
+    const bool odd = g.W % 2 || g.H % 2 || plan.overhangs;
     if (odd) {
       tiles.compute_at(task);
       out.vectorize(c, target.natural_vector_size<float>());
