@@ -10,8 +10,10 @@ func.func @fused(%x: tensor<2x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %c: tensor<8x
   %a, %as, %am2 = rn.add_stats %y, %r : (tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>) -> (tensor<2x8x6x6xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
   // CHECK: rn.batch_norm_apply {{.*}} {{{.*}}relu = true}
   %o, %mean, %invstd, %rm, %rv = rn.batch_norm_apply %a, %as, %am2, %c, %c, %c, %c, %r {epsilon = 1.0e-05 : f64, momentum = 9.0e-01 : f64, relu = true} : (tensor<2x8x6x6xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x8x6x6xf32>) -> (tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
-  // CHECK: rn.batch_norm_apply_backward
-  %dx, %dg, %db, %dr = rn.batch_norm_apply_backward %o, %o, %a, %c, %mean, %invstd {relu = true} : (tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x8x6x6xf32>)
+  // CHECK: rn.batch_norm_apply_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} result(%{{.*}}) {relu = true}
+  %dx, %dg, %db, %dr = rn.batch_norm_apply_backward %o, %a, %c, %c, %mean, %invstd result(%o) {relu = true} : (tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x8x6x6xf32>) -> (tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<2x8x6x6xf32>)
+  // CHECK: rn.batch_norm_apply_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {relu = true} :
+  %dx2, %dg2, %db2 = rn.batch_norm_apply_backward %o, %a, %c, %c, %mean, %invstd {relu = true} : (tensor<2x8x6x6xf32>, tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x8x6x6xf32>, tensor<8xf32>, tensor<8xf32>)
   // CHECK: rn.fold_batch_norm
   %wf, %bf = rn.fold_batch_norm %w, %c, %c, %c, %c, %c {epsilon = 1.0e-05 : f64} : (tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<8x4x3x3xf32>, tensor<8xf32>)
   // CHECK: rn.fused_conv2d %{{.*}}, %{{.*}} bias(%{{.*}}) residual(%{{.*}})

@@ -486,10 +486,12 @@ KernelSpec applyBackwardSpec(const Shape &shape, bool relu,
   KernelSpec spec;
   spec.family = "batch_norm_apply_backward";
   TensorSpec c = perChannel(shape[1]);
-  spec.inputs = {{shape}, {shape}, {shape}, c, c, c};
+  spec.inputs = {{shape}, {shape}, c, c, c, c};
   spec.outputs = {{shape}, c, c};
-  if (residualGradient)
+  if (residualGradient) {
+    spec.inputs.push_back({shape}); // the forward's result, for the mask
     spec.outputs.push_back({shape});
+  }
   spec.ints = {{"relu", {relu}}};
   return spec;
 }
@@ -509,18 +511,27 @@ TEST(FusedBatchNorm, ApplyBackwardMatchesBackwardOfMaskedGradient) {
         HostTensor x = randomTensor(shape, rng, -1, 3);
         HostTensor dy = randomTensor(shape, rng);
         BatchNormParams bn(C, rng);
-        // The forward: its statistics, and its result with a residual (so
-        // that the mask is not a function of x alone) and the ReLU.
+        // The forward kernel's result, mean and invstd. With a residual
+        // (where its gradient is asked for: the forward had one) the mask
+        // is not a function of x alone and the kernel reads the result;
+        // without, it recomputes the result from x, which must give the
+        // forward kernel's mask exactly.
         HostTensor residual = randomTensor(shape, rng);
-        auto forward = applyReference(x, bn, &residual, relu);
+        Moments m = imageMoments(x);
+        std::vector<HostTensor> forwardInputs = {
+            x, m.sum, m.m2, bn.gamma, bn.beta, bn.runningMean, bn.runningVar};
+        if (residualGradient)
+          forwardInputs.push_back(residual);
+        auto forward =
+            runKernel(applySpec(shape, residualGradient, relu), forwardInputs);
         HostTensor result = forward[0], mean = forward[1], invstd = forward[2];
-        // The statistics as batch_norm_apply saves them, in f32.
-        for (HostTensor *t : {&mean, &invstd})
-          for (double &v : t->data)
-            v = float(v);
 
+        std::vector<HostTensor> backwardInputs = {dy,      x,    bn.gamma,
+                                                  bn.beta, mean, invstd};
+        if (residualGradient)
+          backwardInputs.push_back(result);
         auto grads = runKernel(applyBackwardSpec(shape, relu, residualGradient),
-                               {dy, result, x, bn.gamma, mean, invstd});
+                               backwardInputs);
         ASSERT_EQ(grads.size(), residualGradient ? 4u : 3u);
 
         HostTensor masked = dy;

@@ -123,10 +123,12 @@
 //                            batch_norm_train's statistics, combined from the
 //                            per-image moments (running ones alias the inputs)
 //   batch_norm_apply_backward
-//                        in  dy, result, x, gamma, mean, invstd; ints relu[1]
+//                        in  dy, x, gamma, beta, mean, invstd, (result);
+//                            ints relu[1]
 //                        out dx, dgamma, dbeta, (residual_grad = g): the
 //                            batch_norm_backward of g = relu ? dy [result > 0]
-//                            : dy
+//                            : dy, the forward's result recomputed from x
+//                            where it is not an input (no residual)
 //   fold_batch_norm      in  w[O,I,KH,KW], gamma, beta, mean, var, (b[O]);
 //                        floats epsilon
 //                        out w * s, beta + (b - mean) s  (s = gamma /

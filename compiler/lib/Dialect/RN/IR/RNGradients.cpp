@@ -162,9 +162,11 @@ BatchNormApplyOp::buildGradient(OpBuilder &builder,
   bool maskedResidual = getResidual() && getRelu();
   if (maskedResidual)
     types.push_back(getInput().getType());
+  // With a residual the ReLU's mask needs the result; without, the
+  // kernel recomputes it from the input.
   auto backward = builder.create<BatchNormApplyBackwardOp>(
-      getLoc(), types, dy, getResult(), getInput(), getScale(), getMean(),
-      getInvstd(), getReluAttr());
+      getLoc(), types, dy, getInput(), getScale(), getOffset(), getMean(),
+      getInvstd(), maskedResidual ? getResult() : Value(), getReluAttr());
   operandGradients[0] = backward.getInputGradient();
   operandGradients[3] = backward.getScaleGradient();
   operandGradients[4] = backward.getOffsetGradient();

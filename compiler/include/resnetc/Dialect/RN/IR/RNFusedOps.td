@@ -130,34 +130,40 @@ def RN_BatchNormApplyBackwardOp : RN_Op<"batch_norm_apply_backward", [Pure,
     RN_BatchedResultsOpInterface]> {
   let summary = "gradient of rn.batch_norm_apply";
   let description = [{
-    With `relu`, masks `dy` where the forward `result` was not positive; the
-    masked gradient `g` is what a residual receives (`residual_gradient`,
-    present when the forward op had a residual and `relu` is set; without
-    `relu` the residual's gradient is `dy` itself). Then the BatchNorm
-    backward through the batch statistics, from `input` (the forward op's)
-    and its `mean` and `invstd`: `input_gradient`, `scale_gradient`,
-    `offset_gradient`, as `rn.batch_norm_backward` of `g`.
+    With `relu`, masks `dy` where the forward op's result was not
+    positive; the masked gradient `g` is what a residual receives
+    (`residual_gradient`, present when the forward op had a residual and
+    `relu` is set; without `relu` the residual's gradient is `dy` itself).
+    With a residual and `relu` the mask reads that `result`; without a
+    residual the kernel recomputes the result from `input`, `scale`,
+    `offset`, `mean` and `invstd` as the forward kernel computed it (the
+    same rounding), so `result` is not an operand: one tensor less in each
+    of the kernel's passes. Then the BatchNorm backward through the batch
+    statistics, from `input` (the forward op's) and its `mean` and
+    `invstd`: `input_gradient`, `scale_gradient`, `offset_gradient`, as
+    `rn.batch_norm_backward` of `g`.
 
     ```mlir
-    %dx, %dg, %db, %dres = rn.batch_norm_apply_backward %dy, %out, %y, %g,
-        %mean, %invstd {relu = true}
-        : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>,
-           tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
-           tensor<16xf32>)
+    %dx, %dg, %db, %dres = rn.batch_norm_apply_backward %dy, %y, %g, %b,
+        %mean, %invstd result(%out) {relu = true}
+        : (tensor<8x16x32x32xf32>, tensor<8x16x32x32xf32>, tensor<16xf32>,
+           tensor<16xf32>, tensor<16xf32>, tensor<16xf32>,
+           tensor<8x16x32x32xf32>)
         -> (tensor<8x16x32x32xf32>, tensor<16xf32>, tensor<16xf32>,
             tensor<8x16x32x32xf32>)
     ```
   }];
-  let arguments = (ins RN_Tensor4D:$output_gradient, RN_Tensor4D:$result,
-                       RN_Tensor4D:$input, RN_Tensor1D:$scale,
+  let arguments = (ins RN_Tensor4D:$output_gradient, RN_Tensor4D:$input,
+                       RN_Tensor1D:$scale, RN_Tensor1D:$offset,
                        RN_Tensor1D:$mean, RN_Tensor1D:$invstd,
-                       BoolAttr:$relu);
+                       Optional<RN_Tensor4D>:$result, BoolAttr:$relu);
   let results = (outs RN_Tensor4D:$input_gradient, RN_Tensor1D:$scale_gradient,
                       RN_Tensor1D:$offset_gradient,
                       Optional<RN_Tensor4D>:$residual_gradient);
   let assemblyFormat = [{
-    $output_gradient `,` $result `,` $input `,` $scale `,` $mean `,` $invstd
-    attr-dict `:` functional-type(operands, results)
+    $output_gradient `,` $input `,` $scale `,` $offset `,` $mean `,` $invstd
+    (`result` `(` $result^ `)`)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
     /// dx and the residual's gradient; dgamma and dbeta sum the batch.
