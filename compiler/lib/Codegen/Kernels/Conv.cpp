@@ -588,12 +588,13 @@ public:
 
   /// How the CPU schedule runs the products: register tiles of `vectors`
   /// output-channel vectors by tilesX x tilesY tiles of one point, and
-  /// `images` images a parallel task. `overhangs`: the last run of a row
-  /// passes its edge, so the stage that stores the output must be one that
-  /// can be rounded up, as for an odd output.
+  /// `images` images a parallel task. `roundsUp`: the tiles pass the
+  /// output's edge (an odd extent, or a last run of tiles that overhangs
+  /// its row), so the stage that stores them must be one that can be
+  /// rounded up, not the output itself.
   struct Plan {
     int vectors = 1, tilesX = 1, tilesY = 1, images = 1;
-    bool overhangs = false;
+    bool roundsUp = false;
   };
 
   /// The plan for an output of `channels` x `width` x `height` from
@@ -618,6 +619,7 @@ public:
       return d;
     };
     const int tilesWide = (width + 1) / 2, tilesHigh = (height + 1) / 2;
+    p.roundsUp = width % 2 || height % 2;
     const int most = accumulators / p.vectors;
     p.tilesX = divisorUpTo(tilesWide, most);
     const int64_t filterBytes = int64_t(channels) * inChannels * 16 * 4;
@@ -627,15 +629,15 @@ public:
       // forward of seed 000's 32->64 at 22 px): the run of at least half
       // the registers that overhangs the row least, the longest of those.
       if (2 * p.tilesX < std::min(most, tilesWide)) {
-        auto padded = [&](int run) {
+        auto roundedUp = [&](int run) {
           return (tilesWide + run - 1) / run * run;
         };
         int best = (most + 1) / 2;
         for (int run = best + 1; run <= most; ++run)
-          if (padded(run) <= padded(best))
+          if (roundedUp(run) <= roundedUp(best))
             best = run;
         p.tilesX = best;
-        p.overhangs = tilesWide % best != 0;
+        p.roundsUp = p.roundsUp || tilesWide % best != 0;
       }
       return p;
     }
@@ -914,12 +916,12 @@ public:
     LoopLevel task = taskLoop(out, plan.images);
     Var taskVar = plan.images == 1 ? n : nt;
     // The tiles are those of `out`; with moments, those of `activation`,
-    // computed per task and copied to `out`; with an odd output, those of
-    // the convolution itself (`acc`), computed per task in whole tiles (and
-    // runs), the epilogue reading it pixel by pixel (a residual has no
-    // pixels past the edge).
-    const bool odd = g.Wo % 2 || g.Ho % 2 || plan.overhangs;
-    Func tiled = odd ? acc : stats() ? activation : out;
+    // computed per task and copied to `out`; where the tiles pass the
+    // output's edge (plan.roundsUp), those of the convolution itself
+    // (`acc`), computed per task in whole tiles and runs, the epilogue
+    // reading it pixel by pixel (a residual has no pixels past the edge).
+    const bool roundsUp = plan.roundsUp;
+    Func tiled = roundsUp ? acc : stats() ? activation : out;
     // `padded` stays inline: the input transform reads the image through
     // the zero padding, its bounds checks hoisted out of the interior tiles,
     // and the image's loads overlap the transform's arithmetic. A padded
@@ -930,12 +932,12 @@ public:
       activation.compute_at(task);
       moments->schedule(out, task, taskVar, plan.images, target);
     }
-    if (odd) {
+    if (roundsUp) {
       acc.compute_at(task);
       (stats() ? activation : out).vectorize(c, lanes);
     }
     winograd->scheduleCPU(tiled, task,
-                          odd || stats() || plan.images == 1
+                          roundsUp || stats() || plan.images == 1
                               ? tiled.args()[3]
                               : ni,
                           plan, target);
@@ -1142,16 +1144,16 @@ public:
     const WinogradF2x2::Plan plan =
         WinogradF2x2::plan(g.C, g.O, g.W, g.H, target);
     LoopLevel task = taskLoop(out, plan.images);
-    // `gradPadded` stays inline, as `padded` in WinogradConv2d. An odd dx
-    // (or one whose runs of tiles overhang) is computed in whole tiles per
-    // task and copied to `out`.
-    const bool odd = g.W % 2 || g.H % 2 || plan.overhangs;
-    if (odd) {
+    // `gradPadded` stays inline, as `padded` in WinogradConv2d. A dx whose
+    // tiles pass its edge (odd, or runs that overhang) is computed in whole
+    // tiles per task and copied to `out`.
+    const bool roundsUp = plan.roundsUp;
+    if (roundsUp) {
       tiles.compute_at(task);
       out.vectorize(c, target.natural_vector_size<float>());
     }
-    winograd->scheduleCPU(odd ? tiles : out, task,
-                          odd || plan.images == 1 ? n : ni, plan, target);
+    winograd->scheduleCPU(roundsUp ? tiles : out, task,
+                          roundsUp || plan.images == 1 ? n : ni, plan, target);
   }
 
   void scheduleGPU(const Target &) override {
